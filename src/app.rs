@@ -1,0 +1,185 @@
+//! The application: shared state, and the one table of every route. Each arm names one
+//! handler; handlers parse, call the store, and build a response, returning early with `?`.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use rouille::{Request, Response, ResponseBody};
+
+use crate::auth::{Auth, COOKIE};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::handlers::{auth, download, entry, pages, upload};
+use crate::model::Timestamp;
+use crate::store::Store;
+
+/// Where "now" comes from; tests inject a fixed clock.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Timestamp::from_unix(secs)
+    })
+}
+
+/// Everything a handler may use.
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub auth: Auth,
+    pub clock: Clock,
+    /// Requests whose response has not been completely written yet (for graceful shutdown).
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Answers with the handler for the request's method, or 405 listing the allowed ones.
+macro_rules! methods {
+    ($method:expr, $allow:literal, { $($m:pat => $handler:expr),+ $(,)? }) => {
+        match $method {
+            $($m => $handler,)+
+            _ => Err(Error::MethodNotAllowed($allow)),
+        }
+    };
+}
+
+impl App {
+    pub fn new(config: Arc<Config>, store: Arc<Store>, auth: Auth, clock: Clock) -> Self {
+        App {
+            config,
+            store,
+            auth,
+            clock,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Every route. (rouille's `router!` cannot match PicoShare's `/-{id}` segment prefix or
+    /// answer 405, so the table is a plain `match` on the path's segments.)
+    fn route(&self, req: &Request) -> Result<Response> {
+        let url = req.url();
+        let segments: Vec<&str> = url.trim_start_matches('/').split('/').collect();
+        let method = req.method();
+        match segments.as_slice() {
+            [""] => methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::index(self, req) }),
+            ["login"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::login(self, req) })
+            }
+            ["api", "auth"] => methods!(method, "POST, DELETE", {
+                "POST" => auth::login(self, req),
+                "DELETE" => auth::logout(self, req),
+            }),
+            ["api", "entry"] => methods!(method, "POST", { "POST" => upload::admin(self, req) }),
+            ["api", "entry", id] => methods!(method, "PUT, DELETE", {
+                "PUT" => entry::edit(self, req, id),
+                "DELETE" => entry::delete(self, req, id),
+            }),
+            [first, ..] if first.starts_with('-') || first.starts_with('!') => {
+                let answer = methods!(method, "GET, HEAD", {
+                    "GET" | "HEAD" => download::serve(self, req, &first[1..]),
+                });
+                Ok(answer.unwrap_or_else(download::sandboxed_error))
+            }
+            _ => Err(Error::NotFound("404 page not found")),
+        }
+    }
+
+    /// Handles one request: routes it, turns errors into responses, and tracks it until its
+    /// body has been written.
+    pub fn handle(&self, req: &Request) -> Response {
+        let guard = InFlight::new(&self.in_flight);
+        let mut response = self.route(req).unwrap_or_else(Error::into_response);
+        let (body, len) =
+            std::mem::replace(&mut response.data, ResponseBody::empty()).into_reader_and_size();
+        let body = Tracked {
+            body,
+            _guard: guard,
+        };
+        response.data = match len {
+            Some(n) => ResponseBody::from_reader_and_size(body, n),
+            None => ResponseBody::from_reader(body),
+        };
+        response
+    }
+
+    /// Whether the request carries a valid admin session cookie.
+    pub fn is_admin(&self, req: &Request) -> bool {
+        let now = self.now();
+        rouille::input::cookies(req)
+            .any(|(name, value)| name == COOKIE && self.auth.verify(value, now))
+    }
+
+    /// Fails with 401 (and a clearing cookie) unless the request is the admin's.
+    pub fn require_admin(&self, req: &Request) -> Result<()> {
+        if self.is_admin(req) {
+            Ok(())
+        } else {
+            Err(Error::AuthRequired)
+        }
+    }
+
+    /// The client's address: the socket peer, or the forwarded one with `PS_BEHIND_PROXY`.
+    pub fn client_ip(&self, req: &Request) -> String {
+        if self.config.behind_proxy {
+            let forwarded = req
+                .header("X-Forwarded-For")
+                .and_then(|v| v.split(',').next())
+                .or_else(|| req.header("X-Real-IP"))
+                .map(str::trim)
+                .filter(|v| !v.is_empty());
+            if let Some(ip) = forwarded {
+                return ip.to_owned();
+            }
+        }
+        req.remote_addr().ip().to_string()
+    }
+
+    /// Whether the client reached us over HTTPS (only a trusted proxy can say so).
+    pub fn is_https(&self, req: &Request) -> bool {
+        self.config.behind_proxy
+            && req
+                .header("X-Forwarded-Proto")
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        InFlight(Arc::clone(counter))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in flight until the transport drops it.
+struct Tracked {
+    body: Box<dyn Read + Send>,
+    _guard: InFlight,
+}
+
+impl Read for Tracked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.body.read(buf)
+    }
+}

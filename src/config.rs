@@ -1,0 +1,309 @@
+//! Every setting and every bound, parsed once from flags and environment variables into an
+//! immutable [`Config`]. No other module reads the environment.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What `main` should do after parsing.
+pub enum Parsed {
+    /// Serve with this configuration.
+    Run(Box<Config>),
+    /// Print this text (`--help`, `--version`) and exit successfully.
+    Exit(String),
+}
+
+/// Where the admin passphrase came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `PS_SHARED_SECRET` or `PS_SHARED_SECRET_FILE`.
+    Configured,
+    /// None was configured: a random one was made for this run and is printed once.
+    Generated,
+}
+
+/// The whole configuration. Each bound is a named field with the reason for its default.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// SQLite database holding metadata and file bytes (`-db`, default `data/store.db`).
+    pub db_path: PathBuf,
+    /// Address to bind (`--listen`, default all interfaces like PicoShare).
+    pub listen: IpAddr,
+    /// TCP port (`PORT` / `--port`, default 4001; 0 picks a free one).
+    pub port: u16,
+    /// The admin passphrase.
+    pub secret: String,
+    pub secret_source: SecretSource,
+    /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` (`PS_BEHIND_PROXY` non-empty).
+    pub behind_proxy: bool,
+    /// Litestream replicates the database (`LITESTREAM_BUCKET` non-empty): use its pragmas.
+    pub litestream: bool,
+
+    /// Request-handling threads. Each transfer holds one for its duration, so this bounds
+    /// concurrent uploads and downloads, and with them memory: ~1.3 MiB per upload, one chunk
+    /// per download. 16 × 1.3 MiB stays far below a 256 MB VM.
+    pub threads: usize,
+    /// Bytes per `entries_data` row. PicoShare's 327,680; other sizes stay readable.
+    pub chunk_size: usize,
+    /// Bytes of an uploaded file kept in memory before it spills to a temp file (1 MiB, the
+    /// same budget as PicoShare's `ParseMultipartForm`). Also the one reusable copy buffer.
+    pub multipart_memory: usize,
+    /// Largest accepted non-file multipart field (the note): notes are 500 bytes at most.
+    pub max_text_field: usize,
+    /// Most multipart parts read from one request before it is refused.
+    pub max_form_parts: usize,
+    /// Bytes copied into SQLite per write transaction. Short transactions keep the WAL small
+    /// and let other writers (downloads' history rows, other uploads) in between.
+    pub copy_batch_bytes: usize,
+    /// Largest JSON request body (edit, login, settings, guest links).
+    pub max_json_body: usize,
+
+    /// SQLite page cache per connection, in KiB. Connections = 1 writer + idle readers.
+    pub sqlite_cache_kib: i64,
+    /// Process-wide SQLite soft heap limit: SQLite sheds cache to stay under it.
+    pub sqlite_soft_heap_limit: i64,
+    /// Process-wide SQLite hard heap limit: past it SQLite fails an allocation (a 500)
+    /// instead of growing the process.
+    pub sqlite_hard_heap_limit: i64,
+    /// Idle read connections kept open for downloads.
+    pub max_idle_readers: usize,
+    /// How long a writer waits for SQLite's lock (Litestream takes it briefly).
+    pub busy_timeout: Duration,
+    /// WAL file size kept after a checkpoint.
+    pub journal_size_limit: i64,
+
+    /// How often expired files and orphaned chunks are collected (also once at start-up).
+    pub gc_interval: Duration,
+    /// How long shutdown waits for in-flight requests before exiting anyway.
+    pub shutdown_timeout: Duration,
+    /// Lifetime of an admin session cookie (PicoShare: 30 days).
+    pub session_lifetime: Duration,
+}
+
+impl Config {
+    /// Defaults for everything but the passphrase and the database path.
+    pub fn defaults(db_path: PathBuf, secret: String) -> Self {
+        Config {
+            db_path,
+            listen: IpAddr::from([0, 0, 0, 0]),
+            port: 4001,
+            secret,
+            secret_source: SecretSource::Configured,
+            behind_proxy: false,
+            litestream: false,
+            threads: 16,
+            chunk_size: 327_680,
+            multipart_memory: 1 << 20,
+            max_text_field: 64 << 10,
+            max_form_parts: 16,
+            copy_batch_bytes: 8 << 20,
+            max_json_body: 64 << 10,
+            sqlite_cache_kib: 512,
+            sqlite_soft_heap_limit: 8 << 20,
+            sqlite_hard_heap_limit: 64 << 20,
+            max_idle_readers: 4,
+            busy_timeout: Duration::from_secs(5),
+            journal_size_limit: 32 << 20,
+            gc_interval: Duration::from_secs(3600),
+            shutdown_timeout: Duration::from_secs(10),
+            session_lifetime: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+
+    /// The folder beside the database that holds upload spool files; ours alone, emptied at
+    /// start-up.
+    pub fn spool_dir(&self) -> PathBuf {
+        let mut s = self.db_path.clone().into_os_string();
+        s.push("-spool");
+        PathBuf::from(s)
+    }
+
+    /// Parses `args` (with the program name first) and the process environment.
+    pub fn from_env_and_args(args: Vec<String>) -> Result<Parsed, String> {
+        Self::parse(args, |name| std::env::var(name).ok())
+    }
+
+    /// Parses flags with environment fallbacks from `env`. Flags win over environment.
+    pub fn parse(
+        args: Vec<String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Parsed, String> {
+        let mut opts = getopts::Options::new();
+        // PicoShare's flag is `-db`: long options with one dash, as Go's flag package takes.
+        opts.long_only(true);
+        opts.optopt(
+            "",
+            "db",
+            "SQLite database path [default data/store.db]",
+            "PATH",
+        )
+        .optopt("", "port", "TCP port [env PORT, default 4001]", "N")
+        .optopt("", "listen", "IP address to bind [default 0.0.0.0]", "ADDR")
+        .optopt("", "threads", "request threads [default 16]", "N")
+        .optopt(
+            "",
+            "chunk-size",
+            "bytes per stored chunk [default 327680]",
+            "BYTES",
+        )
+        .optopt(
+            "",
+            "gc-interval",
+            "seconds between collections [default 3600]",
+            "SECS",
+        )
+        .optflag("h", "help", "print this help")
+        .optflag("V", "version", "print the version");
+        let prog = args.first().cloned().unwrap_or_else(|| "picoshare".into());
+        let m = opts
+            .parse(args.iter().skip(1))
+            .map_err(|e| format!("{e} (see --help)"))?;
+        if m.opt_present("help") {
+            let brief = format!(
+                "Usage: {prog} [options]\n\n\
+                 Environment: PS_SHARED_SECRET or PS_SHARED_SECRET_FILE (admin passphrase; \
+                 a random one is printed if neither is set), PORT, PS_BEHIND_PROXY, \
+                 LITESTREAM_BUCKET."
+            );
+            return Ok(Parsed::Exit(opts.usage(&brief)));
+        }
+        if m.opt_present("version") {
+            return Ok(Parsed::Exit(format!(
+                "picoshare {}\n",
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        if !m.free.is_empty() {
+            return Err(format!("unexpected argument {:?} (see --help)", m.free[0]));
+        }
+
+        let db_path = PathBuf::from(m.opt_str("db").unwrap_or_else(|| "data/store.db".into()));
+        if db_path.as_os_str().is_empty() {
+            return Err("-db must not be empty".into());
+        }
+        let (secret, secret_source) = match read_secret(&env)? {
+            Some(s) => (s, SecretSource::Configured),
+            None => (crate::random::id(20), SecretSource::Generated),
+        };
+        let mut c = Config::defaults(db_path, secret);
+        c.secret_source = secret_source;
+        if let Some(p) = m.opt_str("port").or_else(|| env("PORT")) {
+            c.port = p
+                .trim()
+                .parse()
+                .map_err(|_| format!("invalid port {p:?}: must be 0-65535"))?;
+        }
+        if let Some(a) = m.opt_str("listen") {
+            c.listen = a
+                .parse()
+                .map_err(|_| format!("invalid listen address {a:?}: must be an IP address"))?;
+        }
+        if let Some(t) = m.opt_str("threads") {
+            c.threads = parse_in(&t, "threads", 1, 1024)?;
+        }
+        if let Some(s) = m.opt_str("chunk-size") {
+            c.chunk_size = parse_in(&s, "chunk size", 1, 64 << 20)?;
+        }
+        if let Some(s) = m.opt_str("gc-interval") {
+            c.gc_interval = Duration::from_secs(parse_in(&s, "gc interval", 1, 365 * 86400)?);
+        }
+        c.behind_proxy = env("PS_BEHIND_PROXY").is_some_and(|v| !v.is_empty());
+        c.litestream = env("LITESTREAM_BUCKET").is_some_and(|v| !v.is_empty());
+        Ok(Parsed::Run(Box::new(c)))
+    }
+}
+
+fn parse_in<T>(s: &str, what: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match s.trim().parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(format!("invalid {what} {s:?}: must be {min}-{max}")),
+    }
+}
+
+/// `PS_SHARED_SECRET_FILE` wins (trailing CR/LF trimmed), then `PS_SHARED_SECRET`.
+fn read_secret(env: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, String> {
+    if let Some(path) = env("PS_SHARED_SECRET_FILE").filter(|p| !p.is_empty()) {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read PS_SHARED_SECRET_FILE {path:?}: {e}"))?;
+        let secret = text.trim_end_matches(['\r', '\n']).to_owned();
+        if secret.is_empty() {
+            return Err(format!("PS_SHARED_SECRET_FILE {path:?} is empty"));
+        }
+        return Ok(Some(secret));
+    }
+    Ok(env("PS_SHARED_SECRET").filter(|s| !s.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
+        let args = std::iter::once("picoshare")
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match Config::parse(args, |k| {
+            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })? {
+            Parsed::Run(c) => Ok(*c),
+            Parsed::Exit(_) => Err("exit".into()),
+        }
+    }
+
+    #[test]
+    fn picoshare_flags_and_env() {
+        let c = parse(
+            &["-db", "/x/s.db"],
+            &[("PORT", "8080"), ("PS_SHARED_SECRET", "pw")],
+        )
+        .unwrap();
+        assert_eq!(c.db_path, PathBuf::from("/x/s.db"));
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.secret, "pw");
+        assert_eq!(c.secret_source, SecretSource::Configured);
+        let c = parse(&["--db=/y.db", "--port", "9"], &[("PORT", "8080")]).unwrap();
+        assert_eq!(c.db_path, PathBuf::from("/y.db"));
+        assert_eq!(c.port, 9, "the flag wins over the environment");
+        assert_eq!(c.secret_source, SecretSource::Generated);
+        assert_eq!(c.spool_dir(), PathBuf::from("/y.db-spool"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        assert!(parse(&["--port", "70000"], &[])
+            .unwrap_err()
+            .contains("port"));
+        assert!(parse(&["--threads", "0"], &[])
+            .unwrap_err()
+            .contains("threads"));
+        assert!(parse(&["--listen", "nowhere"], &[]).is_err());
+        assert!(parse(&["--bogus"], &[]).is_err());
+        assert!(parse(&[], &[("PS_SHARED_SECRET_FILE", "/nonexistent/x")]).is_err());
+    }
+
+    #[test]
+    fn secret_file_wins_and_is_trimmed() {
+        let dir = std::env::temp_dir().join(format!("ps-cfg-{}", crate::random::hex(6)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("secret");
+        std::fs::write(&f, "from-file\r\n").unwrap();
+        let c = parse(
+            &[],
+            &[
+                ("PS_SHARED_SECRET_FILE", f.to_str().unwrap()),
+                ("PS_SHARED_SECRET", "env"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.secret, "from-file");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

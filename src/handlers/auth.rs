@@ -1,0 +1,27 @@
+//! `POST /api/auth` (log in) and `DELETE /api/auth` (log out).
+
+use rouille::{Request, Response};
+
+use super::{empty_ok, json_str, read_json};
+use crate::app::App;
+use crate::auth::{clearing_cookie, session_cookie};
+use crate::error::{Error, Result};
+
+pub fn login(app: &App, req: &Request) -> Result<Response> {
+    let body = read_json(req, app.config.max_json_body)?;
+    let given = json_str(&body, "sharedSecretKey")
+        .ok_or_else(|| Error::BadRequest("malformed request".into()))?;
+    if given.is_empty() {
+        return Err(Error::BadRequest("invalid shared secret".into()));
+    }
+    if !app.auth.passphrase_matches(given) {
+        return Err(Error::Unauthorized("incorrect shared secret"));
+    }
+    let token = app.auth.issue(app.now());
+    let cookie = session_cookie(&token, app.auth.lifetime_secs(), app.is_https(req));
+    Ok(empty_ok().with_additional_header("Set-Cookie", cookie))
+}
+
+pub fn logout(_app: &App, _req: &Request) -> Result<Response> {
+    Ok(empty_ok().with_additional_header("Set-Cookie", clearing_cookie()))
+}

@@ -1,0 +1,200 @@
+//! `GET`/`HEAD` `/-{id}[/…]` and `/!{id}[/…]`: a stored file, whole or by range, streamed one
+//! chunk at a time, with conditional requests and safe headers.
+
+use rouille::{Request, Response, ResponseBody};
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::model::{EntryId, EntryMeta, Timestamp};
+use crate::range::{self, RangeSpec};
+
+/// Download answers, errors included, run in a sandbox: an uploaded HTML page gets an opaque
+/// origin and cannot act as the admin.
+const SANDBOX: (&str, &str) = ("Content-Security-Policy", "sandbox");
+
+pub fn sandboxed_error(e: Error) -> Response {
+    e.into_response().with_unique_header(SANDBOX.0, SANDBOX.1)
+}
+
+pub fn serve(app: &App, req: &Request, id: &str) -> Result<Response> {
+    // `/-{id}/{anything}`: only the id segment matters.
+    let id = EntryId::parse(id).map_err(Error::BadRequest)?;
+    let now = app.now();
+    let meta = app.store.entry(&id, now)?;
+    let etag = format!("\"{}-{}-{}\"", meta.id, meta.size, meta.upload_time.unix());
+    let last_modified = meta.upload_time.http_date();
+
+    let not_modified = match req.header("If-None-Match") {
+        Some(tags) => etag_listed(tags, &etag),
+        None => req
+            .header("If-Modified-Since")
+            .and_then(Timestamp::parse_http_date)
+            .is_some_and(|since| meta.upload_time <= since),
+    };
+    if not_modified {
+        return Ok(Response::text("")
+            .with_status_code(304)
+            .with_unique_header("ETag", etag)
+            .with_unique_header("Last-Modified", last_modified)
+            .with_unique_header(SANDBOX.0, SANDBOX.1));
+    }
+
+    // If-Range: the range only while the file is the one the client has.
+    let range_allowed = match req.header("If-Range") {
+        None => true,
+        Some(v) => v.trim() == etag || v.trim() == last_modified,
+    };
+    let spec = match req.header("Range") {
+        Some(h) if range_allowed => range::parse(h, meta.size),
+        _ => RangeSpec::Full,
+    };
+    let (status, start, end) = match spec {
+        RangeSpec::Full => (200, 0, meta.size - 1),
+        RangeSpec::Partial { start, end } => (206, start, end),
+        RangeSpec::Unsatisfiable => return Err(Error::RangeNotSatisfiable(meta.size)),
+    };
+    let len = end - start + 1;
+
+    // One history row per transfer: the request that starts at byte 0.
+    if req.method() == "GET" && start == 0 {
+        let ua = req.header("User-Agent").unwrap_or("");
+        app.store
+            .record_download(&id, now, &app.client_ip(req), ua)?;
+    }
+
+    let body = app.store.open_reader(&id, start, len)?;
+    let mut r = Response {
+        status_code: status,
+        headers: Vec::new(),
+        data: ResponseBody::from_reader_and_size(body, len as usize),
+        upgrade: None,
+    }
+    .with_unique_header("Content-Type", content_type(&meta))
+    .with_unique_header(
+        "Content-Disposition",
+        content_disposition(meta.filename.as_str()),
+    )
+    .with_unique_header("X-Content-Type-Options", "nosniff")
+    .with_unique_header(SANDBOX.0, SANDBOX.1)
+    .with_unique_header("Accept-Ranges", "bytes")
+    .with_unique_header("ETag", etag)
+    .with_unique_header("Last-Modified", last_modified);
+    if status == 206 {
+        r = r.with_unique_header(
+            "Content-Range",
+            format!("bytes {start}-{end}/{}", meta.size),
+        );
+    }
+    Ok(r)
+}
+
+fn etag_listed(header: &str, etag: &str) -> bool {
+    header
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+/// The stored type, or one guessed from the extension when none (or only
+/// `application/octet-stream`) was stored. Never sniffed from the bytes.
+fn content_type(meta: &EntryMeta) -> String {
+    let stored = meta.content_type.trim();
+    if !stored.is_empty() && !stored.eq_ignore_ascii_case("application/octet-stream") {
+        return stored.to_owned();
+    }
+    let ext = meta
+        .filename
+        .as_str()
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    guess_type(&ext)
+        .unwrap_or("application/octet-stream")
+        .to_owned()
+}
+
+/// A small built-in table, so answers do not depend on the host's `mime.types`.
+fn guess_type(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "txt" | "log" | "md" => "text/plain; charset=utf-8",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "text/xml; charset=utf-8",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "7z" => "application/x-7z-compressed",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        "mp4" | "m4v" => "video/mp4",
+        "webm" => "video/webm",
+        "mov" => "video/quicktime",
+        "mkv" => "video/x-matroska",
+        "mp3" => "audio/mpeg",
+        "m4a" => "audio/mp4",
+        "ogg" | "oga" => "audio/ogg",
+        "ogv" => "video/ogg",
+        "wav" => "audio/wav",
+        "flac" => "audio/flac",
+        "wasm" => "application/wasm",
+        _ => return None,
+    })
+}
+
+/// RFC 6266: `inline` (browsers show what they can, offer the rest for saving), an ASCII
+/// fallback name with quotes and backslashes replaced, and the exact name as RFC 8187
+/// `filename*`.
+pub fn content_disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    let mut encoded = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => encoded.push(b as char),
+            b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~' => {
+                encoded.push(b as char)
+            }
+            _ => encoded.push_str(&format!("%{b:02X}")),
+        }
+    }
+    format!("inline; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_is_well_formed() {
+        assert_eq!(
+            content_disposition("a b.txt"),
+            "inline; filename=\"a b.txt\"; filename*=UTF-8''a%20b.txt"
+        );
+        assert_eq!(
+            content_disposition("données \"x\";.csv"),
+            "inline; filename=\"donn_es _x_;.csv\"; filename*=UTF-8''donn%C3%A9es%20%22x%22%3B.csv"
+        );
+    }
+
+    #[test]
+    fn etags_match_lists_and_weak_forms() {
+        assert!(etag_listed("\"a\", \"b\"", "\"b\""));
+        assert!(etag_listed("W/\"b\"", "\"b\""));
+        assert!(etag_listed("*", "\"b\""));
+        assert!(!etag_listed("\"c\"", "\"b\""));
+    }
+}

@@ -1,0 +1,55 @@
+//! `PUT /api/entry/{id}` (edit a file's name, expiration, note) and `DELETE /api/entry/{id}`.
+
+use rouille::{Request, Response};
+
+use super::{empty_ok, json_str, read_json};
+use crate::app::App;
+use crate::error::{Error, Result, StoreError};
+use crate::model::{parse_expiration, EntryId, Filename, Note, Timestamp};
+use crate::store::EntryUpdate;
+
+pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
+    app.require_admin(req)?;
+    let id = EntryId::parse(id).map_err(Error::BadRequest)?;
+    let body = read_json(req, app.config.max_json_body)?;
+    let bad = |m: &str| Error::BadRequest(format!("Bad request: {m}"));
+    let filename = json_str(&body, "filename").ok_or_else(|| bad("filename must be a string"))?;
+    let filename = Filename::parse(filename).map_err(bad)?;
+    let expiration = json_str(&body, "expiration").ok_or_else(|| bad("invalid expiration"))?;
+    let note = json_str(&body, "note").ok_or_else(|| bad("note must be a string"))?;
+    let note = Note::parse(note).map_err(bad)?;
+    let now = app.now();
+    let current = app.store.entry(&id, now).map_err(|e| match e {
+        StoreError::NotFound => Error::NotFound("Invalid entry ID"),
+        e => e.into(),
+    })?;
+    let expiration = if expiration.is_empty() {
+        Timestamp::never()
+    } else if Timestamp::parse_rfc3339(expiration) == Some(current.expiration) {
+        // Re-saving an unchanged expiration is fine even within its last hour.
+        current.expiration
+    } else {
+        parse_expiration(expiration, now).map_err(bad)?
+    };
+    app.store
+        .update_entry(
+            &id,
+            &EntryUpdate {
+                filename,
+                expiration,
+                note,
+            },
+        )
+        .map_err(|e| match e {
+            StoreError::NotFound => Error::NotFound("Invalid entry ID"),
+            e => e.into(),
+        })?;
+    Ok(empty_ok())
+}
+
+pub fn delete(app: &App, req: &Request, id: &str) -> Result<Response> {
+    app.require_admin(req)?;
+    let id = EntryId::parse(id).map_err(Error::BadRequest)?;
+    app.store.delete_entry(&id)?;
+    Ok(empty_ok())
+}

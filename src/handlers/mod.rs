@@ -1,0 +1,51 @@
+//! HTTP handlers, one module per area, and the small response helpers they share.
+
+pub mod auth;
+pub mod download;
+pub mod entry;
+pub mod pages;
+pub mod upload;
+
+use std::io::Read;
+
+use rouille::{Request, Response};
+
+use crate::error::{Error, Result};
+
+/// A JSON object answer: PicoShare's shape (`application/json`, one object, a newline).
+pub fn json(value: serde_json::Value) -> Response {
+    Response::from_data("application/json", format!("{value}\n"))
+}
+
+/// An empty 200 answer.
+pub fn empty_ok() -> Response {
+    Response::text("").with_status_code(200)
+}
+
+/// Reads a JSON request body of at most `max` bytes. Any failure is PicoShare's
+/// `malformed request` (400), or 413 when too large.
+pub fn read_json(req: &Request, max: usize) -> Result<serde_json::Value> {
+    let body = req
+        .data()
+        .ok_or_else(|| Error::Internal("request body already taken".into()))?;
+    let mut buf = Vec::new();
+    body.take(max as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|_| Error::BadRequest("malformed request".into()))?;
+    if buf.len() > max {
+        return Err(Error::TooLarge(format!(
+            "request body larger than {max} bytes"
+        )));
+    }
+    serde_json::from_slice(&buf).map_err(|_| Error::BadRequest("malformed request".into()))
+}
+
+/// A string field of a JSON object: missing or `null` read as `""` (Go's lenient decoding);
+/// any other type is `None`.
+pub fn json_str<'a>(v: &'a serde_json::Value, field: &str) -> Option<&'a str> {
+    match v.get(field) {
+        None | Some(serde_json::Value::Null) => Some(""),
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(_) => None,
+    }
+}

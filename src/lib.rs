@@ -1,0 +1,19 @@
+//! PicoShare for Rust: a drop-in, memory-bounded replacement for the Go PicoShare.
+//!
+//! The data path reads top to bottom in module names:
+//! [`multipart`] → [`spool`] (temp file) → [`store::chunks`] (SQLite rows) → chunk reader →
+//! [`handlers::download`] (response).
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod gc;
+pub mod handlers;
+pub mod model;
+pub mod multipart;
+pub mod random;
+pub mod range;
+pub mod server;
+pub mod spool;
+pub mod store;

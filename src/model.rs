@@ -1,0 +1,333 @@
+//! Validated domain values (`EntryId`, `Filename`, `Note`, `Timestamp`, …): parsed once at the
+//! edge with PicoShare's exact rules and messages, trusted everywhere inside.
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use std::fmt;
+
+use crate::random::{self, ID_ALPHABET};
+
+/// Entry ids are 10 characters of the id alphabet.
+pub const ENTRY_ID_LEN: usize = 10;
+/// Guest-link ids are 16 characters of the id alphabet.
+pub const GUEST_LINK_ID_LEN: usize = 16;
+/// PicoShare's "never expires" timestamp, stored like any other expiration.
+pub const NEVER: &str = "2999-12-31T00:00:00Z";
+
+fn is_id(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| ID_ALPHABET.contains(&b))
+}
+
+/// A file's id: exactly [`ENTRY_ID_LEN`] characters of the id alphabet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EntryId(String);
+
+impl EntryId {
+    /// Parses an id from a URL; the error is PicoShare's message.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if is_id(s, ENTRY_ID_LEN) {
+            Ok(EntryId(s.to_owned()))
+        } else {
+            Err(format!("bad entry ID: invalid entry ID: {s:?}"))
+        }
+    }
+    /// A fresh random id.
+    pub fn random() -> Self {
+        EntryId(random::id(ENTRY_ID_LEN))
+    }
+    /// Wraps a value read back from our own database.
+    pub fn from_db(s: String) -> Self {
+        EntryId(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A guest link's id: exactly [`GUEST_LINK_ID_LEN`] characters of the id alphabet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GuestLinkId(String);
+
+impl GuestLinkId {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if is_id(s, GUEST_LINK_ID_LEN) {
+            Ok(GuestLinkId(s.to_owned()))
+        } else {
+            Err(format!("Invalid guest link ID: {s:?}"))
+        }
+    }
+    pub fn random() -> Self {
+        GuestLinkId(random::id(GUEST_LINK_ID_LEN))
+    }
+    pub fn from_db(s: String) -> Self {
+        GuestLinkId(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A file name that passed PicoShare's rules (at most 255 bytes, no path separators, no
+/// line-breaking control characters, not `.` and not starting with `..`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filename(String);
+
+impl Filename {
+    pub const MAX_BYTES: usize = 255;
+
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        if s.is_empty() {
+            return Err("filename must be non-empty");
+        }
+        if s.len() > Self::MAX_BYTES {
+            return Err("filename too long");
+        }
+        if s == "." || s.starts_with("..") {
+            return Err("filename cannot begin with dots");
+        }
+        const ILLEGAL: &[char] = &['\\', '/', '\x07', '\x08', '\t', '\n', '\x0b', '\x0c', '\r'];
+        if s.contains(ILLEGAL) {
+            return Err("illegal characters in filename");
+        }
+        Ok(Filename(s.to_owned()))
+    }
+    pub fn from_db(s: String) -> Self {
+        Filename(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An optional note on a file; `None` when empty (PicoShare stores NULL, never `''`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note(Option<String>);
+
+impl Note {
+    pub const MAX_BYTES: usize = 500;
+
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        if s.is_empty() {
+            return Ok(Note(None));
+        }
+        if s.len() > Self::MAX_BYTES {
+            return Err("note is too long");
+        }
+        if s == "null" || s == "undefined" {
+            return Err("note is invalid");
+        }
+        if has_script_tag(s) {
+            return Err("note must not contain script tags");
+        }
+        Ok(Note(Some(s.to_owned())))
+    }
+    pub fn none() -> Self {
+        Note(None)
+    }
+    pub fn from_db(s: Option<String>) -> Self {
+        Note(s.filter(|s| !s.is_empty()))
+    }
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// PicoShare refuses notes holding an opening or closing `script`/`iframe` tag, with optional
+/// whitespace inside the brackets (case-sensitive, as there).
+fn has_script_tag(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(off) = s[i..].find('<') {
+        let mut j = i + off + 1;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j < b.len() && b[j] == b'/' {
+            j += 1;
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+        }
+        for tag in ["script", "iframe"] {
+            if s[j..].starts_with(tag) {
+                let mut k = j + tag.len();
+                while k < b.len() && b[k].is_ascii_whitespace() {
+                    k += 1;
+                }
+                if k < b.len() && b[k] == b'>' {
+                    return true;
+                }
+            }
+        }
+        i = i + off + 1;
+    }
+    false
+}
+
+/// A point in time with whole-second precision, stored as PicoShare does:
+/// RFC 3339 in UTC with a `Z` (`2024-05-01T13:04:05Z`), so string order is time order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub fn from_unix(secs: i64) -> Self {
+        Timestamp(secs)
+    }
+    pub fn unix(self) -> i64 {
+        self.0
+    }
+    pub fn never() -> Self {
+        Timestamp(32_503_593_600) // 2999-12-31T00:00:00Z
+    }
+    pub fn is_never(self) -> bool {
+        self >= Self::never()
+    }
+    /// Any RFC 3339 time (fraction and offset accepted), truncated to whole seconds.
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        DateTime::parse_from_rfc3339(s.trim())
+            .ok()
+            .map(|t| Timestamp(t.timestamp()))
+    }
+    /// Reads a value PicoShare or we stored; NULL and unreadable values count as "never",
+    /// which is what a reader tolerant of old rows should do.
+    pub fn from_db(s: Option<&str>) -> Self {
+        s.and_then(Self::parse_rfc3339).unwrap_or_else(Self::never)
+    }
+    fn datetime(self) -> DateTime<Utc> {
+        Utc.timestamp_opt(self.0, 0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    }
+    /// `2024-05-01T13:04:05Z`: the stored form.
+    pub fn rfc3339(self) -> String {
+        self.datetime().to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+    /// `Wed, 01 May 2024 13:04:05 GMT`: the HTTP-date form.
+    pub fn http_date(self) -> String {
+        self.datetime()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string()
+    }
+    pub fn parse_http_date(s: &str) -> Option<Self> {
+        chrono::NaiveDateTime::parse_from_str(s.trim(), "%a, %d %b %Y %H:%M:%S GMT")
+            .ok()
+            .map(|t| Timestamp(t.and_utc().timestamp()))
+    }
+    /// `YYYY-MM-DD` in UTC.
+    pub fn date(self) -> String {
+        self.datetime().format("%Y-%m-%d").to_string()
+    }
+    pub fn plus_secs(self, secs: i64) -> Self {
+        Timestamp(self.0.saturating_add(secs))
+    }
+}
+
+/// A client-requested expiration: RFC 3339, at least an hour ahead of `now`.
+pub fn parse_expiration(s: &str, now: Timestamp) -> Result<Timestamp, &'static str> {
+    let t = Timestamp::parse_rfc3339(s).ok_or(
+        "unrecognized format for expiration time, must be in 2006-01-02T15:04:05Z07:00 format",
+    )?;
+    if t < now.plus_secs(3600) {
+        return Err("expire time must be at least one hour in the future");
+    }
+    Ok(t)
+}
+
+/// Everything the store keeps about a file besides its bytes.
+#[derive(Clone, Debug)]
+pub struct EntryMeta {
+    pub id: EntryId,
+    pub filename: Filename,
+    pub content_type: String,
+    pub upload_time: Timestamp,
+    pub expiration: Timestamp,
+    pub guest_link_id: Option<GuestLinkId>,
+    pub note: Note,
+    pub size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filename_rules() {
+        let ok = [
+            "a.txt",
+            "données été.csv",
+            "x\"y",
+            "a..b",
+            ".hidden",
+            &"ö".repeat(127),
+        ];
+        for s in ok {
+            assert!(Filename::parse(s).is_ok(), "{s:?}");
+        }
+        let bad = [
+            ("", "filename must be non-empty"),
+            (".", "filename cannot begin with dots"),
+            ("..x", "filename cannot begin with dots"),
+            ("a/b", "illegal characters in filename"),
+            ("a\\b", "illegal characters in filename"),
+            ("a\nb", "illegal characters in filename"),
+            ("a\tb", "illegal characters in filename"),
+        ];
+        for (s, msg) in bad {
+            assert_eq!(Filename::parse(s), Err(msg), "{s:?}");
+        }
+        assert_eq!(Filename::parse(&"Ö".repeat(128)), Err("filename too long"));
+        assert!(Filename::parse(&"a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn note_rules() {
+        assert_eq!(Note::parse("").map(|n| n.0), Ok(None));
+        assert!(Note::parse("hello <b>world</b>").is_ok());
+        for bad in [
+            "null",
+            "undefined",
+            "<script>",
+            "< script >",
+            "</ iframe>",
+            "x</script >",
+        ] {
+            assert!(Note::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            Note::parse("<Script>").is_ok(),
+            "PicoShare's check is case-sensitive"
+        );
+        assert!(Note::parse(&"a".repeat(501)).is_err());
+    }
+
+    #[test]
+    fn ids() {
+        assert!(EntryId::parse("2LJTBB85fP").is_ok());
+        assert!(EntryId::parse("2LJTBB85f").is_err());
+        assert!(
+            EntryId::parse("2LJTBB85fl").is_err(),
+            "l is not in the alphabet"
+        );
+        assert!(GuestLinkId::parse("ZZkAPdHsixtKqbdE").is_ok());
+        assert!(GuestLinkId::parse("ZZkAPdHsixtKqbd").is_err());
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = Timestamp::parse_rfc3339("2024-05-01T15:04:05.999+02:00").unwrap();
+        assert_eq!(t.rfc3339(), "2024-05-01T13:04:05Z");
+        assert_eq!(Timestamp::never().rfc3339(), NEVER);
+        assert_eq!(t.http_date(), "Wed, 01 May 2024 13:04:05 GMT");
+        assert_eq!(Timestamp::parse_http_date(&t.http_date()), Some(t));
+        assert_eq!(Timestamp::from_db(None), Timestamp::never());
+        let now = Timestamp::parse_rfc3339("2024-01-01T00:00:00Z").unwrap();
+        assert!(parse_expiration("2024-01-01T00:59:59Z", now).is_err());
+        assert!(parse_expiration("2024-01-01T01:00:00Z", now).is_ok());
+        assert!(parse_expiration("tomorrow", now).is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! The multipart front end: reads an upload request's `file` part into a [`Spool`] and its
+//! `note` part into a bounded string, and accepts the upload only once the closing boundary
+//! has arrived — a truncated body is a failed upload, never a shorter file.
+
+use std::io::Read;
+use std::path::Path;
+
+use multipart::server::Multipart;
+use rouille::Request;
+
+use crate::error::Error;
+use crate::spool::{Spool, SpoolError};
+
+/// The bounds one upload is read under.
+pub struct Limits<'a> {
+    pub memory: usize,
+    pub chunk_size: usize,
+    pub max_text_field: usize,
+    pub max_parts: usize,
+    /// Cap on the file's bytes (guest links); `None` for the admin.
+    pub max_file_bytes: Option<u64>,
+    pub spool_dir: &'a Path,
+}
+
+/// A completely received upload.
+pub struct Upload {
+    pub spool: Spool,
+    /// The part's file name with any directory part removed (as Go's `FileName()` does).
+    pub filename: String,
+    /// The part's `Content-Type`, verbatim; empty when absent.
+    pub content_type: String,
+    /// The `note` part, if any.
+    pub note: Option<String>,
+}
+
+/// The `boundary` of a `multipart/form-data` content type, unquoted.
+pub fn boundary(content_type: &str) -> Option<String> {
+    let mut parts = content_type.split(';');
+    let kind = parts.next()?.trim();
+    if !kind.eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    for p in parts {
+        let (k, v) = p.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case("boundary") {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            if v.is_empty() || v.len() > 70 {
+                return None;
+            }
+            return Some(v.to_owned());
+        }
+    }
+    None
+}
+
+fn incomplete() -> Error {
+    Error::BadRequest(
+        "invalid request: upload incomplete: the request body ended before the closing \
+         multipart boundary"
+            .into(),
+    )
+}
+
+/// Reads the whole multipart body of `req` under `limits`.
+pub fn read_upload(req: &Request, limits: &Limits) -> Result<Upload, Error> {
+    let content_type = req.header("Content-Type").unwrap_or("");
+    let boundary = boundary(content_type).ok_or_else(|| {
+        Error::BadRequest("request Content-Type isn't multipart/form-data".into())
+    })?;
+    let body = req
+        .data()
+        .ok_or_else(|| Error::Internal("request body already taken".into()))?;
+    let mut form = Multipart::with_body(body, boundary);
+    let mut file: Option<(Spool, String, String)> = None;
+    let mut note = None;
+    let mut parts = 0;
+    loop {
+        let mut field = match form.read_entry() {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(_) => return Err(incomplete()),
+        };
+        parts += 1;
+        if parts > limits.max_parts {
+            return Err(Error::BadRequest(format!(
+                "invalid request: more than {} form parts",
+                limits.max_parts
+            )));
+        }
+        let filename = field.headers.filename.clone().unwrap_or_default();
+        match &*field.headers.name {
+            "file" if file.is_none() && !filename.is_empty() => {
+                let content_type = field
+                    .headers
+                    .content_type
+                    .as_ref()
+                    .map(|m| m.to_string())
+                    .unwrap_or_default();
+                let mut spool = Spool::new(limits.memory, limits.chunk_size);
+                spool
+                    .fill_from(&mut field.data, limits.spool_dir, limits.max_file_bytes)
+                    .map_err(|e| match e {
+                        SpoolError::TooLarge(max) => Error::TooLarge(format!(
+                            "invalid request: file is larger than this link's limit of {max} bytes"
+                        )),
+                        SpoolError::Source(_) => incomplete(),
+                        SpoolError::Sink(e) => Error::from(crate::error::StoreError::from(e)),
+                    })?;
+                let base = filename.rsplit('/').next().unwrap_or("").to_owned();
+                file = Some((spool, base, content_type));
+            }
+            "note" => {
+                let mut text = Vec::new();
+                let read = (&mut field.data)
+                    .take(limits.max_text_field as u64 + 1)
+                    .read_to_end(&mut text);
+                if read.is_err() {
+                    return Err(incomplete());
+                }
+                if text.len() > limits.max_text_field {
+                    return Err(Error::BadRequest(
+                        "invalid request: note is too long".into(),
+                    ));
+                }
+                let text = String::from_utf8(text)
+                    .map_err(|_| Error::BadRequest("invalid request: note is not UTF-8".into()))?;
+                note = Some(text);
+            }
+            // Anything else is skipped by the next read_entry, through the parser's own
+            // small buffer.
+            _ => {}
+        }
+    }
+    let (spool, filename, content_type) =
+        file.ok_or_else(|| Error::BadRequest("http: no such file".into()))?;
+    Ok(Upload {
+        spool,
+        filename,
+        content_type,
+        note,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundary_forms() {
+        assert_eq!(
+            boundary("multipart/form-data; boundary=abc").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            boundary("Multipart/Form-Data;boundary=\"a b\"; charset=x").as_deref(),
+            Some("a b")
+        );
+        assert_eq!(boundary("multipart/form-data"), None);
+        assert_eq!(boundary("text/plain; boundary=abc"), None);
+        assert_eq!(boundary("multipart/form-data; boundary="), None);
+    }
+}

@@ -1,0 +1,101 @@
+//! Start-up, the serve loop and graceful shutdown.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::app::{system_clock, App};
+use crate::auth::{load_or_create_install_key, Auth};
+use crate::config::{Config, SecretSource};
+use crate::store::{Store, StoreSettings};
+
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    if STOPPING.swap(true, Ordering::SeqCst) {
+        // A second signal: the operator wants out now.
+        // SAFETY: `_exit` is async-signal-safe.
+        unsafe { libc::_exit(1) };
+    }
+}
+
+fn install_signal_handlers() {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only touches an atomic and calls `_exit`, both
+        // async-signal-safe.
+        unsafe {
+            libc::signal(
+                sig,
+                on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
+    }
+}
+
+/// Opens everything, serves until SIGTERM/SIGINT, then shuts down gracefully.
+pub fn run(config: Config) -> Result<(), String> {
+    let config = Arc::new(config);
+    let db = config.db_path.display().to_string();
+    let store = Store::open(&config.db_path, StoreSettings::from_config(&config))
+        .map_err(|e| format!("cannot open database {db}: {e}"))?;
+    let spool = config.spool_dir();
+    crate::spool::prepare_dir(&spool)
+        .map_err(|e| format!("cannot prepare spool folder {}: {e}", spool.display()))?;
+    let mut key_path = config.db_path.clone().into_os_string();
+    key_path.push("-session.key");
+    let install_key = load_or_create_install_key(std::path::Path::new(&key_path))
+        .map_err(|e| format!("cannot read or create the session key beside {db}: {e}"))?;
+    let auth = Auth::new(
+        &config.secret,
+        &install_key,
+        config.session_lifetime.as_secs() as i64,
+    );
+    if config.secret_source == SecretSource::Generated {
+        println!(
+            "picoshare: WARNING: no PS_SHARED_SECRET or PS_SHARED_SECRET_FILE set; \
+             this run's admin passphrase is: {}",
+            config.secret
+        );
+    }
+    let app = Arc::new(App::new(
+        Arc::clone(&config),
+        Arc::new(store),
+        auth,
+        system_clock(),
+    ));
+    crate::gc::collect(&app);
+    crate::gc::spawn(Arc::clone(&app)).map_err(|e| format!("cannot start the collector: {e}"))?;
+    install_signal_handlers();
+
+    let handler_app = Arc::clone(&app);
+    let server = rouille::Server::new((config.listen, config.port), move |req| {
+        rouille::log(req, std::io::stdout(), || handler_app.handle(req))
+    })
+    .map_err(|e| format!("cannot listen on {}:{}: {e}", config.listen, config.port))?
+    .pool_size(config.threads);
+    println!("picoshare: listening on http://{}", server.server_addr());
+    let _ = std::io::stdout().flush();
+
+    while !STOPPING.load(Ordering::SeqCst) {
+        server.poll_timeout(Duration::from_millis(100));
+    }
+    println!("picoshare: shutting down");
+    let deadline = Instant::now() + config.shutdown_timeout;
+    while app.in_flight() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if app.in_flight() > 0 {
+        eprintln!(
+            "picoshare: {} request(s) still running after {:?}; exiting anyway",
+            app.in_flight(),
+            config.shutdown_timeout
+        );
+    }
+    if let Err(e) = app.store.checkpoint() {
+        eprintln!("picoshare: final checkpoint failed: {e}");
+    }
+    println!("picoshare: stopped");
+    let _ = std::io::stdout().flush();
+    Ok(())
+}

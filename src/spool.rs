@@ -1,0 +1,246 @@
+//! The spool: an uploaded file's bytes between the network and SQLite. The first
+//! `multipart_memory` bytes stay in one buffer; past that they go to a temp file in our spool
+//! folder that is unlinked the moment it is created, so no outcome — success, error, a client
+//! gone, a panic, even SIGKILL — can leave it behind. The same buffer later feeds the chunk
+//! copy, so an upload never holds more than that one buffer.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// Why spooling stopped.
+#[derive(Debug)]
+pub enum SpoolError {
+    /// The file passed the byte cap; carries the cap.
+    TooLarge(u64),
+    /// Reading the request body failed: the client went away or sent a truncated body.
+    Source(io::Error),
+    /// Writing the temp file failed (a full disk shows up here).
+    Sink(io::Error),
+}
+
+/// An uploaded file's bytes, in memory or in an unlinked temp file.
+pub struct Spool {
+    buf: Vec<u8>,
+    /// Bytes of `buf` holding file data while the file is still in memory.
+    in_memory: usize,
+    file: Option<File>,
+    len: u64,
+    /// Read position for [`Spool::next_chunk`].
+    pos: u64,
+}
+
+impl Spool {
+    /// An empty spool whose one buffer is `memory` bytes (at least `chunk_size`, so the same
+    /// buffer serves the copy into SQLite).
+    pub fn new(memory: usize, chunk_size: usize) -> Self {
+        Spool {
+            // Zeroed allocation: pages are only touched as data arrives.
+            buf: vec![0; memory.max(chunk_size).max(1)],
+            in_memory: 0,
+            file: None,
+            len: 0,
+            pos: 0,
+        }
+    }
+
+    /// Total bytes spooled.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the bytes went to a temp file.
+    pub fn spilled(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Reads `src` to its end, spilling to an unlinked file in `dir` once the buffer is full.
+    /// Fails as soon as more than `max` bytes arrive.
+    pub fn fill_from(
+        &mut self,
+        src: &mut dyn Read,
+        dir: &Path,
+        max: Option<u64>,
+    ) -> Result<(), SpoolError> {
+        loop {
+            let start = if self.file.is_some() {
+                0
+            } else {
+                self.in_memory
+            };
+            if start == self.buf.len() {
+                // The buffer is full: spill only if more data really follows, so a file of
+                // exactly the buffer's size stays in memory.
+                let mut probe = [0u8; 4096];
+                let n = match src.read(&mut probe) {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(SpoolError::Source(e)),
+                };
+                self.spill(dir)?;
+                self.add(&probe[..n], max)?;
+                continue;
+            }
+            let n = match src.read(&mut self.buf[start..]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(SpoolError::Source(e)),
+            };
+            self.count(n, max)?;
+            match &mut self.file {
+                Some(f) => f.write_all(&self.buf[..n]).map_err(SpoolError::Sink)?,
+                None => self.in_memory += n,
+            }
+        }
+    }
+
+    fn count(&mut self, n: usize, max: Option<u64>) -> Result<(), SpoolError> {
+        self.len += n as u64;
+        match max {
+            Some(max) if self.len > max => Err(SpoolError::TooLarge(max)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends bytes read outside the buffer (only after spilling).
+    fn add(&mut self, data: &[u8], max: Option<u64>) -> Result<(), SpoolError> {
+        self.count(data.len(), max)?;
+        match &mut self.file {
+            Some(f) => f.write_all(data).map_err(SpoolError::Sink),
+            None => Err(SpoolError::Sink(io::Error::other("spool not spilled"))),
+        }
+    }
+
+    /// Moves the in-memory bytes to a fresh temp file and unlinks its name at once.
+    fn spill(&mut self, dir: &Path) -> Result<(), SpoolError> {
+        let path = dir.join(format!("upload-{}", crate::random::hex(12)));
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(SpoolError::Sink)?;
+        // The name goes now; the open descriptor keeps the data until it closes.
+        fs::remove_file(&path).map_err(SpoolError::Sink)?;
+        f.write_all(&self.buf[..self.in_memory])
+            .map_err(SpoolError::Sink)?;
+        self.in_memory = 0;
+        self.file = Some(f);
+        Ok(())
+    }
+
+    /// The next piece of at most `max` bytes (`max` ≤ the buffer), or `None` at the end.
+    /// Reuses the spool's buffer: the slice is valid until the next call.
+    pub fn next_chunk(&mut self, max: usize) -> io::Result<Option<&[u8]>> {
+        let max = max.min(self.buf.len());
+        let remaining = self.len - self.pos;
+        if remaining == 0 {
+            return Ok(None);
+        }
+        let n = (max as u64).min(remaining) as usize;
+        let start = self.pos as usize;
+        match &mut self.file {
+            None => {
+                self.pos += n as u64;
+                Ok(Some(&self.buf[start..start + n]))
+            }
+            Some(f) => {
+                if self.pos == 0 {
+                    f.seek(SeekFrom::Start(0))?;
+                }
+                f.read_exact(&mut self.buf[..n])?;
+                self.pos += n as u64;
+                Ok(Some(&self.buf[..n]))
+            }
+        }
+    }
+}
+
+/// Removes anything left in the spool folder (there should be nothing: files are unlinked on
+/// creation) and makes sure the folder exists. Run at start-up.
+pub fn prepare_dir(dir: &Path) -> io::Result<usize> {
+    fs::create_dir_all(dir)?;
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("ps-spool-{}", crate::random::hex(6)));
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn drain(s: &mut Spool, chunk: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(c) = s.next_chunk(chunk).unwrap() {
+            assert!(c.len() <= chunk);
+            out.extend_from_slice(c);
+        }
+        out
+    }
+
+    #[test]
+    fn small_files_stay_in_memory_and_large_ones_spill_to_an_unlinked_file() {
+        let dir = tmp();
+        for (size, spills) in [
+            (0, false),
+            (10, false),
+            (64, false),
+            (65, true),
+            (1000, true),
+        ] {
+            let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let mut s = Spool::new(64, 7);
+            s.fill_from(&mut &data[..], &dir, None).unwrap();
+            assert_eq!(s.len(), size as u64);
+            assert_eq!(s.spilled(), spills, "size {size}");
+            assert_eq!(
+                fs::read_dir(&dir).unwrap().count(),
+                0,
+                "no name left in the folder"
+            );
+            assert_eq!(drain(&mut s, 7), data);
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_cap_stops_the_upload() {
+        let dir = tmp();
+        let data = vec![1u8; 500];
+        let mut s = Spool::new(64, 7);
+        match s.fill_from(&mut &data[..], &dir, Some(499)) {
+            Err(SpoolError::TooLarge(499)) => {}
+            other => panic!("{:?}", other.err()),
+        }
+        let mut s = Spool::new(64, 7);
+        s.fill_from(&mut &data[..], &dir, Some(500)).unwrap();
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn startup_sweep_removes_leftovers() {
+        let dir = tmp();
+        fs::write(dir.join("upload-stale"), b"x").unwrap();
+        assert_eq!(prepare_dir(&dir).unwrap(), 1);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

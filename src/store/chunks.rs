@@ -1,0 +1,196 @@
+//! The chunk store: the only code that knows how file bytes sit in `entries_data` — rows of
+//! `chunk_size` bytes, `chunk_index` from 0, the last one possibly short. Writing copies a
+//! spool through its one buffer in short transactions; reading fetches exactly one row per
+//! refill (`chunk_index = ?`, never `>=`) into one chunk-sized buffer.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use rusqlite::{params, TransactionBehavior};
+
+use super::{lock, Store};
+use crate::error::StoreError;
+use crate::model::EntryId;
+use crate::spool::Spool;
+
+/// Marks an id as "upload in progress" for as long as it lives.
+pub(crate) struct UploadingGuard<'a> {
+    store: &'a Store,
+    id: String,
+}
+
+impl Drop for UploadingGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.store.uploading).remove(&self.id);
+    }
+}
+
+impl Store {
+    pub(crate) fn mark_uploading(&self, id: &EntryId) -> UploadingGuard<'_> {
+        lock(&self.uploading).insert(id.as_str().to_owned());
+        UploadingGuard {
+            store: self,
+            id: id.as_str().to_owned(),
+        }
+    }
+
+    /// Copies `spool` into chunk rows for `id`, committing every `copy_batch_bytes`. `last`
+    /// runs inside the final transaction, so the entry's row appears in the same commit as its
+    /// last chunk: a file is either complete and visible, or invisible.
+    pub(crate) fn write_chunks(
+        &self,
+        id: &EntryId,
+        spool: &mut Spool,
+        last: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let chunk_size = self.settings.chunk_size;
+        let mut index: i64 = 0;
+        let mut last = Some(last);
+        loop {
+            let mut conn = self.writer();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut batch = 0;
+            let mut done = false;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO entries_data (id, chunk_index, chunk) VALUES (?1, ?2, ?3)",
+                )?;
+                while batch < self.settings.copy_batch_bytes {
+                    match spool.next_chunk(chunk_size)? {
+                        Some(chunk) => {
+                            insert.execute(params![id.as_str(), index, chunk])?;
+                            index += 1;
+                            batch += chunk.len();
+                        }
+                        None => {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if done {
+                if let Some(last) = last.take() {
+                    last(&tx)?;
+                }
+                tx.commit()?;
+                return Ok(());
+            }
+            tx.commit()?;
+        }
+    }
+
+    /// Deletes the chunk rows of `id`, a bounded number per statement so no single
+    /// transaction grows the WAL by a whole file.
+    pub(crate) fn delete_chunks(&self, id: &str) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let conn = self.writer();
+            let n = conn
+                .prepare_cached(
+                    "DELETE FROM entries_data WHERE rowid IN \
+                     (SELECT rowid FROM entries_data WHERE id = ?1 LIMIT 64)",
+                )?
+                .execute([id])?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+        }
+    }
+
+    /// A reader over bytes `[start, start + len)` of entry `id`, whose size is `size`.
+    pub fn open_reader(
+        self: &Arc<Self>,
+        id: &EntryId,
+        start: u64,
+        len: u64,
+    ) -> Result<ChunkReader, StoreError> {
+        // A file's chunk size is the length of its first chunk (files written with another
+        // chunk size stay readable).
+        let chunk_size: i64 = self.reader()?.query_row(
+            "SELECT LENGTH(chunk) FROM entries_data WHERE id = ?1 AND chunk_index = 0",
+            [id.as_str()],
+            |r| r.get(0),
+        )?;
+        if chunk_size <= 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(ChunkReader {
+            store: Arc::clone(self),
+            id: id.clone(),
+            chunk_size: chunk_size as u64,
+            pos: start,
+            end: start + len,
+            buf: Vec::new(),
+            buf_index: None,
+            buf_len: 0,
+        })
+    }
+}
+
+/// Streams a byte range of one stored file, one chunk in memory at a time. Owns what it needs
+/// (`Send + 'static`), so it can be a response body.
+pub struct ChunkReader {
+    store: Arc<Store>,
+    id: EntryId,
+    chunk_size: u64,
+    pos: u64,
+    end: u64,
+    buf: Vec<u8>,
+    buf_index: Option<u64>,
+    buf_len: usize,
+}
+
+impl ChunkReader {
+    fn load(&mut self, index: u64) -> Result<(), StoreError> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.chunk_size as usize];
+        }
+        let conn = self.store.reader()?;
+        let mut select = conn
+            .prepare_cached("SELECT chunk FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?;
+        let buf = &mut self.buf;
+        let n = select.query_row(params![self.id.as_str(), index as i64], |row| {
+            let blob = row.get_ref(0)?.as_blob()?;
+            let n = blob.len().min(buf.len());
+            buf[..n].copy_from_slice(&blob[..n]);
+            Ok(n)
+        })?;
+        self.buf_index = Some(index);
+        self.buf_len = n;
+        Ok(())
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.end || out.is_empty() {
+            return Ok(0);
+        }
+        let index = self.pos / self.chunk_size;
+        if self.buf_index != Some(index) {
+            self.load(index).map_err(|e| match e {
+                StoreError::NotFound => io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "chunk missing: the file was deleted during the download",
+                ),
+                e => io::Error::other(e),
+            })?;
+        }
+        let offset = (self.pos - index * self.chunk_size) as usize;
+        if offset >= self.buf_len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "stored chunk shorter than the file's chunk size",
+            ));
+        }
+        let n = out
+            .len()
+            .min(self.buf_len - offset)
+            .min((self.end - self.pos) as usize);
+        out[..n].copy_from_slice(&self.buf[offset..offset + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}

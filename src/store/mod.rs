@@ -1,0 +1,249 @@
+//! The store: one SQLite file in PicoShare's schema holding metadata and file bytes.
+//! One writer connection behind a mutex (SQLite has one writer anyway); read connections in a
+//! small pool, each used for one statement at a time so no read transaction spans a download.
+
+pub mod chunks;
+mod entries;
+mod migrate;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::config::Config;
+use crate::error::StoreError;
+
+pub use chunks::ChunkReader;
+pub use entries::{EntryUpdate, NewEntry, PurgeStats};
+
+/// The store's own bounds, taken from [`Config`].
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    pub chunk_size: usize,
+    pub copy_batch_bytes: usize,
+    pub cache_kib: i64,
+    pub max_idle_readers: usize,
+    pub busy_timeout: Duration,
+    pub journal_size_limit: i64,
+    pub litestream: bool,
+    pub soft_heap_limit: i64,
+    pub hard_heap_limit: i64,
+}
+
+impl StoreSettings {
+    pub fn from_config(c: &Config) -> Self {
+        StoreSettings {
+            chunk_size: c.chunk_size,
+            copy_batch_bytes: c.copy_batch_bytes,
+            cache_kib: c.sqlite_cache_kib,
+            max_idle_readers: c.max_idle_readers,
+            busy_timeout: c.busy_timeout,
+            journal_size_limit: c.journal_size_limit,
+            litestream: c.litestream,
+            soft_heap_limit: c.sqlite_soft_heap_limit,
+            hard_heap_limit: c.sqlite_hard_heap_limit,
+        }
+    }
+
+    /// Defaults with a given chunk size, for tests.
+    pub fn with_chunk_size(chunk_size: usize) -> Self {
+        let mut s = Self::from_config(&Config::defaults(PathBuf::new(), String::new()));
+        s.chunk_size = chunk_size;
+        s
+    }
+}
+
+/// The database.
+pub struct Store {
+    path: PathBuf,
+    settings: StoreSettings,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// Ids of uploads whose chunks are being written; the collector leaves them alone.
+    uploading: Mutex<HashSet<String>>,
+}
+
+/// Locks a mutex even if a panicking thread poisoned it: the data behind our mutexes (a
+/// connection, a set of ids) stays valid across a panic, and SQLite rolls back on its own.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Store {
+    /// Opens (creating if needed, with parent folders) the database at `path`, in PicoShare's
+    /// schema.
+    pub fn open(path: &Path, settings: StoreSettings) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let writer = Connection::open(path)?;
+        set_global_limits(&writer, &settings)?;
+        migrate::prepare_new_database(&writer)?;
+        configure(&writer, &settings, Role::Writer)?;
+        migrate::migrate(&writer)?;
+        Ok(Store {
+            path: path.to_owned(),
+            settings,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            uploading: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
+    }
+
+    pub(crate) fn writer(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.writer)
+    }
+
+    /// A read connection from the pool (opened if none is idle); returned on drop.
+    pub(crate) fn reader(&self) -> Result<PooledReader<'_>, StoreError> {
+        let idle = lock(&self.readers).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                configure(&c, &self.settings, Role::Reader)?;
+                c
+            }
+        };
+        Ok(PooledReader {
+            store: self,
+            conn: Some(conn),
+        })
+    }
+
+    /// Checkpoints the WAL into the database file and truncates it (at shutdown).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let conn = self.writer();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+/// A pooled read connection.
+pub(crate) struct PooledReader<'a> {
+    store: &'a Store,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for PooledReader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // Only `drop` takes the connection out.
+        self.conn
+            .as_ref()
+            .expect("pooled connection present until drop")
+    }
+}
+
+impl Drop for PooledReader<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            let mut idle = lock(&self.store.readers);
+            if idle.len() < self.store.settings.max_idle_readers {
+                idle.push(c);
+            }
+        }
+    }
+}
+
+#[derive(PartialEq)]
+enum Role {
+    Writer,
+    Reader,
+}
+
+/// Process-wide SQLite memory limits, set once. They bound SQLite's heap across every
+/// connection, whatever the number of concurrent transfers.
+fn set_global_limits(conn: &Connection, s: &StoreSettings) -> Result<(), StoreError> {
+    // Soft: SQLite sheds page cache to stay under it.
+    conn.query_row(
+        &format!("PRAGMA soft_heap_limit = {}", s.soft_heap_limit),
+        [],
+        |_| Ok(()),
+    )?;
+    // Hard: past it an allocation fails (that request gets a 500) instead of the process
+    // growing toward the OOM killer.
+    conn.query_row(
+        &format!("PRAGMA hard_heap_limit = {}", s.hard_heap_limit),
+        [],
+        |_| Ok(()),
+    )?;
+    Ok(())
+}
+
+/// Every per-connection PRAGMA, applied to every connection we open (PicoShare set them on
+/// one pooled connection only).
+fn configure(conn: &Connection, s: &StoreSettings, role: Role) -> Result<(), StoreError> {
+    // Wait for a lock instead of failing at once: Litestream takes short write locks to
+    // checkpoint, and readers may meet a checkpoint in progress.
+    conn.busy_timeout(s.busy_timeout)?;
+    // Enforce downloads.entry_id → entries.id, as PicoShare 1.5 declares it.
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Small page cache per connection: file bytes stream through once, caching them is waste.
+    conn.pragma_update(None, "cache_size", -s.cache_kib)?;
+    // No memory-mapped I/O: mapped pages count as the process's memory on small VMs.
+    conn.pragma_update(None, "mmap_size", 0)?;
+    // Sorts and temporary b-trees go to disk, not the heap.
+    conn.pragma_update(None, "temp_store", "FILE")?;
+    if role == Role::Writer {
+        // WAL: readers (downloads) never block the writer (uploads) and vice versa, and it is
+        // what Litestream replicates. Persistent in the file.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        // In WAL mode NORMAL is crash-safe (a power cut may lose the last commits, never
+        // corrupt), and it avoids an fsync per chunk batch.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Give the WAL file back after checkpoints instead of keeping its high-water size.
+        conn.pragma_update(None, "journal_size_limit", s.journal_size_limit)?;
+        if s.litestream {
+            // Litestream owns checkpointing when it replicates (its documented setting for
+            // write-heavy servers; PicoShare sets the same).
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A store on a fresh file in a temp folder, removed when the guard drops.
+    pub struct TempStore {
+        pub store: std::sync::Arc<Store>,
+        pub dir: PathBuf,
+    }
+
+    impl Drop for TempStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    pub fn temp_store(chunk_size: usize) -> TempStore {
+        let dir = std::env::temp_dir().join(format!("ps-store-{}", crate::random::hex(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut s = StoreSettings::with_chunk_size(chunk_size);
+        s.copy_batch_bytes = chunk_size * 3;
+        let store = Store::open(&dir.join("store.db"), s).unwrap();
+        TempStore {
+            store: std::sync::Arc::new(store),
+            dir,
+        }
+    }
+}
