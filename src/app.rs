@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rouille::{Request, Response, ResponseBody};
 
+use crate::assets;
 use crate::auth::{Auth, COOKIE};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -78,6 +79,18 @@ impl App {
             ["login"] => {
                 methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::login(self, req) })
             }
+            ["files"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::files(self, req) })
+            }
+            ["files", id, "info"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::info(self, req, id) })
+            }
+            ["files", id, "edit"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::edit(self, req, id) })
+            }
+            ["files", id, "confirm-delete"] => methods!(method, "GET, HEAD", {
+                "GET" | "HEAD" => pages::confirm_delete(self, req, id),
+            }),
             ["api", "auth"] => methods!(method, "POST, DELETE", {
                 "POST" => auth::login(self, req),
                 "DELETE" => auth::logout(self, req),
@@ -93,7 +106,13 @@ impl App {
                 });
                 Ok(answer.unwrap_or_else(download::sandboxed_error))
             }
-            _ => Err(Error::NotFound("404 page not found")),
+            _ if assets::find(&url).is_some() => methods!(method, "GET, HEAD", {
+                "GET" | "HEAD" => Ok(assets::find(&url).map_or_else(
+                    || Error::NotFound("404 page not found").into_response(),
+                    |a| assets::serve(req, a),
+                )),
+            }),
+            _ => pages::not_found(self, req),
         }
     }
 

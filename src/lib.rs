@@ -5,11 +5,13 @@
 //! [`handlers::download`] (response).
 
 pub mod app;
+pub mod assets;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod gc;
 pub mod handlers;
+pub mod html;
 pub mod model;
 pub mod multipart;
 pub mod random;

@@ -1,0 +1,81 @@
+// The edit page (PUT /api/entry/{id}) and the delete confirmation (DELETE /api/entry/{id}).
+"use strict";
+
+(() => {
+  const form = document.getElementById("edit-form");
+  if (form) {
+    const $ = (id) => document.getElementById(id);
+    const checkbox = $("expire-checkbox");
+    const picker = $("expiration-picker");
+    const date = $("expiration");
+    const error = $("edit-error");
+    const original = form.dataset.expiration; // RFC 3339, or "" for never
+    const day = 86400e3;
+    // Show the expiry as a date in the viewer's time zone (+30 days when it never expires).
+    const initialDate = PicoShare.localDate(original ? new Date(original) : new Date(Date.now() + 30 * day));
+    date.value = initialDate;
+    date.min = PicoShare.localDate(new Date(Date.now() + day));
+    const sync = () => {
+      picker.hidden = !checkbox.checked;
+      date.disabled = !checkbox.checked;
+    };
+    checkbox.addEventListener("change", sync);
+    sync();
+
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      error.hidden = true;
+      let expiration = "";
+      if (checkbox.checked) {
+        if (!date.value) {
+          error.textContent = "Choose an expiration date, or untick “Delete after expiration”.";
+          error.hidden = false;
+          return;
+        }
+        if (original && date.value === initialDate) {
+          // Unchanged: send the exact stored time back.
+          expiration = original;
+        } else {
+          const [y, m, d] = date.value.split("-").map(Number);
+          expiration = new Date(y, m - 1, d).toISOString();
+        }
+      }
+      const body = { filename: $("filename").value, expiration, note: $("note").value };
+      try {
+        const r = await fetch(`/api/entry/${encodeURIComponent(form.dataset.id)}`, {
+          method: "PUT",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        if (r.ok) {
+          window.location.href = "/files";
+          return;
+        }
+        error.textContent = await PicoShare.reason(r);
+      } catch (_) {
+        error.textContent = "The server could not be reached.";
+      }
+      error.hidden = false;
+    });
+  }
+
+  const del = document.getElementById("delete-button");
+  if (del) {
+    const error = document.getElementById("delete-error");
+    del.addEventListener("click", async () => {
+      del.disabled = true;
+      try {
+        const r = await fetch(`/api/entry/${encodeURIComponent(del.dataset.id)}`, { method: "DELETE" });
+        if (r.ok) {
+          window.location.href = "/files";
+          return;
+        }
+        error.textContent = await PicoShare.reason(r);
+      } catch (_) {
+        error.textContent = "The server could not be reached.";
+      }
+      error.hidden = false;
+      del.disabled = false;
+    });
+  }
+})();

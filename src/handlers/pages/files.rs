@@ -1,0 +1,208 @@
+//! The admin's file pages: the list (`/files`), information, edit and delete confirmation.
+
+use rouille::{Request, Response};
+
+use super::{link_boxes, login_redirect, origin, page_entry, Nav, Page};
+use crate::app::App;
+use crate::error::Result;
+use crate::html::{escape, expiry, format_size, time};
+
+/// Small inline icons (inline SVG needs no request and is allowed by the page CSP).
+pub const ICON_INFO: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M11 \
+     10h2v7h-2zM11 7h2v2h-2z\"/><path fill-rule=\"evenodd\" d=\"M12 2a10 10 0 1 1 0 20 10 10 0 \
+     0 1 0-20zm0 2a8 8 0 1 0 0 16 8 8 0 0 0 0-16z\"/></svg>";
+pub const ICON_EDIT: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M4 \
+     17.2V20h2.8l8.3-8.3-2.8-2.8zM19.7 7.1a1 1 0 0 0 0-1.4l-1.4-1.4a1 1 0 0 0-1.4 0l-1.6 1.6 \
+     2.8 2.8z\"/></svg>";
+pub const ICON_COPY: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M8 \
+     3h11a2 2 0 0 1 2 2v11h-2V5H8zM5 7h10a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V9a2 \
+     2 0 0 1 2-2zm0 2v11h10V9z\"/></svg>";
+
+/// `GET /files`: every file, newest first. Works without JavaScript (the filter box and the
+/// copy buttons are the only scripted parts).
+pub fn files(app: &App, req: &Request) -> Result<Response> {
+    if let Some(r) = login_redirect(app, req) {
+        return Ok(r);
+    }
+    let now = app.now();
+    let entries = app.store.entries(now)?;
+    let mut rows = String::new();
+    for e in &entries {
+        let id = escape(e.id.as_str());
+        let name = escape(e.filename.as_str());
+        let note = e.note.as_deref().unwrap_or("");
+        let search = escape(&format!("{} {}", e.filename.as_str(), note).to_lowercase());
+        rows.push_str(&format!(
+            "<tr test-data-filename=\"{name}\" data-search=\"{search}\">\
+             <td class=\"cell-name\" data-label=\"Filename\"><a href=\"/-{id}\">{name}</a></td>\
+             <td class=\"cell-note\" data-label=\"Note\">{note}</td>\
+             <td class=\"cell-size\" data-label=\"Size\">{size}</td>\
+             <td class=\"cell-uploaded\" data-label=\"Uploaded\">{uploaded}</td>\
+             <td class=\"cell-expires\" data-label=\"Expires\">{expires}</td>\
+             <td class=\"cell-actions\"><div class=\"row-actions\">\
+             <a class=\"icon-button\" href=\"/files/{id}/info\" aria-label=\"Information\" \
+             title=\"Information\">{ICON_INFO}</a>\
+             <a class=\"icon-button\" href=\"/files/{id}/edit\" aria-label=\"Edit\" \
+             title=\"Edit\">{ICON_EDIT}</a>\
+             <button type=\"button\" class=\"icon-button js-only\" data-copy=\"/-{id}\" \
+             aria-label=\"Copy\" title=\"Copy link\">{ICON_COPY}</button></div></td></tr>",
+            note = escape(note),
+            size = escape(&format_size(e.size)),
+            uploaded = time(e.upload_time, "date"),
+            expires = expiry(now, e.expiration),
+        ));
+    }
+    let table = if entries.is_empty() {
+        "<div class=\"card empty\"><p>No files yet.</p><p><a class=\"button primary\" \
+         href=\"/\">Upload a file</a></p></div>"
+            .to_owned()
+    } else {
+        format!(
+            "<div class=\"table-wrap\"><table class=\"table files-table\" id=\"files-table\">\
+             <thead><tr><th scope=\"col\">Filename</th><th scope=\"col\">Note</th>\
+             <th scope=\"col\">Size</th><th scope=\"col\">Uploaded</th>\
+             <th scope=\"col\">Expires</th><th scope=\"col\"><span class=\"visually-hidden\">\
+             Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>\
+             <p class=\"hint\" id=\"filter-empty\" hidden>No file matches the filter.</p>"
+        )
+    };
+    let count = match entries.len() {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    };
+    let body = format!(
+        "<div class=\"page-head\"><h1>Files <span class=\"count\">{count}</span></h1>\
+         <div class=\"filter js-only\"><label for=\"filter\" class=\"visually-hidden\">Filter \
+         files</label><input type=\"search\" id=\"filter\" placeholder=\"Filter by name or note\" \
+         autocomplete=\"off\"></div></div>{table}"
+    );
+    Ok(Page::new("Files", Nav::Admin("files"), body).render())
+}
+
+/// `GET /files/{id}/info`.
+pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
+    if let Some(r) = login_redirect(app, req) {
+        return Ok(r);
+    }
+    let e = match page_entry(app, req, id) {
+        Ok(e) => e,
+        Err(r) => return Ok(r),
+    };
+    let now = app.now();
+    let eid = escape(e.id.as_str());
+    let note = match e.note.as_deref() {
+        Some(n) => escape(n),
+        None => "<span class=\"muted\">None</span>".into(),
+    };
+    let uploaded_by = match &e.guest_link_id {
+        Some(g) => format!(
+            "Guest link: <a href=\"/g/{g}\">{g}</a>",
+            g = escape(g.as_str())
+        ),
+        None => "You".into(),
+    };
+    let body = format!(
+        "<h1 class=\"page-title\">File information</h1>\
+         <section class=\"card\"><dl class=\"details\">\
+         <dt>Links</dt><dd>{links}</dd>\
+         <dt>Filename</dt><dd class=\"filename\">{name}</dd>\
+         <dt>Size</dt><dd>{size}</dd>\
+         <dt>Expires</dt><dd>{expires}</dd>\
+         <dt>Note</dt><dd class=\"note\">{note}</dd>\
+         <dt>Uploaded by</dt><dd>{uploaded_by}</dd>\
+         <dt>Upload time</dt><dd>{uploaded}</dd>\
+         <dt>Type</dt><dd>{ctype}</dd>\
+         </dl>\
+         <div class=\"actions\"><a class=\"button\" href=\"/files\" data-back>Close</a>\
+         <a class=\"button primary\" href=\"/files/{eid}/edit\">Edit</a></div></section>",
+        links = link_boxes(&origin(app, req), e.id.as_str(), e.filename.as_str()),
+        name = escape(e.filename.as_str()),
+        size = escape(&format_size(e.size)),
+        expires = expiry(now, e.expiration),
+        uploaded = time(e.upload_time, "datetime"),
+        ctype = if e.content_type.is_empty() {
+            "<span class=\"muted\">unknown</span>".to_owned()
+        } else {
+            escape(&e.content_type)
+        },
+    );
+    Ok(Page::new("File Information", Nav::Admin("files"), body).render())
+}
+
+/// `GET /files/{id}/edit`: file name, expiry and note.
+pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
+    if let Some(r) = login_redirect(app, req) {
+        return Ok(r);
+    }
+    let e = match page_entry(app, req, id) {
+        Ok(e) => e,
+        Err(r) => return Ok(r),
+    };
+    let never = e.expiration.is_never();
+    let expiration = if never {
+        String::new()
+    } else {
+        e.expiration.rfc3339()
+    };
+    let body = format!(
+        "<h1 class=\"page-title\">Edit file</h1>\
+         <form id=\"edit-form\" class=\"card\" data-id=\"{id}\" data-expiration=\"{exp}\" \
+         novalidate>\
+         <div class=\"field\"><label for=\"filename\">Filename</label>\
+         <input type=\"text\" id=\"filename\" value=\"{name}\" required maxlength=\"255\" \
+         autocomplete=\"off\"></div>\
+         <div class=\"field check\"><input type=\"checkbox\" id=\"expire-checkbox\"{checked}>\
+         <label for=\"expire-checkbox\">Delete after expiration</label></div>\
+         <div class=\"field\" id=\"expiration-picker\"{picker_hidden}>\
+         <label for=\"expiration\">Expiration date</label>\
+         <input type=\"date\" id=\"expiration\" value=\"{date}\"></div>\
+         <div class=\"field\"><label for=\"note\">Note <span class=\"hint\">(only you can see \
+         it)</span></label><input type=\"text\" id=\"note\" value=\"{note}\" maxlength=\"500\" \
+         autocomplete=\"off\"></div>\
+         <div id=\"edit-error\" class=\"alert error\" role=\"alert\" hidden></div>\
+         <div class=\"actions\"><a class=\"button danger\" href=\"/files/{id}/confirm-delete\">\
+         Delete</a><span class=\"spacer\"></span>\
+         <a class=\"button\" href=\"/files\" data-back>Cancel</a>\
+         <button type=\"submit\" class=\"button primary\">Save</button></div></form>\
+         <noscript><p class=\"alert warning\">Saving changes needs JavaScript.</p></noscript>",
+        id = escape(e.id.as_str()),
+        exp = escape(&expiration),
+        name = escape(e.filename.as_str()),
+        checked = if never { "" } else { " checked" },
+        picker_hidden = if never { " hidden" } else { "" },
+        date = if never {
+            String::new()
+        } else {
+            e.expiration.date()
+        },
+        note = escape(e.note.as_deref().unwrap_or("")),
+    );
+    Ok(Page::new("Edit", Nav::Admin("files"), body)
+        .scripts(&["edit"])
+        .render())
+}
+
+/// `GET /files/{id}/confirm-delete`.
+pub fn confirm_delete(app: &App, req: &Request, id: &str) -> Result<Response> {
+    if let Some(r) = login_redirect(app, req) {
+        return Ok(r);
+    }
+    let e = match page_entry(app, req, id) {
+        Ok(e) => e,
+        Err(r) => return Ok(r),
+    };
+    let body = format!(
+        "<section class=\"card narrow\"><h1>Delete file</h1>\
+         <p class=\"confirm-text\">Permanently delete <strong class=\"filename\">{name}</strong>? \
+         Its links stop working at once, and this cannot be undone.</p>\
+         <div id=\"delete-error\" class=\"alert error\" role=\"alert\" hidden></div>\
+         <div class=\"actions\"><a class=\"button\" href=\"/files/{id}/edit\">Cancel</a>\
+         <button type=\"button\" class=\"button danger\" id=\"delete-button\" data-id=\"{id}\">\
+         Delete</button></div></section>",
+        name = escape(e.filename.as_str()),
+        id = escape(e.id.as_str()),
+    );
+    Ok(Page::new("Delete", Nav::Admin("files"), body)
+        .scripts(&["edit"])
+        .render())
+}

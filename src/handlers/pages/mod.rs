@@ -1,0 +1,311 @@
+//! HTML pages: the shared layout (head, navigation, footer, page CSP with a per-request
+//! nonce), the login page, error pages, and the redirect of anonymous visitors to `/login`.
+//! The pages themselves live in the submodules, one per area.
+
+mod files;
+mod upload;
+
+pub use files::{confirm_delete, edit, files, info};
+pub use upload::index;
+
+use rouille::{Request, Response};
+
+use crate::app::App;
+use crate::error::{Error, Result, StoreError};
+use crate::html::{encode_uri_component, escape};
+use crate::model::{EntryId, EntryMeta};
+
+/// Which navigation bar a page shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    /// The admin's menu; the string names the current section (`upload`, `files`, …).
+    Admin(&'static str),
+    /// Only a "Log In" button.
+    Anonymous,
+}
+
+/// A page to render into the shared layout.
+pub struct Page {
+    /// The part after `PicoShare - ` in the title (empty: just `PicoShare`).
+    pub title: &'static str,
+    pub nav: Nav,
+    /// Page scripts under `/js/`, without the extension; `common` is always loaded.
+    pub scripts: &'static [&'static str],
+    pub body: String,
+    pub status: u16,
+}
+
+impl Page {
+    pub fn new(title: &'static str, nav: Nav, body: String) -> Self {
+        Page {
+            title,
+            nav,
+            scripts: &[],
+            body,
+            status: 200,
+        }
+    }
+
+    pub fn scripts(mut self, scripts: &'static [&'static str]) -> Self {
+        self.scripts = scripts;
+        self
+    }
+
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The finished response, with PicoShare's page CSP and a fresh nonce. We need no inline
+    /// script (all JavaScript is served from `/js/`), but the nonce keeps the policy's shape.
+    pub fn render(self) -> Response {
+        let nonce = crate::random::hex(16);
+        let csp = format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src-elem 'self' \
+             'unsafe-inline'; img-src 'self' data:; media-src 'self' data:;"
+        );
+        let v = crate::assets::build_tag();
+        let title = if self.title.is_empty() {
+            "PicoShare".to_owned()
+        } else {
+            format!("PicoShare - {}", self.title)
+        };
+        let mut scripts = format!("<script src=\"/js/common.js?v={v}\" defer></script>");
+        for s in self.scripts {
+            scripts.push_str(&format!("<script src=\"/js/{s}.js?v={v}\" defer></script>"));
+        }
+        let html = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <meta name=\"color-scheme\" content=\"light dark\">\n\
+             <title>{title}</title>\n\
+             <link rel=\"stylesheet\" href=\"/css/style.css?v={v}\">\n\
+             <noscript><style>.js-only{{display:none!important}}</style></noscript>\n\
+             <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\n\
+             <link rel=\"icon\" type=\"image/png\" sizes=\"32x32\" href=\"/favicon-32x32.png\">\n\
+             <link rel=\"icon\" type=\"image/png\" sizes=\"16x16\" href=\"/favicon-16x16.png\">\n\
+             <link rel=\"apple-touch-icon\" sizes=\"180x180\" href=\"/apple-touch-icon.png\">\n\
+             <link rel=\"manifest\" href=\"/site.webmanifest\">\n\
+             <link rel=\"mask-icon\" href=\"/safari-pinned-tab.svg\" color=\"#0f766e\">\n\
+             <meta name=\"msapplication-TileColor\" content=\"#0f766e\">\n\
+             <meta name=\"theme-color\" content=\"#0f766e\">\n\
+             {scripts}\n</head>\n<body>\n\
+             <a class=\"skip-link\" href=\"#main\">Skip to content</a>\n\
+             {nav}\n<main id=\"main\" class=\"container\">\n{body}\n</main>\n\
+             <div id=\"snackbar\" class=\"snackbar\" role=\"status\" aria-live=\"polite\"></div>\n\
+             </body>\n</html>\n",
+            title = escape(&title),
+            nav = nav_bar(self.nav),
+            body = self.body,
+        );
+        Response::html(html)
+            .with_status_code(self.status)
+            .with_unique_header("Content-Security-Policy", csp)
+            .with_unique_header("X-Content-Type-Options", "nosniff")
+            .with_unique_header("Referrer-Policy", "same-origin")
+            .with_unique_header("Cache-Control", "no-store")
+    }
+}
+
+/// The top bar. The System menu is a `<details>` element, so it opens without JavaScript.
+fn nav_bar(nav: Nav) -> String {
+    let brand = "<a class=\"brand\" href=\"/\"><img src=\"/favicon.svg\" alt=\"\" width=\"28\" \
+                 height=\"28\"><span>PicoShare</span></a>";
+    let links = match nav {
+        Nav::Anonymous => {
+            "<ul class=\"nav-links\"><li><a class=\"button primary\" href=\"/login\">Log In</a>\
+             </li></ul>"
+                .to_owned()
+        }
+        Nav::Admin(current) => {
+            let item = |key: &str, href: &str, label: &str, class: &str| {
+                let aria = if key == current {
+                    " aria-current=\"page\""
+                } else {
+                    ""
+                };
+                format!("<li><a class=\"{class}\" href=\"{href}\"{aria}>{label}</a></li>")
+            };
+            let system_current = if matches!(current, "information" | "settings") {
+                " current"
+            } else {
+                ""
+            };
+            format!(
+                "<ul class=\"nav-links\">{}{}{}\
+                 <li><details class=\"menu{system_current}\"><summary>System</summary>\
+                 <ul class=\"menu-list\">{}{}\
+                 <li><button type=\"button\" class=\"menu-button js-only\" id=\"logout\">\
+                 Log Out</button></li></ul></details></li></ul>",
+                item("upload", "/", "Upload", "button primary nav-upload"),
+                item("files", "/files", "Files", "nav-link"),
+                item("guest-links", "/guest-links", "Guest Links", "nav-link"),
+                item("information", "/information", "Information", "menu-link"),
+                item("settings", "/settings", "Settings", "menu-link"),
+            )
+        }
+    };
+    format!("<header class=\"topbar\"><nav class=\"nav\" aria-label=\"Main\">{brand}{links}</nav></header>")
+}
+
+/// For admin pages: `None` for the admin, else a 303 to `/login?next=<this page>`.
+pub fn login_redirect(app: &App, req: &Request) -> Option<Response> {
+    if app.is_admin(req) {
+        return None;
+    }
+    let next = encode_uri_component(req.raw_url());
+    Some(
+        Response::redirect_303(format!("/login?next={next}"))
+            .with_unique_header("Cache-Control", "no-store"),
+    )
+}
+
+/// Whether `next` is safe to go to after logging in: a path on this site (starts with one
+/// `/`, not `//` or `/\`, which browsers treat as another host), with no control characters.
+pub fn is_local_path(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control())
+}
+
+/// A friendly error page for browsers.
+pub fn error_page(app: &App, req: &Request, status: u16, heading: &str, text: &str) -> Response {
+    let nav = if app.is_admin(req) {
+        Nav::Admin("")
+    } else {
+        Nav::Anonymous
+    };
+    let body = format!(
+        "<section class=\"card narrow center error-page\"><p class=\"status-code\">{status}</p>\
+         <h1>{}</h1><p>{}</p><p><a class=\"button primary\" href=\"/\">Go to the start page</a>\
+         </p></section>",
+        escape(heading),
+        escape(text)
+    );
+    let title = if status == 404 { "Not Found" } else { "Error" };
+    Page::new(title, nav, body).status(status).render()
+}
+
+/// The 404 answer for a path nothing matches: a page for browsers, PicoShare's plain text
+/// for everyone else (API clients, curl).
+pub fn not_found(app: &App, req: &Request) -> Result<Response> {
+    let wants_html = req
+        .header("Accept")
+        .is_some_and(|a| a.contains("text/html"));
+    if !wants_html {
+        return Err(Error::NotFound("404 page not found"));
+    }
+    Ok(error_page(
+        app,
+        req,
+        404,
+        "Page not found",
+        "There is nothing at this address. If someone sent you a link, it may have \
+         expired or been deleted.",
+    ))
+}
+
+/// Looks up the file a `/files/{id}/…` page is about, answering with an error page when the
+/// id is malformed (400) or unknown or expired (404).
+fn page_entry(app: &App, req: &Request, id: &str) -> std::result::Result<EntryMeta, Response> {
+    let id = EntryId::parse(id).map_err(|m| error_page(app, req, 400, "Bad file address", &m))?;
+    match app.store.entry(&id, app.now()) {
+        Ok(e) => Ok(e),
+        Err(StoreError::NotFound) => Err(error_page(
+            app,
+            req,
+            404,
+            "File not found",
+            "This file does not exist: it may have expired or been deleted.",
+        )),
+        Err(e) => Err(Error::from(e).into_response()),
+    }
+}
+
+/// `GET /login`: the passphrase form, shown whether or not the visitor is logged in.
+pub fn login(app: &App, req: &Request) -> Result<Response> {
+    let next = req
+        .get_param("next")
+        .filter(|n| is_local_path(n))
+        .unwrap_or_else(|| "/".into());
+    let nav = if app.is_admin(req) {
+        Nav::Admin("")
+    } else {
+        Nav::Anonymous
+    };
+    let body = format!(
+        "<section class=\"card narrow\"><h1>Log in</h1>\
+         <form id=\"login-form\" data-next=\"{}\" novalidate>\
+         <div class=\"field\"><label for=\"passphrase\">Passphrase</label>\
+         <input type=\"password\" id=\"passphrase\" name=\"passphrase\" \
+         autocomplete=\"current-password\" required autofocus></div>\
+         <div id=\"login-error\" class=\"alert error\" role=\"alert\" hidden></div>\
+         <button type=\"submit\" class=\"button primary wide\">Authenticate</button>\
+         </form>\
+         <noscript><p class=\"alert warning\">Logging in needs JavaScript.</p></noscript>\
+         </section>",
+        escape(&next)
+    );
+    Ok(Page::new("Log in", nav, body).scripts(&["login"]).render())
+}
+
+/// An origin for links shown in pages (the copy buttons and common.js use the browser's own
+/// `location.origin`; this is the no-JavaScript fallback).
+fn origin(app: &App, req: &Request) -> String {
+    let scheme = if app.is_https(req) { "https" } else { "http" };
+    let host = req.header("Host").unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+/// The two link boxes (full link and short link) with copy buttons, as the upload result and
+/// the file information page show them.
+fn link_boxes(origin: &str, id: &str, filename: &str) -> String {
+    let short = format!("/-{id}");
+    let full = format!("/-{id}/{}", encode_uri_component(filename));
+    let boxed = |box_id: &str, label: &str, path: &str| {
+        format!(
+            "<div class=\"link-box\" id=\"{box_id}\"><span class=\"link-box-label\">{label}</span>\
+             <a class=\"link\" href=\"{p}\" data-abs>{o}{p}</a>\
+             <button type=\"button\" class=\"button small js-only\" data-copy=\"{p}\">Copy</button>\
+             </div>",
+            p = escape(path),
+            o = escape(origin),
+        )
+    };
+    format!(
+        "<div class=\"link-boxes\" id=\"result-links\">{}{}</div>",
+        boxed("verbose-link-box", "Full link", &full),
+        boxed("short-link-box", "Short link", &short)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_only() {
+        for ok in ["/", "/files", "/files/abc/info?x=1", "/g/x"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "files",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "/a\nb",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn link_boxes_escape_names() {
+        let html = link_boxes("http://h", "abcdefghij", "<b>\"x\".txt");
+        assert!(html.contains("/-abcdefghij/%3Cb%3E%22x%22.txt"));
+        assert!(!html.contains("<b>"));
+    }
+}

@@ -1,0 +1,199 @@
+//! The upload page (`/` for the admin; an introduction for anonymous visitors) and the parts
+//! of it the guest upload page shares.
+
+use rouille::{Request, Response};
+
+use super::{Nav, Page};
+use crate::app::App;
+use crate::error::Result;
+use crate::html::{escape, friendly_lifetime};
+
+/// PicoShare's "never" lifetime in days.
+pub const NEVER_DAYS: i64 = 36_500;
+
+/// The built-in lifetimes every upload page offers, in days.
+const BUILT_IN_DAYS: [i64; 5] = [1, 7, 30, 365, NEVER_DAYS];
+
+/// The `<option>`s of the expiration select: the built-in lifetimes no longer than `max_days`,
+/// plus `default_days` in its sorted place if it is not one of them (PicoShare appends it
+/// after "Never"), with `default_days` selected; then "Custom" when `custom` is set. Values
+/// are day counts (upload.js turns them into a timestamp when the upload starts, so a page
+/// left open for hours still gets the full lifetime).
+pub fn expiration_options(max_days: i64, default_days: i64, custom: bool) -> String {
+    let mut days: Vec<i64> = BUILT_IN_DAYS
+        .iter()
+        .copied()
+        .filter(|d| *d <= max_days)
+        .collect();
+    if !days.contains(&default_days) {
+        days.push(default_days);
+        days.sort_unstable();
+    }
+    let mut out = String::new();
+    for d in days {
+        let selected = if d == default_days { " selected" } else { "" };
+        let value = if d >= NEVER_DAYS {
+            "never".to_owned()
+        } else {
+            d.to_string()
+        };
+        out.push_str(&format!(
+            "<option value=\"{}\"{selected}>{}</option>",
+            escape(&value),
+            escape(&friendly_lifetime(d))
+        ));
+    }
+    if custom {
+        out.push_str("<option value=\"custom\">Custom</option>");
+    }
+    out
+}
+
+/// The upload widget: drop zone with file picker, paste box, expiration, optional note;
+/// then the progress, saving, error and result panels upload.js switches between.
+/// `form_data` holds extra `data-` attributes for upload.js (where to send, limits).
+pub fn upload_widget(options: &str, note: bool, custom: bool, form_data: &str) -> String {
+    let note_field = if note {
+        "<div class=\"field\"><label for=\"note\">Note <span class=\"hint\">(optional, only \
+         you can see it)</span></label><input type=\"text\" id=\"note\" maxlength=\"500\" \
+         autocomplete=\"off\"></div>"
+    } else {
+        ""
+    };
+    let picker = if custom {
+        "<div class=\"field\" id=\"expiration-picker\" hidden><label for=\"expiration\">\
+         Expiry date</label><input type=\"date\" id=\"expiration\"></div>"
+    } else {
+        ""
+    };
+    format!(
+        "<section id=\"upload-form\" class=\"card upload\" {form_data}>\
+         <div id=\"drop-zone\" class=\"drop-zone\">\
+         <svg class=\"drop-icon\" viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M12 3 \
+         5 10h4.5v6h5v-6H19zM5 19h14v2H5z\"/></svg>\
+         <p class=\"drop-title\">Drop a file anywhere on this page</p>\
+         <label class=\"button primary file-label\" for=\"file-input\">Choose a file…</label>\
+         <input type=\"file\" id=\"file-input\" class=\"file-input visually-hidden\" \
+         name=\"file\">\
+         <p class=\"drop-or\">or</p>\
+         <label for=\"pastebox\" class=\"visually-hidden\">Paste text or an image here to \
+         upload it</label>\
+         <textarea id=\"pastebox\" class=\"pastebox\" rows=\"2\" \
+         placeholder=\"Or paste something here\"></textarea>\
+         </div>\
+         <div class=\"fields\">\
+         <div class=\"field\"><label for=\"expiration-select\">Expires after</label>\
+         <select id=\"expiration-select\">{options}</select></div>{picker}{note_field}</div>\
+         </section>\
+         <noscript><p class=\"alert warning\">Uploading from this page needs JavaScript. \
+         Downloads and the file list work without it.</p></noscript>\
+         <section id=\"upload-progress\" class=\"card\" hidden aria-live=\"polite\">\
+         <p class=\"progress-name\" id=\"progress-name\"></p>\
+         <progress id=\"progress-bar\" max=\"100\" value=\"0\" \
+         aria-labelledby=\"progress-percent\"></progress>\
+         <p class=\"progress-stats\"><strong id=\"progress-percent\">0%</strong>\
+         <span id=\"progress-speed\"></span><span id=\"progress-eta\"></span></p>\
+         </section>\
+         <section id=\"upload-saving\" class=\"card\" hidden aria-live=\"polite\">\
+         <p class=\"saving\"><span class=\"spinner\" aria-hidden=\"true\"></span>\
+         All bytes sent. Saving the file on the server…</p></section>\
+         <div id=\"upload-error\" class=\"alert error\" role=\"alert\" hidden></div>\
+         <section id=\"upload-result\" class=\"card\" hidden>\
+         <div class=\"message success\"><p class=\"message-body\">Upload complete!</p></div>\
+         <upload-links id=\"upload-links\"></upload-links>\
+         <div class=\"actions\"><a id=\"edit-link\" class=\"button\" href=\"/files\" hidden>\
+         Edit</a><button type=\"button\" class=\"button primary\" id=\"upload-another\">\
+         Upload Another</button></div></section>"
+    )
+}
+
+/// `GET /`: the upload page for the admin, an introduction for everyone else.
+pub fn index(app: &App, req: &Request) -> Result<Response> {
+    if !app.is_admin(req) {
+        let body = "<section class=\"card intro\"><h1>What is PicoShare?</h1>\
+             <p>PicoShare is a small, self-hosted place to share files. Whoever runs this \
+             server uploads a file and gets a link; anyone with the link can download it, with \
+             no account and no ads.</p>\
+             <p>Files can be of any size and type, and each one expires when its owner \
+             chooses. The owner can also hand out guest links that let other people upload \
+             without logging in.</p>\
+             <p><a class=\"button primary\" href=\"/login\">Log in to upload</a></p></section>"
+            .to_owned();
+        return Ok(Page::new("", Nav::Anonymous, body).render());
+    }
+    let default_days = app.store.default_expiration_days()?;
+    let options = expiration_options(NEVER_DAYS, default_days, true);
+    let body = format!(
+        "<h1 class=\"page-title\">Upload a file</h1>{}",
+        upload_widget(
+            &options,
+            true,
+            true,
+            "data-endpoint=\"/api/entry\" data-admin=\"true\""
+        )
+    );
+    Ok(Page::new("Upload", Nav::Admin("upload"), body)
+        .scripts(&["upload"])
+        .render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(html: &str) -> Vec<String> {
+        html.split("<option")
+            .skip(1)
+            .map(|o| {
+                let start = o.find('>').unwrap() + 1;
+                let end = o.find("</option>").unwrap();
+                let selected = if o[..start].contains("selected") {
+                    "*"
+                } else {
+                    ""
+                };
+                format!("{selected}{}", &o[start..end])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_is_selected_and_sorted_in() {
+        assert_eq!(
+            labels(&expiration_options(NEVER_DAYS, 30, true)),
+            ["1 day", "7 days", "*30 days", "1 year", "Never", "Custom"]
+        );
+        assert_eq!(
+            labels(&expiration_options(NEVER_DAYS, 5, true)),
+            ["1 day", "*5 days", "7 days", "30 days", "1 year", "Never", "Custom"]
+        );
+        assert_eq!(
+            labels(&expiration_options(NEVER_DAYS, 3650, true)),
+            [
+                "1 day",
+                "7 days",
+                "30 days",
+                "1 year",
+                "*10 years",
+                "Never",
+                "Custom"
+            ]
+        );
+        assert_eq!(
+            labels(&expiration_options(NEVER_DAYS, NEVER_DAYS, true)),
+            ["1 day", "7 days", "30 days", "1 year", "*Never", "Custom"]
+        );
+    }
+
+    #[test]
+    fn guest_limits() {
+        assert_eq!(
+            labels(&expiration_options(7, 7, false)),
+            ["1 day", "*7 days"]
+        );
+        assert_eq!(
+            labels(&expiration_options(10, 10, false)),
+            ["1 day", "7 days", "*10 days"]
+        );
+    }
+}
