@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run build release test check fmt clippy
+.PHONY: run build release test test-browser check fmt clippy
 
 # Build and start with the defaults: database data/store.db, port 4001, and a random
 # passphrase printed once unless PS_SHARED_SECRET or PS_SHARED_SECRET_FILE is set.
@@ -18,6 +18,12 @@ release:
 # Every test: unit, store and real-binary HTTP tests.
 test:
 	$(CARGO) test --locked --workspace
+
+# Browser journeys in headless Chromium against the real binary (installs chromium and
+# playwright-core when missing; screenshots go to tests/browser/screenshots/).
+test-browser: build
+	bash tests/browser/setup.sh
+	cd tests/browser && node --test --test-concurrency=1 journeys/
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,0 +1,221 @@
+// Journeys through the admin's own files: log in, upload by picker, drag-and-drop and paste,
+// copy a link, see the file in the list, look at it, edit it and delete it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, newPage, login, shot, shotBoth } from "../harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function uploadResultId(page) {
+  await page.locator("#upload-result .message-body").waitFor();
+  assert.equal(await page.locator("#upload-result .message-body").textContent(), "Upload complete!");
+  const short = await page.locator("#short-link-box .link").textContent();
+  const m = short.match(/\/-([A-Za-z0-9]{10})$/);
+  assert.ok(m, `short link ${short}`);
+  return m[1];
+}
+
+test("upload through the picker, copy the links, then find the file in the list", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  await login(page, server);
+  assert.equal(await page.title(), "PicoShare - Upload");
+  assert.equal(await page.locator("#expiration-select option:checked").textContent(), "30 days");
+  await shot(page, "upload");
+  await page.locator("#note").fill("for <b>Bob</b> & co");
+  await page.locator(".file-input").setInputFiles({
+    name: "hello world.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from("hello from the picker\n"),
+  });
+  const id = await uploadResultId(page);
+  assert.equal(await page.title(), "PicoShare - Complete");
+  assert.equal(await page.locator("upload-links").getAttribute("filename"), "hello world.txt");
+  const full = await page.locator("#verbose-link-box .link").textContent();
+  assert.equal(full, `${server.url}/-${id}/hello%20world.txt`);
+  await shot(page, "upload-complete");
+
+  // Copy the short link: the clipboard holds the absolute URL and the snackbar says so.
+  await page.locator("#short-link-box").getByRole("button", { name: "Copy" }).click();
+  await page.locator("#snackbar.show").waitFor();
+  assert.equal(await page.locator("#snackbar").textContent(), "Copied link");
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${server.url}/-${id}`);
+
+  // The link downloads the bytes.
+  const body = await page.evaluate(async (u) => (await fetch(u)).text(), full);
+  assert.equal(body, "hello from the picker\n");
+
+  // Edit goes to the edit page of this file.
+  assert.equal(await page.getByRole("link", { name: "Edit" }).getAttribute("href"), `/files/${id}/edit`);
+
+  await page.getByRole("link", { name: "Files" }).click();
+  await page.waitForURL(`${server.url}/files`);
+  const row = page.locator('tr[test-data-filename="hello world.txt"]');
+  await row.waitFor();
+  assert.equal(await row.locator(".cell-note").textContent(), "for <b>Bob</b> & co");
+  assert.equal(await row.locator(".cell-size").textContent(), "22 B");
+  assert.match(await row.locator(".cell-expires").textContent(), /^\d{4}-\d{2}-\d{2} \(30 days\)$/);
+  await row.getByRole("button", { name: "Copy" }).click();
+  await page.locator("#snackbar.show").waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${server.url}/-${id}`);
+  await shot(page, "files");
+  expectClean();
+  await context.close();
+});
+
+test("upload by drag-and-drop", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  await login(page, server);
+  const dt = await page.evaluateHandle(() => {
+    const d = new DataTransfer();
+    d.items.add(new File(["dropped bytes"], "dropped.txt", { type: "text/plain" }));
+    return d;
+  });
+  await page.dispatchEvent("#drop-zone", "dragenter", { dataTransfer: dt });
+  assert.ok(await page.evaluate(() => document.body.classList.contains("dragging")));
+  await page.dispatchEvent("#drop-zone", "drop", { dataTransfer: dt });
+  const id = await uploadResultId(page);
+  assert.equal(await page.evaluate(async (id) => (await fetch(`/-${id}`)).text(), id), "dropped bytes");
+  assert.equal(await page.locator("upload-links").getAttribute("filename"), "dropped.txt");
+  expectClean();
+  await context.close();
+});
+
+test("upload by pasting text, with a custom expiry date", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  await login(page, server);
+  await page.locator("#expiration-select").selectOption({ label: "Custom" });
+  await page.locator("#expiration-picker #expiration").fill("2029-09-03");
+  const text = "pasted text, 日本語 too";
+  await page.evaluate((t) => navigator.clipboard.writeText(t), text);
+  await page.locator("#pastebox").focus();
+  await page.keyboard.press("ControlOrMeta+V");
+  const id = await uploadResultId(page);
+  const name = await page.locator("upload-links").getAttribute("filename");
+  assert.match(name, /^pasted-\d{4}-\d{2}-\d{2}T\d{6}\.\d{3}Z\.txt$/);
+  const full = await page.locator("#verbose-link-box .link").textContent();
+  assert.equal(await page.evaluate(async (u) => (await fetch(u)).text(), full), text);
+  await page.goto(`${server.url}/files`);
+  const row = page.locator(`tr[test-data-filename="${name}"]`);
+  assert.match(await row.locator(".cell-expires").textContent(), /^2029-09-03/);
+  assert.ok(id);
+  expectClean();
+  await context.close();
+});
+
+test("file information, edit, cancel, and delete", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  await login(page, server);
+  await page.locator(".file-input").setInputFiles({
+    name: "report.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from("a,b\n1,2\n"),
+  });
+  const id = await uploadResultId(page);
+
+  await page.goto(`${server.url}/files`);
+  const row = page.locator('tr[test-data-filename="report.csv"]');
+  await row.getByRole("link", { name: "Information" }).click();
+  await page.waitForURL(`${server.url}/files/${id}/info`);
+  assert.equal(await page.title(), "PicoShare - File Information");
+  const info = await page.locator(".details").innerText();
+  assert.match(info, /8 B/);
+  assert.match(info, /\(30 days\)/);
+  assert.match(info, /Uploaded by\s+You/);
+  assert.match(info, /Note\s+None/);
+  assert.match(await page.locator("time[data-format=datetime]").textContent(), /^[A-Z][a-z]+ \d{1,2}, \d{4} at \d{1,2}:\d{2}\s?[AP]M$/);
+  await shotBoth(context, page.url(), "file-info");
+  // Close goes back to the list.
+  await page.getByRole("link", { name: "Close" }).click();
+  await page.waitForURL(`${server.url}/files`);
+
+  await row.getByRole("link", { name: "Edit" }).click();
+  await page.waitForURL(`${server.url}/files/${id}/edit`);
+  await shotBoth(context, page.url(), "edit");
+  // Cancel returns to the previous page.
+  await page.getByRole("link", { name: "Cancel" }).click();
+  await page.waitForURL(`${server.url}/files`);
+  await row.getByRole("link", { name: "Edit" }).click();
+  await page.waitForURL(`${server.url}/files/${id}/edit`);
+  await page.getByLabel("Filename").fill("renamed <report>.csv");
+  await page.locator("#note").fill("quarterly");
+  await page.locator("#expiration").fill("2029-09-04");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.waitForURL(`${server.url}/files`);
+  const renamed = page.locator('tr[test-data-filename="renamed <report>.csv"]');
+  assert.equal(await renamed.locator(".cell-note").textContent(), "quarterly");
+  assert.match(await renamed.locator(".cell-expires").textContent(), /^2029-09-04/);
+
+  // An invalid name shows the server's reason and stays on the page.
+  await renamed.getByRole("link", { name: "Edit" }).click();
+  await page.getByLabel("Filename").fill("../x");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.locator("#edit-error:not([hidden])").waitFor();
+  assert.match(await page.locator("#edit-error").textContent(), /filename cannot begin with dots/);
+  // Never expires: untick the checkbox.
+  await page.getByLabel("Filename").fill("renamed.csv");
+  await page.getByLabel("Delete after expiration").uncheck();
+  assert.ok(await page.locator("#expiration-picker").isHidden());
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.waitForURL(`${server.url}/files`);
+  assert.equal(await page.locator('tr[test-data-filename="renamed.csv"] .cell-expires').textContent(), "Never");
+
+  // Delete: Edit → Delete → confirm.
+  await page.locator('tr[test-data-filename="renamed.csv"]').getByRole("link", { name: "Edit" }).click();
+  await page.getByRole("link", { name: "Delete" }).click();
+  await page.waitForURL(`${server.url}/files/${id}/confirm-delete`);
+  assert.equal(await page.title(), "PicoShare - Delete");
+  assert.match(await page.locator(".confirm-text").textContent(), /Permanently delete renamed\.csv\?/);
+  await shotBoth(context, page.url(), "confirm-delete");
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.waitForURL(`${server.url}/files`);
+  assert.equal(await page.locator('tr[test-data-filename="renamed.csv"]').count(), 0);
+  const gone = await page.evaluate(async (id) => (await fetch(`/-${id}`)).status, id);
+  assert.equal(gone, 404);
+  expectClean([/Failed to load resource: the server responded with a status of (400|404)/]);
+  await context.close();
+});
+
+test("the file list filter, and the list without JavaScript", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  await login(page, server);
+  for (const name of ["alpha.txt", "beta.txt"]) {
+    await page.goto(`${server.url}/`);
+    await page.locator(".file-input").setInputFiles({ name, mimeType: "text/plain", buffer: Buffer.from(name) });
+    await uploadResultId(page);
+  }
+  await page.goto(`${server.url}/files`);
+  await page.getByLabel("Filter files").fill("alp");
+  assert.ok(await page.locator('tr[test-data-filename="alpha.txt"]').isVisible());
+  assert.ok(await page.locator('tr[test-data-filename="beta.txt"]').isHidden());
+  await page.getByLabel("Filter files").fill("");
+  await shotBoth(context, page.url(), "files");
+  expectClean();
+
+  // Same cookie, JavaScript off: the list and its download links still work.
+  const cookies = await context.cookies();
+  const noJs = await newPage(browser, { javaScriptEnabled: false });
+  await noJs.context.addCookies(cookies);
+  await noJs.page.goto(`${server.url}/files`);
+  const link = noJs.page.locator('tr[test-data-filename="alpha.txt"] .cell-name a');
+  assert.ok(await link.isVisible());
+  assert.ok(await noJs.page.locator("#filter").isHidden(), "the filter needs JavaScript, so it is hidden");
+  assert.match(await noJs.page.locator('tr[test-data-filename="alpha.txt"] .cell-uploaded').textContent(), /^\d{4}-\d{2}-\d{2}$/);
+  const href = await link.getAttribute("href");
+  const response = await noJs.page.request.get(`${server.url}${href}`);
+  assert.equal(await response.text(), "alpha.txt");
+  await shot(noJs.page, "files-nojs");
+  noJs.expectClean();
+  await noJs.context.close();
+  await context.close();
+});
