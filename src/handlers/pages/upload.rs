@@ -72,9 +72,9 @@ pub fn upload_widget(options: &str, note: bool, custom: bool, form_data: &str) -
          <svg class=\"drop-icon\" viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M12 3 \
          5 10h4.5v6h5v-6H19zM5 19h14v2H5z\"/></svg>\
          <p class=\"drop-title\">Drop a file anywhere on this page</p>\
-         <label class=\"button primary file-label\" for=\"file-input\">Choose a file…</label>\
          <input type=\"file\" id=\"file-input\" class=\"file-input visually-hidden\" \
          name=\"file\">\
+         <label class=\"button primary file-label\" for=\"file-input\">Choose a file…</label>\
          <p class=\"drop-or\">or</p>\
          <label for=\"pastebox\" class=\"visually-hidden\">Paste text or an image here to \
          upload it</label>\
