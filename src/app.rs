@@ -34,6 +34,8 @@ pub struct App {
     pub store: Arc<Store>,
     pub auth: Auth,
     pub clock: Clock,
+    /// Wakes the collector to give deleted files' space back.
+    pub gc_wake: Arc<crate::gc::Wake>,
     /// Requests whose response has not been completely written yet (for graceful shutdown).
     in_flight: Arc<AtomicUsize>,
 }
@@ -55,6 +57,7 @@ impl App {
             store,
             auth,
             clock,
+            gc_wake: Arc::default(),
             in_flight: Arc::new(AtomicUsize::new(0)),
         }
     }

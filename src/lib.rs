@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod gc;
 pub mod handlers;
+pub mod maintenance;
 pub mod model;
 pub mod multipart;
 pub mod random;

@@ -169,7 +169,9 @@ pub fn prepare_dir(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
-        if entry.file_type()?.is_file() {
+        // Dot-files (the server's lock) are not spool files.
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if entry.file_type()?.is_file() && !hidden {
             fs::remove_file(entry.path())?;
             removed += 1;
         }
