@@ -7,6 +7,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod disk;
 pub mod error;
 pub mod gc;
 pub mod handlers;
@@ -18,3 +19,4 @@ pub mod range;
 pub mod server;
 pub mod spool;
 pub mod store;
+pub mod throttle;

@@ -11,19 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::config::Config;
-
-/// Free bytes available to us on the filesystem holding `path`.
-pub fn available_bytes(path: &Path) -> std::io::Result<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::other("path contains a NUL byte"))?;
-    // SAFETY: `statvfs` only writes into the zeroed struct we pass; `c` is a valid C string.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(st.f_bavail as u64 * st.f_frsize as u64)
-}
+use crate::disk::available_bytes;
 
 fn db_size(conn: &Connection) -> rusqlite::Result<u64> {
     let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;

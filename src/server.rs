@@ -51,11 +51,15 @@ pub fn run(config: Config) -> Result<(), String> {
     key_path.push("-session.key");
     let install_key = load_or_create_install_key(std::path::Path::new(&key_path))
         .map_err(|e| format!("cannot read or create the session key beside {db}: {e}"))?;
+    let mut revoked = config.db_path.clone().into_os_string();
+    revoked.push("-revoked");
     let auth = Auth::new(
         &config.secret,
         &install_key,
         config.session_lifetime.as_secs() as i64,
-    );
+    )
+    .with_revocation_file(revoked.into(), (system_clock())())
+    .map_err(|e| format!("cannot read the logout list beside {db}: {e}"))?;
     if config.secret_source == SecretSource::Generated {
         println!(
             "picoshare: WARNING: no PS_SHARED_SECRET or PS_SHARED_SECRET_FILE set; \
