@@ -296,6 +296,14 @@ impl Server {
         child.wait().ok()
     }
 
+    /// SIGKILL: no clean-up at all, as after a crash or the OOM killer.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            send_signal(child.id(), "KILL");
+            let _ = child.wait();
+        }
+    }
+
     /// The process id of the running server.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("server running").id()
