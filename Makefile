@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run build release test check fmt clippy
+.PHONY: run build release test check fmt clippy bench
 
 # Build and start with the defaults: database data/store.db, port 4001, and a random
 # passphrase printed once unless PS_SHARED_SECRET or PS_SHARED_SECRET_FILE is set.
@@ -29,3 +29,9 @@ check:
 	$(CARGO) fmt --all -- --check
 	$(MAKE) clippy
 	$(MAKE) test
+
+# The tiny-VM benchmark (not part of `make test`): three 618 MiB uploads in parallel inside
+# 256 MB and 32 MB memory cgroups, baselines, seek latency, footprint. Writes
+# bench/RESULTS.md. BIG=1 adds one 7 GiB upload.
+bench:
+	python3 bench/bench.py
