@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run build release test check fmt clippy bench
+.PHONY: run build release test check fmt clippy bench fuzz
 
 # Build and start with the defaults: database data/store.db, port 4001, and a random
 # passphrase printed once unless PS_SHARED_SECRET or PS_SHARED_SECRET_FILE is set.
@@ -35,3 +35,8 @@ check:
 # bench/RESULTS.md. BIG=1 adds one 7 GiB upload.
 bench:
 	python3 bench/bench.py
+
+# A long run of the property-based fuzz tests (`make test` runs a short, bounded one).
+FUZZ_ITERS ?= 100000
+fuzz:
+	FUZZ_ITERS=$(FUZZ_ITERS) $(CARGO) test --release --locked --workspace fuzz -- --nocapture

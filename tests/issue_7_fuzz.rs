@@ -21,7 +21,9 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
     fn bytes(&mut self, n: usize, alphabet: &[u8]) -> Vec<u8> {
-        (0..n).map(|_| alphabet[self.below(alphabet.len())]).collect()
+        (0..n)
+            .map(|_| alphabet[self.below(alphabet.len())])
+            .collect()
     }
 }
 
@@ -101,11 +103,19 @@ fn issue_7_truncated_multipart_bodies_are_never_accepted() {
             // (The last two bytes are the optional CRLF after the closing boundary.)
             match read(ct, full[..cut].to_vec(), &dir) {
                 Err(status) => assert!((400..500).contains(&status), "cut {cut}: {status}"),
-                Ok((got, _)) => panic!("prefix of {cut}/{} bytes accepted ({} bytes)", full.len(), got.len()),
+                Ok((got, _)) => panic!(
+                    "prefix of {cut}/{} bytes accepted ({} bytes)",
+                    full.len(),
+                    got.len()
+                ),
             }
         }
     }
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no spool file left");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "no spool file left"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -136,10 +146,17 @@ fn issue_7_mutated_multipart_bodies_never_panic_or_leak() {
         }
         let ct = cts[rng.below(cts.len())];
         if let Err(status) = read(ct, b, &dir) {
-            assert!((400..600).contains(&status) && status != 500, "status {status}");
+            assert!(
+                (400..600).contains(&status) && status != 500,
+                "status {status}"
+            );
         }
     }
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no spool file left");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "no spool file left"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -158,7 +175,9 @@ fn issue_7_validators_hold_their_invariants_on_random_input() {
             assert!(!f.contains(['/', '\\', '\n', '\r', '\t']));
         }
         if let Ok(n) = Note::parse(&s) {
-            assert!(n.as_deref().is_none_or(|n| n.len() <= 500 && !n.contains("<script>")));
+            assert!(n
+                .as_deref()
+                .is_none_or(|n| n.len() <= 500 && !n.contains("<script>")));
         }
         if let Ok(id) = EntryId::parse(&s) {
             assert_eq!(id.as_str().len(), 10);
