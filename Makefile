@@ -39,4 +39,4 @@ bench:
 # A long run of the property-based fuzz tests (`make test` runs a short, bounded one).
 FUZZ_ITERS ?= 100000
 fuzz:
-	FUZZ_ITERS=$(FUZZ_ITERS) $(CARGO) test --release --locked --workspace fuzz -- --nocapture
+	FUZZ_ITERS=$(FUZZ_ITERS) $(CARGO) test --release --locked --test issue_7_fuzz
