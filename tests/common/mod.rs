@@ -93,9 +93,25 @@ pub struct ServerBuilder {
     secret: Option<String>,
     dir: Option<TempDir>,
     db_name: String,
+    db_flag: Option<String>,
+    port_flag: bool,
 }
 
 impl ServerBuilder {
+    /// How the database path is passed: `Some("-db")`, `Some("--db")` (default), or `None` to
+    /// pass none (the server then uses `data/store.db` under its working folder).
+    pub fn db_flag(mut self, flag: Option<&str>) -> Self {
+        self.db_flag = flag.map(str::to_owned);
+        self
+    }
+
+    /// Leave out `--port 0` and give the port through `PORT=0` instead.
+    pub fn port_from_env(mut self) -> Self {
+        self.port_flag = false;
+        self.envs.push(("PORT".to_owned(), "0".to_owned()));
+        self
+    }
+
     /// `--chunk-size N`.
     pub fn chunk_size(self, n: usize) -> Self {
         self.arg("--chunk-size").arg(&n.to_string())
@@ -137,12 +153,17 @@ impl ServerBuilder {
     #[track_caller]
     pub fn start(self) -> Server {
         let tmpdir = self.dir.unwrap_or_else(|| TempDir::new("server"));
-        let db_path = tmpdir.join(&self.db_name);
+        let db_path = match self.db_flag {
+            Some(_) => tmpdir.join(&self.db_name),
+            None => tmpdir.join("data/store.db"),
+        };
         let mut server = Server {
             child: None,
             base_url: String::new(),
             addr: "127.0.0.1:1".parse().expect("addr"),
             db_path,
+            db_flag: self.db_flag,
+            port_flag: self.port_flag,
             args: self.args,
             envs: self.envs,
             secret: self.secret,
@@ -163,6 +184,8 @@ pub struct Server {
     pub base_url: String,
     pub addr: SocketAddr,
     pub db_path: PathBuf,
+    db_flag: Option<String>,
+    port_flag: bool,
     args: Vec<String>,
     envs: Vec<(String, String)>,
     secret: Option<String>,
@@ -181,6 +204,8 @@ impl Server {
             secret: Some(SECRET.to_owned()),
             dir: None,
             db_name: "store.db".to_owned(),
+            db_flag: Some("--db".to_owned()),
+            port_flag: true,
         }
     }
 
@@ -212,10 +237,14 @@ impl Server {
             .open(self.stderr_path())
             .expect("open stderr log");
         let mut cmd = Command::new(BIN);
-        cmd.arg("--db")
-            .arg(&self.db_path)
-            .args(["--listen", "127.0.0.1", "--port", "0"])
-            .args(&self.args)
+        if let Some(flag) = &self.db_flag {
+            cmd.arg(flag).arg(&self.db_path);
+        }
+        cmd.args(["--listen", "127.0.0.1"]);
+        if self.port_flag {
+            cmd.args(["--port", "0"]);
+        }
+        cmd.args(&self.args)
             .current_dir(self.tmpdir.path())
             .env_remove("PORT")
             .env_remove("PS_SHARED_SECRET")
@@ -294,6 +323,29 @@ impl Server {
         let mut child = self.child.take()?;
         let _ = child.kill();
         child.wait().ok()
+    }
+
+    /// Sends `sig` (e.g. "TERM", "INT") without waiting.
+    pub fn signal(&self, sig: &str) {
+        send_signal(self.pid(), sig);
+    }
+
+    /// Waits up to `timeout` for the process to exit (after a signal was sent); `None` if it is
+    /// still running (it is then killed so nothing leaks).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL: no clean-up at all, as after a crash or the OOM killer.
@@ -918,6 +970,36 @@ impl RawResp {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The body of a raw response: decoded if `Transfer-Encoding: chunked`, else as received.
+#[track_caller]
+pub fn raw_body(r: &RawResp) -> Vec<u8> {
+    let chunked = r
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if !chunked {
+        return r.body.clone();
+    }
+    let mut out = Vec::new();
+    let mut rest = &r.body[..];
+    loop {
+        let eol = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        let size_hex = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_hex, 16)
+            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return out;
+        }
+        assert!(rest.len() >= size + 2, "truncated chunk");
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
     }
 }
 
