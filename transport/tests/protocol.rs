@@ -455,7 +455,9 @@ fn beyond_max_connections_new_clients_get_a_fast_503() {
     let (park_tx, park_rx) = mpsc::channel::<Request>();
     let park_tx = Mutex::new(park_tx);
     let ts = TestServer::start(limits, move |rq| {
-        let _ = park_tx.lock().map(|tx| tx.send(rq));
+        if let Ok(tx) = park_tx.lock() {
+            let _ = tx.send(rq);
+        }
     });
     let mut busy = Vec::new();
     for _ in 0..2 {
@@ -518,7 +520,9 @@ fn graceful_shutdown_finishes_in_flight_and_closes_idle() {
     let park_tx = Mutex::new(park_tx);
     let ts = TestServer::start(test_limits(), move |rq| {
         if rq.url() == "/park" {
-            let _ = park_tx.lock().map(|tx| tx.send(rq));
+            if let Ok(tx) = park_tx.lock() {
+                let _ = tx.send(rq);
+            }
         } else {
             let _ = rq.respond(Response::from_string("quick"));
         }
