@@ -1187,9 +1187,12 @@ pub fn reference_schema() -> Option<Vec<(String, String, String, String)>> {
     Some(schema_of(&c))
 }
 
-/// `../shared/fixtures/picoshare-go` relative to the package.
+/// `../shared/fixtures/picoshare-go` relative to the package (or `PICOSHARE_FIXTURE_DIR`).
 pub fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/picoshare-go")
+    match std::env::var_os("PICOSHARE_FIXTURE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/picoshare-go"),
+    }
 }
 
 /// For tests that need the shared fixture: `true` to go on; `false` (after a message) to skip.
@@ -1201,7 +1204,7 @@ pub fn fixture_available(what: &str) -> bool {
     if present {
         return true;
     }
-    if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+    if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1") {
         panic!(
             "fixture {} is missing and CI=true: failing instead of skipping",
             dir.join(what).display()
