@@ -251,6 +251,7 @@ fn issue_7_disk_filling_while_spooling_or_copying_answers_507_and_cleans_up() {
         assert_clean_and_serving(&s);
         // Make room again for the next case.
         let db = s.db();
+        db.execute("DELETE FROM downloads", []).expect("delete");
         db.execute("DELETE FROM entries", []).expect("delete");
         db.execute("DELETE FROM entries_data", []).expect("delete");
     }
