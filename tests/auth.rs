@@ -157,6 +157,11 @@ fn admin_apis_without_a_valid_cookie_answer_401() {
         for (what, r) in [("upload", &up), ("edit", &edit), ("delete", &del)] {
             assert_eq!(r.status, 401, "{what} with cookie {cookie:?}: {}", r.text());
             assert_eq!(r.message(), "Authentication required", "{what}");
+            let clearing = r.set_cookie("sharedSecret").unwrap_or("");
+            assert!(
+                clearing.to_ascii_lowercase().contains("max-age=0"),
+                "{what}: a 401 also clears the cookie, got {clearing:?}"
+            );
         }
     }
     // Nothing happened: one entry, unchanged, and no spool leftovers.

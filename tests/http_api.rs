@@ -1264,6 +1264,11 @@ fn bad_and_unknown_download_ids() {
                 Some("sandbox"),
                 "{path}"
             );
+            let ct = r.header("content-type").unwrap_or("");
+            assert!(
+                ct.starts_with("text/plain"),
+                "{path}: error as plain text, got {ct}"
+            );
         }
     }
     let r = s.get("/-aaaaaaaaaa").send();
@@ -1299,4 +1304,48 @@ fn unknown_paths_are_404_and_wrong_methods_405() {
     let home = s.get("/").send();
     assert_eq!(home.status, 200);
     assert_eq!(s.get("/login").send().status, 200);
+}
+
+#[test]
+fn an_entry_becomes_visible_only_with_all_its_chunks() {
+    // The entries row is inserted last: a reader polling while a multi-batch upload is copied
+    // in never sees the entry without every byte of it.
+    let s = Server::builder().chunk_size(CHUNK).start();
+    s.login();
+    let data = pattern(12 << 20, 21);
+    let size = data.len() as i64;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let id = std::thread::scope(|scope| {
+        let uploader = scope.spawn(|| {
+            let id = s.put_file(&data, "watched.bin");
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            id
+        });
+        let db = s.db();
+        let mut samples = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let mut st = db
+                .prepare(
+                    "SELECT e.id, (SELECT COALESCE(SUM(LENGTH(d.chunk)), 0) FROM entries_data d \
+                     WHERE d.id = e.id) FROM entries e",
+                )
+                .unwrap();
+            let rows: Vec<(String, i64)> = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            for (id, stored) in rows {
+                assert_eq!(
+                    stored, size,
+                    "entry {id} visible with {stored} of {size} bytes"
+                );
+            }
+            samples += 1;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(samples > 0);
+        uploader.join().expect("upload thread")
+    });
+    assert_chunked(&s, &id, &data, CHUNK);
 }
