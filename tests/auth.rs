@@ -316,3 +316,26 @@ fn without_a_secret_one_is_generated_and_printed_once() {
     let mentions = lines.iter().filter(|l| l.contains(secret.as_str())).count();
     assert_eq!(mentions, 1, "printed exactly once: {lines:?}");
 }
+
+#[test]
+fn the_cookie_is_secure_only_over_https_behind_a_trusted_proxy() {
+    for (behind, secure) in [(false, false), (true, true)] {
+        let mut b = Server::builder();
+        if behind {
+            b = b.env("PS_BEHIND_PROXY", "1");
+        }
+        let s = b.start();
+        let r = s
+            .request("POST", "/api/auth")
+            .header("X-Forwarded-Proto", "https")
+            .json(&login_body(SECRET))
+            .send();
+        assert_eq!(r.status, 200);
+        let sc = r.set_cookie("sharedSecret").unwrap();
+        assert_eq!(
+            attributes(sc).iter().any(|a| a == "secure"),
+            secure,
+            "PS_BEHIND_PROXY set: {behind}: {sc}"
+        );
+    }
+}

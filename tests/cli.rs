@@ -236,3 +236,18 @@ fn sigterm_lets_an_inflight_download_finish() {
     let status = s.wait_exit(STOP_TIMEOUT).expect("exits after the transfer");
     assert_eq!(status.code(), Some(0), "{}", s.stderr());
 }
+
+#[test]
+fn threads_and_chunk_size_flags_are_accepted() {
+    let s = Server::builder()
+        .arg("--threads")
+        .arg("2")
+        .chunk_size(4096)
+        .arg("--gc-interval")
+        .arg("60")
+        .start();
+    let data = pattern(10_000, 1);
+    let id = s.put_file(&data, "x.bin");
+    assert_eq!(s.chunks(&id).len(), 3, "4096-byte chunks");
+    assert!(s.get(&format!("/-{id}")).send().body == data);
+}
