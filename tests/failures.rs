@@ -320,3 +320,163 @@ fn a_client_leaving_mid_download_does_not_hurt_the_server() {
     let r = s.get(&format!("/-{id}")).send();
     assert_eq!(sha256_hex(&r.body), sha256_hex(&data));
 }
+
+/// Peak resident set size of `pid` in KiB (`VmHWM`), if /proc has it.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[test]
+fn a_huge_note_is_refused_without_buffering_it() {
+    let s = Server::start();
+    s.login();
+    let before = vm_hwm_kib(s.pid());
+    let mut m = Multipart::new();
+    m.text("note", &"n".repeat(24 << 20));
+    m.file("file", "x.txt", Some("text/plain"), b"payload");
+    let (ct, body) = m.finish();
+    let r = s
+        .request(
+            "POST",
+            &format!("/api/entry?expiration={}", query_encode(&in_days(1))),
+        )
+        .auth()
+        .header("Content-Type", &ct)
+        .body(body)
+        .try_send();
+    match r {
+        // The server may answer before reading the whole body and close the connection.
+        Err(e) => eprintln!("connection ended early (acceptable): {e}"),
+        Ok(r) => assert_eq!(r.status, 400, "{}", r.text()),
+    }
+    assert_nothing_stored(&s, "huge note");
+    if let (Some(before), Some(after)) = (before, vm_hwm_kib(s.pid())) {
+        let grew = after.saturating_sub(before);
+        assert!(
+            grew < 8 * 1024,
+            "peak RSS grew by {grew} kB for a 24 MiB note"
+        );
+    }
+    assert_eq!(s.put_file(b"ok", "ok.txt").len(), 10, "still serving");
+}
+
+/// The body bytes of a possibly cut-short response: decoded as far as they go.
+fn partial_body(raw: &[u8]) -> Vec<u8> {
+    let r = parse_raw(raw);
+    let chunked = r
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if !chunked {
+        return r.body;
+    }
+    let mut out = Vec::new();
+    let mut rest = &r.body[..];
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+        else {
+            break;
+        };
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            break;
+        }
+        let take = size.min(rest.len());
+        out.extend_from_slice(&rest[..take]);
+        if take < size || rest.len() < size + 2 {
+            break;
+        }
+        rest = &rest[size + 2..];
+    }
+    out
+}
+
+#[test]
+fn deleting_a_file_while_it_downloads_never_serves_wrong_bytes() {
+    let s = Server::builder().chunk_size(1000).start();
+    let data = pattern(4 << 20, 55);
+    let id = s.put_file(&data, "moving.bin");
+    let mut stream = TcpStream::connect(s.addr).unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /-{id} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                s.addr
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut received = vec![0u8; 64 * 1024];
+    let n = stream.read(&mut received).unwrap();
+    received.truncate(n);
+    let del = s
+        .request("DELETE", &format!("/api/entry/{id}"))
+        .auth()
+        .send();
+    assert_eq!(del.status, 200, "{}", del.text());
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    received.extend_from_slice(&rest);
+    let body = partial_body(&received);
+    assert!(body.len() <= data.len());
+    assert!(
+        body == data[..body.len()],
+        "the {} bytes received are a prefix of the file",
+        body.len()
+    );
+    assert_eq!(s.get(&format!("/-{id}")).send().status, 404);
+    let gone = wait_until(Duration::from_secs(5), || {
+        s.count(&format!(
+            "SELECT COUNT(*) FROM entries_data WHERE id = '{id}'"
+        )) == 0
+    });
+    assert!(gone, "its chunks are deleted once the download has stopped");
+}
+
+#[test]
+fn rejected_large_bodies_are_not_buffered() {
+    // Requests refused before their body is read (no cookie, unknown path, oversized login):
+    // whatever happens to the unread bytes, memory must not grow with them. Anyone can send
+    // these, logged in or not.
+    let s = Server::start();
+    let Some(before) = vm_hwm_kib(s.pid()) else {
+        eprintln!("SKIPPED: no /proc/PID/status VmHWM on this system");
+        return;
+    };
+    let (ct, body) = Upload::new(&pattern(24 << 20, 3), "big.bin").multipart();
+    let up = s
+        .request(
+            "POST",
+            &format!("/api/entry?expiration={}", query_encode(&in_days(1))),
+        )
+        .header("Content-Type", &ct)
+        .body(body.clone())
+        .try_send();
+    if let Ok(r) = up {
+        assert_eq!(r.status, 401);
+    }
+    for path in ["/nope", "/api/auth"] {
+        let r = s
+            .request("POST", path)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .try_send();
+        if let Ok(r) = r {
+            assert!((400..500).contains(&r.status), "{path}: {}", r.status);
+        }
+    }
+    assert_eq!(s.get("/-aaaaaaaaaa").send().status, 404, "still serving");
+    let after = vm_hwm_kib(s.pid()).expect("VmHWM");
+    let grew = after.saturating_sub(before);
+    assert!(
+        grew < 8 * 1024,
+        "peak RSS grew by {grew} kB ({before} -> {after}) for three refused 24 MiB bodies"
+    );
+}
