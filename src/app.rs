@@ -35,6 +35,10 @@ pub struct App {
     pub store: Arc<Store>,
     pub auth: Auth,
     pub clock: Clock,
+    /// Slows down passphrase guessing.
+    pub login_throttle: crate::throttle::LoginThrottle,
+    /// Wakes the collector to give deleted files' space back.
+    pub gc_wake: Arc<crate::gc::Wake>,
     /// Requests whose response has not been completely written yet (for graceful shutdown).
     in_flight: Arc<AtomicUsize>,
 }
@@ -56,6 +60,11 @@ impl App {
             store,
             auth,
             clock,
+            gc_wake: Arc::default(),
+            login_throttle: crate::throttle::LoginThrottle::new(
+                crate::throttle::ThrottleLimits::default(),
+                std::time::Instant::now(),
+            ),
             in_flight: Arc::new(AtomicUsize::new(0)),
         }
     }
@@ -141,13 +150,16 @@ impl App {
             .any(|(name, value)| name == COOKIE && self.auth.verify(value, now))
     }
 
-    /// Fails with 401 (and a clearing cookie) unless the request is the admin's.
+    /// Fails with 401 (and a clearing cookie) unless the request is the admin's; a
+    /// state-changing one must also come from our own origin.
     pub fn require_admin(&self, req: &Request) -> Result<()> {
-        if self.is_admin(req) {
-            Ok(())
-        } else {
-            Err(Error::AuthRequired)
+        if !self.is_admin(req) {
+            return Err(Error::AuthRequired);
         }
+        if !matches!(req.method(), "GET" | "HEAD") && !same_origin(req) {
+            return Err(Error::Forbidden("cross-origin request refused"));
+        }
+        Ok(())
     }
 
     /// The client's address: the socket peer, or the forwarded one with `PS_BEHIND_PROXY`.
@@ -172,6 +184,32 @@ impl App {
             && req
                 .header("X-Forwarded-Proto")
                 .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
+}
+
+/// Cross-site request defence on top of `SameSite=Strict`: browsers send `Origin` (or at
+/// least `Referer`) with every state-changing request; when present, its host must be ours.
+/// Clients that send neither (curl, scripts) are not browsers and cannot be forged into
+/// sending our cookie.
+fn same_origin(req: &Request) -> bool {
+    let Some(host) = req.header("Host").map(str::trim) else {
+        return false;
+    };
+    let source = req
+        .header("Origin")
+        .filter(|o| !o.trim().is_empty())
+        .or_else(|| req.header("Referer"));
+    match source {
+        None => true,
+        Some(url) => {
+            let rest = url
+                .trim()
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or("");
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            !authority.is_empty() && authority.eq_ignore_ascii_case(host)
+        }
     }
 }
 

@@ -3,11 +3,15 @@
 //! The cookie (PicoShare's name, `sharedSecret`) carries `v1.<expiry>.<nonce>.<mac>`, where the
 //! MAC is HMAC-SHA256 under a key derived from the passphrase and a random per-install key kept
 //! beside the database. So a cookie is not the passphrase, expires, and changing the passphrase
-//! invalidates every cookie.
+//! invalidates every cookie. Logging out revokes the cookie's nonce; revocations are kept in
+//! a small file beside the database (`<db>-revoked`) until the cookie would have expired.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::path::Path;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::model::Timestamp;
 
@@ -21,7 +25,13 @@ pub struct Auth {
     key: [u8; 32],
     passphrase_tag: [u8; 32],
     lifetime_secs: i64,
+    /// Revoked nonces and when their cookies would have expired.
+    revoked: Mutex<HashMap<String, i64>>,
+    revoked_file: Option<PathBuf>,
 }
+
+/// Most revocations remembered; past it the ones closest to expiring anyway are dropped.
+const MAX_REVOKED: usize = 10_000;
 
 fn mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail.
@@ -50,6 +60,66 @@ impl Auth {
             key,
             passphrase_tag,
             lifetime_secs,
+            revoked: Mutex::new(HashMap::new()),
+            revoked_file: None,
+        }
+    }
+
+    /// Keeps revocations in `path` (loaded now, appended on logout), dropping expired ones.
+    pub fn with_revocation_file(mut self, path: PathBuf, now: Timestamp) -> std::io::Result<Self> {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let mut live = HashMap::new();
+        for line in text.lines() {
+            if let Some((nonce, exp)) = line.split_once(' ') {
+                if let Ok(exp) = exp.parse::<i64>() {
+                    if exp > now.unix() && live.len() < MAX_REVOKED {
+                        live.insert(nonce.to_owned(), exp);
+                    }
+                }
+            }
+        }
+        let mut compacted = String::new();
+        for (nonce, exp) in &live {
+            compacted.push_str(&format!("{nonce} {exp}\n"));
+        }
+        std::fs::write(&path, compacted)?;
+        self.revoked = Mutex::new(live);
+        self.revoked_file = Some(path);
+        Ok(self)
+    }
+
+    /// Revokes a token (logout). Unknown or invalid tokens are ignored.
+    pub fn revoke(&self, token: &str, now: Timestamp) {
+        let Some((nonce, expiry)) = self.parse_valid(token, now) else {
+            return;
+        };
+        let mut revoked = crate::store::lock(&self.revoked);
+        if revoked.len() >= MAX_REVOKED {
+            revoked.retain(|_, exp| *exp > now.unix());
+            if revoked.len() >= MAX_REVOKED {
+                if let Some(k) = revoked
+                    .iter()
+                    .min_by_key(|(_, e)| **e)
+                    .map(|(k, _)| k.clone())
+                {
+                    revoked.remove(&k);
+                }
+            }
+        }
+        revoked.insert(nonce.to_owned(), expiry);
+        if let Some(path) = &self.revoked_file {
+            let written = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut f| writeln!(f, "{nonce} {expiry}"));
+            if let Err(e) = written {
+                eprintln!("picoshare: could not persist a logout: {e}");
+            }
         }
     }
 
@@ -77,27 +147,30 @@ impl Auth {
         format!("{payload}.{}", crate::random::to_hex(&tag))
     }
 
-    /// Whether `token` is one of ours and unexpired at `now` (constant-time MAC check).
+    /// Whether `token` is one of ours, unexpired at `now` and not revoked.
     pub fn verify(&self, token: &str, now: Timestamp) -> bool {
-        let Some((payload, tag_hex)) = token.rsplit_once('.') else {
-            return false;
-        };
+        match self.parse_valid(token, now) {
+            Some((nonce, _)) => !crate::store::lock(&self.revoked).contains_key(nonce),
+            None => false,
+        }
+    }
+
+    /// The nonce and expiry of a well-formed, correctly signed (constant-time MAC check),
+    /// unexpired token.
+    fn parse_valid<'t>(&self, token: &'t str, now: Timestamp) -> Option<(&'t str, i64)> {
+        let (payload, tag_hex) = token.rsplit_once('.')?;
         let mut parts = payload.split('.');
-        let (Some("v1"), Some(expiry), Some(_nonce), None) =
+        let (Some("v1"), Some(expiry), Some(nonce), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return false;
+            return None;
         };
-        let Ok(expiry) = expiry.parse::<i64>() else {
-            return false;
-        };
-        let Some(tag) = from_hex(tag_hex) else {
-            return false;
-        };
-        mac(&self.key, &[payload.as_bytes()])
+        let expiry = expiry.parse::<i64>().ok()?;
+        let tag = from_hex(tag_hex)?;
+        let genuine = mac(&self.key, &[payload.as_bytes()])
             .verify_slice(&tag)
-            .is_ok()
-            && now.unix() < expiry
+            .is_ok();
+        (genuine && now.unix() < expiry).then_some((nonce, expiry))
     }
 }
 
@@ -172,5 +245,36 @@ mod tests {
             "a new passphrase invalidates old cookies"
         );
         assert_ne!(a.issue(now), t, "tokens are random");
+    }
+
+    #[test]
+    fn logout_revokes_one_token_and_survives_a_restart() {
+        let dir = std::env::temp_dir().join(format!("ps-auth-{}", crate::random::hex(6)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("revoked");
+        let now = Timestamp::from_unix(1_800_000_000);
+        let key = b"install-key-0123456789abcdef0123";
+        let a = Auth::new("pw", key, 3600)
+            .with_revocation_file(file.clone(), now)
+            .unwrap();
+        let (t1, t2) = (a.issue(now), a.issue(now));
+        a.revoke(&t1, now);
+        assert!(!a.verify(&t1, now));
+        assert!(a.verify(&t2, now), "other sessions stay");
+        let b = Auth::new("pw", key, 3600)
+            .with_revocation_file(file.clone(), now)
+            .unwrap();
+        assert!(!b.verify(&t1, now), "revocation persisted");
+        assert!(b.verify(&t2, now));
+        let later = now.plus_secs(7200);
+        let _ = Auth::new("pw", key, 3600)
+            .with_revocation_file(file.clone(), later)
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "",
+            "expired revocations dropped"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -11,6 +11,10 @@ pub enum Parsed {
     Run(Box<Config>),
     /// Print this text (`--help`, `--version`) and exit successfully.
     Exit(String),
+    /// `picoshare backup PATH`: write a consistent snapshot of the live database to PATH.
+    Backup(Box<Config>, PathBuf),
+    /// `picoshare compact`: offline, rewrite the database with incremental auto-vacuum.
+    Compact(Box<Config>),
 }
 
 /// Where the admin passphrase came from.
@@ -74,6 +78,9 @@ pub struct Config {
 
     /// How often expired files and orphaned chunks are collected (also once at start-up).
     pub gc_interval: Duration,
+    /// Pages given back to the filesystem per write transaction after deletions (4 KiB
+    /// each): bounds both the lock hold time and how far the WAL grows between checkpoints.
+    pub reclaim_step_pages: u32,
     /// How long shutdown waits for in-flight requests before exiting anyway.
     pub shutdown_timeout: Duration,
     /// Lifetime of an admin session cookie (PicoShare: 30 days).
@@ -105,6 +112,7 @@ impl Config {
             busy_timeout: Duration::from_secs(5),
             journal_size_limit: 32 << 20,
             gc_interval: Duration::from_secs(3600),
+            reclaim_step_pages: 1024,
             shutdown_timeout: Duration::from_secs(10),
             session_lifetime: Duration::from_secs(30 * 24 * 3600),
         }
@@ -160,7 +168,10 @@ impl Config {
             .map_err(|e| format!("{e} (see --help)"))?;
         if m.opt_present("help") {
             let brief = format!(
-                "Usage: {prog} [options]\n\n\
+                "Usage: {prog} [options]             serve\n       \
+                 {prog} [options] backup PATH   write a consistent copy of the live database\n       \
+                 {prog} [options] compact       offline: rewrite the database so deleted space \
+                 can be given back\n\n\
                  Environment: PS_SHARED_SECRET or PS_SHARED_SECRET_FILE (admin passphrase; \
                  a random one is printed if neither is set), PORT, PS_BEHIND_PROXY, \
                  LITESTREAM_BUCKET."
@@ -173,9 +184,24 @@ impl Config {
                 env!("CARGO_PKG_VERSION")
             )));
         }
-        if !m.free.is_empty() {
-            return Err(format!("unexpected argument {:?} (see --help)", m.free[0]));
+        enum Command {
+            Serve,
+            Backup(PathBuf),
+            Compact,
         }
+        let command = match m
+            .free
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [] => Command::Serve,
+            ["backup", dest] => Command::Backup(PathBuf::from(dest)),
+            ["backup"] => return Err("backup needs a destination: picoshare backup PATH".into()),
+            ["compact"] => Command::Compact,
+            [other, ..] => return Err(format!("unexpected argument {other:?} (see --help)")),
+        };
 
         let db_path = PathBuf::from(m.opt_str("db").unwrap_or_else(|| "data/store.db".into()));
         if db_path.as_os_str().is_empty() {
@@ -209,7 +235,11 @@ impl Config {
         }
         c.behind_proxy = env("PS_BEHIND_PROXY").is_some_and(|v| !v.is_empty());
         c.litestream = env("LITESTREAM_BUCKET").is_some_and(|v| !v.is_empty());
-        Ok(Parsed::Run(Box::new(c)))
+        Ok(match command {
+            Command::Serve => Parsed::Run(Box::new(c)),
+            Command::Backup(dest) => Parsed::Backup(Box::new(c), dest),
+            Command::Compact => Parsed::Compact(Box::new(c)),
+        })
     }
 }
 
@@ -254,7 +284,7 @@ mod tests {
             env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         })? {
             Parsed::Run(c) => Ok(*c),
-            Parsed::Exit(_) => Err("exit".into()),
+            _ => Err("not a serve command".into()),
         }
     }
 

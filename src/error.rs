@@ -66,8 +66,12 @@ pub enum Error {
     NotFound(&'static str),
     /// 405: the path exists, the method does not. Carries the allowed methods.
     MethodNotAllowed(&'static str),
+    /// 403 with the given reason.
+    Forbidden(&'static str),
     /// 413 with the given reason.
     TooLarge(String),
+    /// 429: carries the seconds to wait (`Retry-After`).
+    TooManyRequests(u64),
     /// 416: carries the file size for `Content-Range: bytes */SIZE`.
     RangeNotSatisfiable(u64),
     /// 507 with the given reason.
@@ -95,8 +99,10 @@ impl Error {
             Error::BadRequest(_) => 400,
             Error::Unauthorized(_) | Error::AuthRequired => 401,
             Error::NotFound(_) => 404,
+            Error::Forbidden(_) => 403,
             Error::MethodNotAllowed(_) => 405,
             Error::TooLarge(_) => 413,
+            Error::TooManyRequests(_) => 429,
             Error::RangeNotSatisfiable(_) => 416,
             Error::InsufficientStorage(_) => 507,
             Error::Internal(_) => 500,
@@ -108,7 +114,10 @@ impl Error {
         let status = self.status();
         let message = match &self {
             Error::BadRequest(m) | Error::TooLarge(m) | Error::InsufficientStorage(m) => m.clone(),
-            Error::Unauthorized(m) | Error::NotFound(m) => (*m).to_owned(),
+            Error::Unauthorized(m) | Error::NotFound(m) | Error::Forbidden(m) => (*m).to_owned(),
+            Error::TooManyRequests(s) => {
+                format!("too many failed logins; try again in {s} seconds")
+            }
             Error::AuthRequired => "Authentication required".into(),
             Error::MethodNotAllowed(_) => "Method not allowed".into(),
             Error::RangeNotSatisfiable(_) => "Requested range not satisfiable".into(),
@@ -125,6 +134,9 @@ impl Error {
                 r = r.with_additional_header("Set-Cookie", crate::auth::clearing_cookie());
             }
             Error::MethodNotAllowed(allow) => r = r.with_unique_header("Allow", allow),
+            Error::TooManyRequests(secs) => {
+                r = r.with_unique_header("Retry-After", secs.to_string());
+            }
             Error::RangeNotSatisfiable(size) => {
                 r = r.with_unique_header("Content-Range", format!("bytes */{size}"));
             }

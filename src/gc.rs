@@ -1,9 +1,37 @@
 //! The garbage collector: at start-up and then every `gc_interval`, removes expired files and
-//! chunk rows that belong to no file (failed or crashed uploads).
+//! chunk rows that belong to no file (failed or crashed uploads), then gives the freed space
+//! back to the filesystem in small steps. A deletion wakes it early for the second part.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use crate::app::App;
+use crate::store::lock;
+
+/// Wakes the collector thread before its interval is up.
+#[derive(Default)]
+pub struct Wake {
+    pending: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Wake {
+    /// Asks the collector to give freed space back soon.
+    pub fn notify(&self) {
+        *lock(&self.pending) = true;
+        self.cv.notify_one();
+    }
+
+    /// Waits up to `timeout`; true if woken by [`Wake::notify`].
+    fn wait(&self, timeout: Duration) -> bool {
+        let guard = lock(&self.pending);
+        let (mut pending, _) = self
+            .cv
+            .wait_timeout_while(guard, timeout, |p| !*p)
+            .unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *pending, false)
+    }
+}
 
 /// Runs one collection and logs what it removed.
 pub fn collect(app: &App) {
@@ -17,14 +45,25 @@ pub fn collect(app: &App) {
     }
 }
 
-/// Starts the periodic collector thread.
+/// Gives free pages back to the filesystem and logs how many.
+pub fn reclaim(app: &App) {
+    match app.store.reclaim(app.config.reclaim_step_pages) {
+        Ok(0) => {}
+        Ok(pages) => println!("picoshare: gave {pages} free page(s) back to the filesystem"),
+        Err(e) => eprintln!("picoshare: reclaiming space failed: {e}"),
+    }
+}
+
+/// Starts the collector thread.
 pub fn spawn(app: Arc<App>) -> std::io::Result<()> {
     let interval = app.config.gc_interval;
     std::thread::Builder::new()
         .name("gc".into())
         .spawn(move || loop {
-            std::thread::sleep(interval);
-            collect(&app);
+            if !app.gc_wake.wait(interval) {
+                collect(&app);
+            }
+            reclaim(&app);
         })?;
     Ok(())
 }

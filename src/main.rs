@@ -1,11 +1,14 @@
-//! The `picoshare` binary: parse the configuration, then hand over to [`picoshare::server`].
+//! The `picoshare` binary: parse the configuration, then serve, back up or compact.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let config = match picoshare::config::Config::from_env_and_args(std::env::args().collect()) {
-        Ok(picoshare::config::Parsed::Run(config)) => config,
-        Ok(picoshare::config::Parsed::Exit(text)) => {
+    use picoshare::config::{Config, Parsed};
+    let outcome = match Config::from_env_and_args(std::env::args().collect()) {
+        Ok(Parsed::Run(config)) => picoshare::server::run(*config),
+        Ok(Parsed::Backup(config, dest)) => picoshare::maintenance::backup(&config, &dest),
+        Ok(Parsed::Compact(config)) => picoshare::maintenance::compact(&config),
+        Ok(Parsed::Exit(text)) => {
             print!("{text}");
             return ExitCode::SUCCESS;
         }
@@ -14,7 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match picoshare::server::run(*config) {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(reason) => {
             eprintln!("picoshare: {reason}");

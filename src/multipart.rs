@@ -65,12 +65,35 @@ fn incomplete() -> Error {
     )
 }
 
+/// Space kept free on the disk besides an upload's own needs.
+const DISK_RESERVE: u64 = 16 << 20;
+
+/// Before reading a byte: an upload whose declared length cannot fit twice (spool file and
+/// SQLite copy) on the disk is refused with 507, so the client never sends it.
+fn refuse_if_it_cannot_fit(req: &Request, limits: &Limits) -> Result<(), Error> {
+    let Some(len) = req
+        .header("Content-Length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    let spooled = len.saturating_sub(limits.memory as u64);
+    let need = len.saturating_add(spooled).saturating_add(DISK_RESERVE);
+    match crate::disk::available_bytes(limits.spool_dir) {
+        Ok(free) if free < need => Err(Error::InsufficientStorage(format!(
+            "not enough disk space for this upload: it needs about {need} bytes, {free} are free"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Reads the whole multipart body of `req` under `limits`.
 pub fn read_upload(req: &Request, limits: &Limits) -> Result<Upload, Error> {
     let content_type = req.header("Content-Type").unwrap_or("");
     let boundary = boundary(content_type).ok_or_else(|| {
         Error::BadRequest("request Content-Type isn't multipart/form-data".into())
     })?;
+    refuse_if_it_cannot_fit(req, limits)?;
     let body = req
         .data()
         .ok_or_else(|| Error::Internal("request body already taken".into()))?;

@@ -37,6 +37,11 @@ fn install_signal_handlers() {
 pub fn run(config: Config) -> Result<(), String> {
     let config = Arc::new(config);
     let db = config.db_path.display().to_string();
+    // One server per database: a second one would race the first's spool sweep and
+    // collector. `picoshare compact` takes the same lock.
+    let _lock = crate::maintenance::lock_database(&config.db_path)
+        .map_err(|e| format!("cannot lock {db}: {e}"))?
+        .ok_or_else(|| format!("another picoshare is already serving {db}"))?;
     let store = Store::open(&config.db_path, StoreSettings::from_config(&config))
         .map_err(|e| format!("cannot open database {db}: {e}"))?;
     let spool = config.spool_dir();
@@ -46,11 +51,15 @@ pub fn run(config: Config) -> Result<(), String> {
     key_path.push("-session.key");
     let install_key = load_or_create_install_key(std::path::Path::new(&key_path))
         .map_err(|e| format!("cannot read or create the session key beside {db}: {e}"))?;
+    let mut revoked = config.db_path.clone().into_os_string();
+    revoked.push("-revoked");
     let auth = Auth::new(
         &config.secret,
         &install_key,
         config.session_lifetime.as_secs() as i64,
-    );
+    )
+    .with_revocation_file(revoked.into(), (system_clock())())
+    .map_err(|e| format!("cannot read the logout list beside {db}: {e}"))?;
     if config.secret_source == SecretSource::Generated {
         println!(
             "picoshare: WARNING: no PS_SHARED_SECRET or PS_SHARED_SECRET_FILE set; \
@@ -65,6 +74,7 @@ pub fn run(config: Config) -> Result<(), String> {
         system_clock(),
     ));
     crate::gc::collect(&app);
+    crate::gc::reclaim(&app);
     crate::gc::spawn(Arc::clone(&app)).map_err(|e| format!("cannot start the collector: {e}"))?;
     install_signal_handlers();
 

@@ -51,5 +51,6 @@ pub fn delete(app: &App, req: &Request, id: &str) -> Result<Response> {
     app.require_admin(req)?;
     let id = EntryId::parse(id).map_err(Error::BadRequest)?;
     app.store.delete_entry(&id)?;
+    app.gc_wake.notify();
     Ok(empty_ok())
 }

@@ -5,6 +5,7 @@
 pub mod chunks;
 mod entries;
 mod migrate;
+mod reclaim;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -68,7 +69,7 @@ pub struct Store {
 
 /// Locks a mutex even if a panicking thread poisoned it: the data behind our mutexes (a
 /// connection, a set of ids) stays valid across a panic, and SQLite rolls back on its own.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

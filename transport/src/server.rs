@@ -1,0 +1,480 @@
+//! Owns the listening socket, the accept loop, the bounded table of open connections (with
+//! eviction of waiting ones and fast `503`s), the request hand-off to the application, and
+//! graceful stop.
+
+use std::error::Error;
+use std::io::{self, Write};
+use std::net::ToSocketAddrs;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::connection;
+use crate::limits::{limits, Limits};
+use crate::request::Request;
+
+const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\nRetry-After: 1\r\nServer: picoshare\r\nConnection: close\r\n\r\n503 Service Unavailable\n";
+
+/// The address a server listens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenAddr {
+    /// A TCP address.
+    IP(SocketAddr),
+}
+
+impl ListenAddr {
+    /// The TCP address (always `Some` for this transport).
+    pub fn to_ip(self) -> Option<SocketAddr> {
+        match self {
+            ListenAddr::IP(addr) => Some(addr),
+        }
+    }
+}
+
+/// Counters describing a server, for tests and monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Connections open now.
+    pub open_connections: usize,
+    /// Connections accepted since start.
+    pub accepted: u64,
+    /// `accept` failures that caused a back-off (for example `EMFILE`).
+    pub accept_errors: u64,
+    /// Connections refused with a fast `503` because every slot was serving a request.
+    pub rejected_busy: u64,
+    /// Waiting connections (idle or slow head) closed to make room for a new one.
+    pub evicted: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    id: u64,
+    stream: Arc<TcpStream>,
+    /// `Some` while the connection waits for a request head or drains a body: it may be
+    /// evicted or closed by a graceful stop.
+    waiting_since: Option<Instant>,
+    evicted: bool,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    next_id: u64,
+    slots: Vec<Slot>,
+}
+
+/// State shared by the accept thread, connection threads, requests and the `Server`.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) limits: Limits,
+    stopping: AtomicBool,
+    table: Mutex<Table>,
+    changed: Condvar,
+    wake_addr: SocketAddr,
+    accepted: AtomicU64,
+    accept_errors: AtomicU64,
+    rejected_busy: AtomicU64,
+    evicted: AtomicU64,
+    linger: Mutex<Option<SyncSender<Arc<TcpStream>>>>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Reserves a slot for a new connection, evicting the longest-waiting connection when the
+    /// table is full. Returns `None` when no slot can be had (or the server is stopping).
+    fn try_admit(&self, stream: &Arc<TcpStream>) -> Option<u64> {
+        let max = self.limits.max_connections;
+        let mut table = self.lock();
+        if self.is_stopping() {
+            return None;
+        }
+        if table.slots.len() >= max {
+            let victim = table
+                .slots
+                .iter_mut()
+                .filter(|s| !s.evicted)
+                .filter_map(|s| s.waiting_since.map(|t| (t, s)))
+                .min_by_key(|(t, _)| *t)
+                .map(|(_, s)| s);
+            let victim = victim?;
+            victim.evicted = true;
+            let _ = victim.stream.shutdown(Shutdown::Both);
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+            let deadline = Instant::now() + Duration::from_millis(250);
+            while table.slots.len() >= max {
+                let now = Instant::now();
+                if now >= deadline {
+                    return None;
+                }
+                table = self
+                    .changed
+                    .wait_timeout(table, deadline - now)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|p| p.into_inner().0);
+            }
+        }
+        let id = table.next_id;
+        table.next_id += 1;
+        table.slots.push(Slot {
+            id,
+            stream: Arc::clone(stream),
+            waiting_since: Some(Instant::now()),
+            evicted: false,
+        });
+        Some(id)
+    }
+
+    /// Marks the connection as waiting (evictable). Returns false when it should close instead.
+    pub(crate) fn enter_waiting(&self, id: u64) -> bool {
+        let mut table = self.lock();
+        if self.is_stopping() {
+            return false;
+        }
+        match table.slots.iter_mut().find(|s| s.id == id) {
+            Some(slot) if !slot.evicted => {
+                slot.waiting_since = Some(Instant::now());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks the connection as serving a request. Returns false if it was evicted meanwhile.
+    pub(crate) fn enter_active(&self, id: u64) -> bool {
+        let mut table = self.lock();
+        match table.slots.iter_mut().find(|s| s.id == id) {
+            Some(slot) if !slot.evicted => {
+                slot.waiting_since = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Frees the connection's slot.
+    pub(crate) fn leave(&self, id: u64) {
+        let mut table = self.lock();
+        table.slots.retain(|s| s.id != id);
+        drop(table);
+        self.changed.notify_all();
+    }
+
+    /// Hands a closing socket to the linger thread, which discards input for a moment so the
+    /// client reads our last response instead of a reset. Drops it at once if that is busy.
+    pub(crate) fn linger(&self, stream: Arc<TcpStream>) {
+        let slot = self.linger.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = slot.as_ref() {
+            let _ = tx.try_send(stream);
+        }
+    }
+
+    /// Stops accepting and closes every waiting connection. Active ones finish their current
+    /// response with `Connection: close`.
+    fn begin_stop(&self) {
+        {
+            let table = self.lock();
+            self.stopping.store(true, Ordering::SeqCst);
+            for slot in table.slots.iter().filter(|s| s.waiting_since.is_some()) {
+                let _ = slot.stream.shutdown(Shutdown::Both);
+            }
+        }
+        // Wake the accept thread, blocked in accept(), so it sees the flag and exits.
+        let _ = TcpStream::connect_timeout(&self.wake_addr, Duration::from_millis(200));
+    }
+
+    /// Waits until no connection is open or `deadline` passes; then closes what remains.
+    fn finish_stop(&self, deadline: Instant) -> bool {
+        let mut table = self.lock();
+        while !table.slots.is_empty() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            table = self
+                .changed
+                .wait_timeout(table, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        if table.slots.is_empty() {
+            return true;
+        }
+        for slot in &table.slots {
+            let _ = slot.stream.shutdown(Shutdown::Both);
+        }
+        false
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            open_connections: self.lock().slots.len(),
+            accepted: self.accepted.load(Ordering::Relaxed),
+            accept_errors: self.accept_errors.load(Ordering::Relaxed),
+            rejected_busy: self.rejected_busy.load(Ordering::Relaxed),
+            evicted: self.evicted.load(Ordering::Relaxed),
+        }
+    }
+}
+
+static SERVERS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// Gracefully stops every server in the process: stops accepting (the listening socket is
+/// closed), closes idle keep-alive connections and connections still waiting for a request
+/// head, lets requests in progress finish (their responses carry `Connection: close`), and
+/// waits up to `timeout` for them. Connections still open then are closed. Returns true when
+/// everything finished in time.
+///
+/// After it returns, `Server::incoming_requests` ends once the last connection is gone, so
+/// `rouille::Server::run` returns. Typical use from an application holding a
+/// `rouille::Server`: run `server.run()` on the main thread and, from the thread that
+/// observes SIGTERM, call `tiny_http::shutdown(Duration::from_secs(10))`; then let `main`
+/// return.
+pub fn shutdown(timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let servers: Vec<Arc<Shared>> = {
+        let mut list = SERVERS.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|w| w.strong_count() > 0);
+        list.iter().filter_map(Weak::upgrade).collect()
+    };
+    for s in &servers {
+        s.begin_stop();
+    }
+    let mut all = true;
+    for s in &servers {
+        all &= s.finish_stop(deadline);
+    }
+    all
+}
+
+/// An HTTP/1.1 server. Requests arrive through [`Server::recv`] and friends; see the crate
+/// documentation for the guarantees.
+pub struct Server {
+    shared: Arc<Shared>,
+    rx: Mutex<Receiver<Request>>,
+    local_addr: SocketAddr,
+}
+
+/// Iterator over requests; ends when the server has stopped and its last connection closed.
+pub struct IncomingRequests<'a> {
+    server: &'a Server,
+}
+
+impl Iterator for IncomingRequests<'_> {
+    type Item = Request;
+    fn next(&mut self) -> Option<Request> {
+        self.server.recv().ok()
+    }
+}
+
+impl Server {
+    /// Listens on `addr` with the process-wide limits (see [`crate::set_limits`]).
+    pub fn http<A: ToSocketAddrs>(
+        addr: A,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Server::with_limits(addr, limits())
+    }
+
+    /// Listens on `addr` with these limits.
+    pub fn with_limits<A: ToSocketAddrs>(
+        addr: A,
+        limits: Limits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        let limits = limits.sanitized();
+        let listener = TcpListener::bind(addr)?;
+        let local_addr = listener.local_addr()?;
+        let wake_ip = match local_addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let (tx, rx) = mpsc::sync_channel(limits.max_connections);
+        let (linger_tx, linger_rx) = mpsc::sync_channel(16);
+        let shared = Arc::new(Shared {
+            stopping: AtomicBool::new(false),
+            table: Mutex::new(Table::default()),
+            changed: Condvar::new(),
+            wake_addr: SocketAddr::new(wake_ip, local_addr.port()),
+            accepted: AtomicU64::new(0),
+            accept_errors: AtomicU64::new(0),
+            rejected_busy: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
+            linger: Mutex::new(Some(linger_tx)),
+            limits,
+        });
+        let linger_limits = shared.limits.clone();
+        thread::Builder::new()
+            .name("http-linger".into())
+            .stack_size(64 * 1024)
+            .spawn(move || linger_loop(linger_rx, &linger_limits))?;
+        let accept_shared = Arc::clone(&shared);
+        thread::Builder::new()
+            .name("http-accept".into())
+            .stack_size(128 * 1024)
+            .spawn(move || accept_loop(listener, accept_shared, tx))?;
+        {
+            let mut list = SERVERS.lock().unwrap_or_else(|p| p.into_inner());
+            list.retain(|w| w.strong_count() > 0);
+            list.push(Arc::downgrade(&shared));
+        }
+        Ok(Server {
+            shared,
+            rx: Mutex::new(rx),
+            local_addr,
+        })
+    }
+
+    /// The listening address.
+    pub fn server_addr(&self) -> ListenAddr {
+        ListenAddr::IP(self.local_addr)
+    }
+
+    /// Connections open now.
+    pub fn num_connections(&self) -> usize {
+        self.shared.stats().open_connections
+    }
+
+    /// Counters for tests and monitoring.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// The limits this server runs with.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// Blocking iterator over incoming requests.
+    pub fn incoming_requests(&self) -> IncomingRequests<'_> {
+        IncomingRequests { server: self }
+    }
+
+    fn rx(&self) -> MutexGuard<'_, Receiver<Request>> {
+        self.rx.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for the next request. Fails once the server has stopped and every connection
+    /// has closed.
+    pub fn recv(&self) -> io::Result<Request> {
+        self.rx()
+            .recv()
+            .map_err(|_| io::Error::new(io::ErrorKind::NotConnected, "server stopped"))
+    }
+
+    /// Waits up to `timeout` for a request. After the server has stopped this sleeps for
+    /// `timeout` and returns `Ok(None)`, so polling loops do not spin.
+    pub fn recv_timeout(&self, timeout: Duration) -> io::Result<Option<Request>> {
+        let rx = self.rx();
+        match rx.recv_timeout(timeout) {
+            Ok(rq) => Ok(Some(rq)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => {
+                drop(rx);
+                thread::sleep(timeout);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Returns a waiting request, if any.
+    pub fn try_recv(&self) -> io::Result<Option<Request>> {
+        match self.rx().try_recv() {
+            Ok(rq) => Ok(Some(rq)),
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => Ok(None),
+        }
+    }
+
+    /// Graceful stop of this server only; see [`crate::shutdown`] for the semantics.
+    pub fn shutdown(&self, timeout: Duration) -> bool {
+        self.shared.begin_stop();
+        self.shared.finish_stop(Instant::now() + timeout)
+    }
+
+    /// Stops accepting new connections and closes waiting ones, without waiting.
+    pub fn unblock(&self) {
+        self.shared.begin_stop();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shared.begin_stop();
+        let mut slot = self.shared.linger.lock().unwrap_or_else(|p| p.into_inner());
+        *slot = None;
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tx: SyncSender<Request>) {
+    loop {
+        if shared.is_stopping() {
+            return;
+        }
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                if shared.is_stopping() {
+                    return;
+                }
+                shared.accepted.fetch_add(1, Ordering::Relaxed);
+                admit(&shared, stream, peer, &tx);
+            }
+            Err(e) => match e.kind() {
+                // Problems of one connection: accept the next one at once.
+                io::ErrorKind::Interrupted
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::WouldBlock => {}
+                // EMFILE, ENFILE, ENOBUFS, ENOMEM and anything unknown: back off and retry.
+                _ => {
+                    shared.accept_errors.fetch_add(1, Ordering::Relaxed);
+                    thread::sleep(shared.limits.accept_backoff);
+                }
+            },
+        }
+    }
+}
+
+fn admit(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr, tx: &SyncSender<Request>) {
+    let stream = Arc::new(stream);
+    let Some(id) = shared.try_admit(&stream) else {
+        reject_busy(shared, &stream);
+        return;
+    };
+    let conn_shared = Arc::clone(shared);
+    let conn_stream = Arc::clone(&stream);
+    let conn_tx = tx.clone();
+    let spawned = thread::Builder::new()
+        .name("http-conn".into())
+        .stack_size(shared.limits.thread_stack_size)
+        .spawn(move || connection::serve(conn_shared, id, conn_stream, peer, conn_tx));
+    if spawned.is_err() {
+        shared.leave(id);
+        reject_busy(shared, &stream);
+    }
+}
+
+/// Answers `503` without blocking the accept thread and hands the socket to the linger thread.
+fn reject_busy(shared: &Shared, stream: &Arc<TcpStream>) {
+    shared.rejected_busy.fetch_add(1, Ordering::Relaxed);
+    if stream.set_nonblocking(true).is_ok() {
+        let _ = (&**stream).write_all(BUSY_RESPONSE);
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+    if stream.set_nonblocking(false).is_ok() {
+        shared.linger(Arc::clone(stream));
+    }
+}
+
+/// Discards input on closing sockets for up to `linger_timeout` each, one at a time.
+fn linger_loop(rx: Receiver<Arc<TcpStream>>, limits: &Limits) {
+    while let Ok(stream) = rx.recv() {
+        connection::discard_input(&stream, limits.linger_timeout, limits.drain_cap);
+    }
+}
