@@ -44,7 +44,7 @@ impl GuestLink {
             && (self.url_expiration.is_never() || now <= self.url_expiration)
             && self
                 .max_file_uploads
-                .is_none_or(|max| self.uploads_used + in_flight < max)
+                .map_or(true, |max| self.uploads_used + in_flight < max)
     }
 }
 
