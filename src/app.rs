@@ -100,6 +100,24 @@ impl App {
             ["files", id, "confirm-delete"] => methods!(method, "GET, HEAD", {
                 "GET" | "HEAD" => pages::confirm_delete(self, req, id),
             }),
+            ["files", id, "downloads"] => methods!(method, "GET, HEAD", {
+                "GET" | "HEAD" => pages::downloads(self, req, id),
+            }),
+            ["guest-links"] => methods!(method, "GET, HEAD", {
+                "GET" | "HEAD" => pages::guest_links(self, req),
+            }),
+            ["guest-links", "new"] => methods!(method, "GET, HEAD", {
+                "GET" | "HEAD" => pages::new_guest_link(self, req),
+            }),
+            ["g", id, ..] => methods!(method, "GET, HEAD", {
+                "GET" | "HEAD" => pages::guest_upload(self, req, id),
+            }),
+            ["settings"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::settings(self, req) })
+            }
+            ["information"] => methods!(method, "GET, HEAD", {
+                "GET" | "HEAD" => pages::information(self, req),
+            }),
             ["api", "auth"] => methods!(method, "POST, DELETE", {
                 "POST" => auth::login(self, req),
                 "DELETE" => auth::logout(self, req),

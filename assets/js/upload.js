@@ -37,6 +37,9 @@
   // The chosen expiration as RFC 3339, or null when the custom date is unusable.
   function expiration() {
     const v = select ? select.value : "never";
+    // A guest choosing the link's own lifetime sends none: the server applies it, so a
+    // client clock running ahead cannot overshoot the link's limit.
+    if (form.dataset.maxDays && v === form.dataset.maxDays) return "";
     if (v === "never") return NEVER;
     if (v === "custom") {
       if (!dateInput.value) return null;
@@ -117,7 +120,7 @@
 
     const xhr = new XMLHttpRequest();
     const started = performance.now();
-    xhr.open("POST", `${endpoint}?expiration=${encodeURIComponent(exp)}`);
+    xhr.open("POST", exp ? `${endpoint}?expiration=${encodeURIComponent(exp)}` : endpoint);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.addEventListener("progress", (e) => {
       if (!e.lengthComputable) return;

@@ -94,13 +94,24 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
         Some(n) => escape(n),
         None => "<span class=\"muted\">None</span>".into(),
     };
-    let uploaded_by = match &e.guest_link_id {
-        Some(g) => format!(
-            "Guest link: <a href=\"/g/{g}\">{g}</a>",
-            g = escape(g.as_str())
+    // A guest link that was deleted since shows as "You", as in PicoShare.
+    let uploaded_by = match e
+        .guest_link_id
+        .as_ref()
+        .and_then(|g| app.store.guest_link(g, now).ok())
+    {
+        Some(link) => format!(
+            "Guest link: <a href=\"/g/{id}\">{label}</a>",
+            id = escape(link.id.as_str()),
+            label = escape(if link.label.is_empty() {
+                link.id.as_str()
+            } else {
+                &link.label
+            }),
         ),
         None => "You".into(),
     };
+    let downloads = app.store.download_count(&e.id)?;
     let body = format!(
         "<h1 class=\"page-title\">File information</h1>\
          <section class=\"card\"><dl class=\"details\">\
@@ -108,6 +119,8 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
          <dt>Filename</dt><dd class=\"filename\">{name}</dd>\
          <dt>Size</dt><dd>{size}</dd>\
          <dt>Expires</dt><dd>{expires}</dd>\
+         <dt>Downloads</dt><dd class=\"downloads\">{downloads} \
+         (<a href=\"/files/{eid}/downloads\">History</a>)</dd>\
          <dt>Note</dt><dd class=\"note\">{note}</dd>\
          <dt>Uploaded by</dt><dd>{uploaded_by}</dd>\
          <dt>Upload time</dt><dd>{uploaded}</dd>\

@@ -3,9 +3,15 @@
 //! The pages themselves live in the submodules, one per area.
 
 mod files;
+mod guest_links;
+mod history;
+mod system;
 mod upload;
 
 pub use files::{confirm_delete, edit, files, info};
+pub use guest_links::{guest_upload, list as guest_links, new as new_guest_link};
+pub use history::downloads;
+pub use system::{information, settings};
 pub use upload::index;
 
 use rouille::{Request, Response};

@@ -1,0 +1,74 @@
+//! A file's download history (`/files/{id}/downloads[?unique=true]`).
+
+use rouille::{Request, Response};
+
+use super::{login_redirect, page_entry, Nav, Page};
+use crate::app::App;
+use crate::error::Result;
+use crate::html::{escape, time};
+use crate::store::unique_ips;
+use crate::useragent;
+
+/// `GET /files/{id}/downloads`: newest first, numbered so the newest has the highest number.
+/// The "Unique IPs only" checkbox is a GET form, so it works without JavaScript too.
+pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
+    if let Some(r) = login_redirect(app, req) {
+        return Ok(r);
+    }
+    let e = match page_entry(app, req, id) {
+        Ok(e) => e,
+        Err(r) => return Ok(r),
+    };
+    let unique = req.get_param("unique").is_some_and(|v| v == "true");
+    let mut records = app.store.downloads(&e.id)?;
+    let total_all = records.len();
+    if unique {
+        records = unique_ips(records);
+    }
+    let eid = escape(e.id.as_str());
+    let content = if total_all == 0 {
+        "<div class=\"card empty\"><p>No downloads yet.</p></div>".to_owned()
+    } else {
+        let total = records.len();
+        let rows: String = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let agent = useragent::parse(&r.user_agent);
+                format!(
+                    "<tr><td data-label=\"#\">{n}</td><td data-label=\"Time\">{t}</td>\
+                     <td data-label=\"IP\">{ip}</td><td data-label=\"Browser\" title=\"{ua}\">\
+                     {browser}</td><td data-label=\"Platform\">{platform}</td></tr>",
+                    n = total - i,
+                    t = time(r.time, "timestamp"),
+                    ip = escape(&r.client_ip),
+                    ua = escape(&r.user_agent),
+                    browser = escape(&agent.browser),
+                    platform = escape(&agent.platform),
+                )
+            })
+            .collect();
+        format!(
+            "<form method=\"get\" action=\"/files/{eid}/downloads\" class=\"history-filter\" \
+             id=\"history-filter\"><div class=\"field check\"><input type=\"checkbox\" \
+             id=\"unique-ips-only\" name=\"unique\" value=\"true\"{checked}>\
+             <label for=\"unique-ips-only\">Unique IPs only</label>\
+             <noscript><button type=\"submit\" class=\"button small\">Apply</button></noscript>\
+             </div></form>\
+             <div class=\"table-wrap\"><table class=\"table history-table\"><thead><tr>\
+             <th scope=\"col\">Download #</th><th scope=\"col\">Time</th>\
+             <th scope=\"col\">Downloader IP</th><th scope=\"col\">Browser</th>\
+             <th scope=\"col\">Platform</th></tr></thead><tbody>{rows}</tbody></table></div>",
+            checked = if unique { " checked" } else { "" },
+        )
+    };
+    let body = format!(
+        "<div class=\"page-head\"><h1>Downloads of <span class=\"filename\">{name}</span></h1>\
+         </div>{content}<div class=\"actions\"><a class=\"button\" href=\"/files/{eid}/info\" \
+         data-back>Close</a></div>",
+        name = escape(e.filename.as_str()),
+    );
+    Ok(Page::new("Downloads", Nav::Admin("files"), body)
+        .scripts(&["history"])
+        .render())
+}

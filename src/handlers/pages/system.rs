@@ -1,0 +1,127 @@
+//! The System menu's pages: settings (`/settings`) and system information (`/information`).
+
+use rouille::{Request, Response};
+
+use super::{login_redirect, Nav, Page};
+use crate::app::App;
+use crate::error::Result;
+use crate::html::{escape, format_size};
+use crate::store::NEVER_DAYS;
+use crate::sysinfo::SystemInfo;
+
+/// How the settings form shows a stored lifetime: `(number, unit, forever)`. Multiples of 365
+/// days show in years; "forever" shows the greyed-out initial 30 days.
+pub fn settings_display(days: i64) -> (i64, &'static str, bool) {
+    if days >= NEVER_DAYS as i64 {
+        (30, "days", true)
+    } else if days >= 365 && days % 365 == 0 {
+        (days / 365, "years", false)
+    } else {
+        (days, "days", false)
+    }
+}
+
+/// `GET /settings`: the default lifetime of new uploads.
+pub fn settings(app: &App, req: &Request) -> Result<Response> {
+    if let Some(r) = login_redirect(app, req) {
+        return Ok(r);
+    }
+    let (number, unit, forever) = settings_display(app.store.default_expiration_days()?);
+    let disabled = if forever { " disabled" } else { "" };
+    let sel = |u: &str| if u == unit { " selected" } else { "" };
+    let body = format!(
+        "<h1 class=\"page-title\">Settings</h1>\
+         <form id=\"settings-form\" class=\"card narrow-left\" novalidate>\
+         <fieldset class=\"fieldset\"><legend>Default expiration of new files</legend>\
+         <p class=\"hint\">Preselected on the upload page; each upload can still choose.</p>\
+         <div class=\"inline-fields\">\
+         <div class=\"field\"><label for=\"default-expiration\" class=\"visually-hidden\">\
+         Default expiration</label><input type=\"number\" id=\"default-expiration\" min=\"1\" \
+         max=\"{max}\" step=\"1\" value=\"{number}\" inputmode=\"numeric\"{disabled}></div>\
+         <div class=\"field\"><label for=\"time-unit\" class=\"visually-hidden\">Unit</label>\
+         <select id=\"time-unit\"{disabled}><option value=\"days\"{d}>Days</option>\
+         <option value=\"years\"{y}>Years</option></select></div></div>\
+         <div class=\"field check\"><input type=\"checkbox\" id=\"store-forever\"{checked}>\
+         <label for=\"store-forever\">Store files forever</label></div></fieldset>\
+         <div id=\"settings-error\" class=\"alert error\" role=\"alert\" hidden></div>\
+         <div class=\"actions\"><button type=\"submit\" class=\"button primary\" disabled>Save\
+         </button></div></form>\
+         <noscript><p class=\"alert warning\">Saving settings needs JavaScript.</p></noscript>",
+        max = if unit == "years" { 10 } else { 3650 },
+        d = sel("days"),
+        y = sel("years"),
+        checked = if forever { " checked" } else { "" },
+    );
+    Ok(Page::new("Settings", Nav::Admin("settings"), body)
+        .scripts(&["settings"])
+        .render())
+}
+
+/// `GET /information`: disk, database and version figures.
+pub fn information(app: &App, req: &Request) -> Result<Response> {
+    if let Some(r) = login_redirect(app, req) {
+        return Ok(r);
+    }
+    let info = SystemInfo::gather(&app.store)?;
+    let percent = if info.fs_total_bytes > 0 {
+        (info.fs_used_bytes as f64 * 100.0 / info.fs_total_bytes as f64).round() as u64
+    } else {
+        0
+    };
+    let size = |b: u64| escape(&format_size(b));
+    let optional = |label: &str, v: Option<&str>| {
+        v.map_or_else(String::new, |v| {
+            format!("<li>{label}: <code>{}</code></li>", escape(v))
+        })
+    };
+    let body = format!(
+        "<h1 class=\"page-title\">System information</h1>\
+         <section class=\"card\" aria-labelledby=\"disk-heading\">\
+         <h2 id=\"disk-heading\">Disk</h2>\
+         <progress class=\"meter\" id=\"disk-usage\" max=\"100\" value=\"{percent}\" \
+         aria-labelledby=\"disk-text\"></progress>\
+         <p id=\"disk-text\">Server disk usage: {used} ({percent}%) used of {total} total; \
+         {available} available.</p></section>\
+         <section class=\"card\" aria-labelledby=\"db-heading\">\
+         <h2 id=\"db-heading\">Storage</h2><dl class=\"details\">\
+         <dt>Upload data</dt><dd>{stored}</dd>\
+         <dt>Database files</dt><dd>{db_total} <span class=\"muted\">(database {db}, \
+         write-ahead log {wal}, shared memory {shm})</span></dd>\
+         <dt>Reclaimable space</dt><dd>{reclaim}</dd></dl>\
+         <p class=\"hint\">Space freed by deleted or expired files stays in the database file \
+         and is reused for new uploads; the file does not shrink by itself. Reclaimable space \
+         is what a <code>VACUUM</code> of the stopped database would give back to the disk.</p>\
+         </section>\
+         <section class=\"card\" aria-labelledby=\"version-heading\">\
+         <h2 id=\"version-heading\">Version</h2><ul class=\"plain\" id=\"version\">\
+         <li>Version: <code>{version}</code></li>{revision}{built}</ul></section>",
+        used = size(info.fs_used_bytes),
+        total = size(info.fs_total_bytes),
+        available = size(info.fs_available_bytes),
+        stored = size(info.stored_file_bytes),
+        db_total = size(info.database_bytes()),
+        db = size(info.db_file_bytes),
+        wal = size(info.wal_file_bytes),
+        shm = size(info.shm_file_bytes),
+        reclaim = size(info.reclaimable_bytes),
+        version = escape(info.version),
+        revision = optional("Revision", info.revision),
+        built = optional("Built at", info.built_at),
+    );
+    Ok(Page::new("System Information", Nav::Admin("information"), body).render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_show_years_on_365_day_boundaries() {
+        assert_eq!(settings_display(30), (30, "days", false));
+        assert_eq!(settings_display(5), (5, "days", false));
+        assert_eq!(settings_display(365), (1, "years", false));
+        assert_eq!(settings_display(3650), (10, "years", false));
+        assert_eq!(settings_display(400), (400, "days", false));
+        assert_eq!(settings_display(36_500), (30, "days", true));
+    }
+}
