@@ -208,22 +208,21 @@ pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
     }
     let max_days = link.file_lifetime.days().min(NEVER_DAYS as u64) as i64;
     let options = expiration_options(max_days, max_days, false);
-    let mut limits = Vec::new();
-    if let Some(b) = link.max_file_bytes {
-        limits.push(format!("files of up to {}", format_size(b)));
-    }
-    if let Some(m) = link.max_file_uploads {
-        let left = m.saturating_sub(link.uploads_used);
-        limits.push(if left == 1 {
-            "1 more file".to_owned()
-        } else {
-            format!("{left} more files")
-        });
-    }
-    let limits = if limits.is_empty() {
-        String::new()
-    } else {
-        format!(" This link accepts {}.", escape(&limits.join(", ")))
+    let count = match link.max_file_uploads {
+        Some(m) => match m.saturating_sub(link.uploads_used) {
+            1 => "1 more file".to_owned(),
+            n => format!("{n} more files"),
+        },
+        None => "files".to_owned(),
+    };
+    let limits = match (link.max_file_uploads, link.max_file_bytes) {
+        (None, None) => String::new(),
+        (_, Some(b)) => format!(
+            " This link accepts {} of up to {}.",
+            escape(&count),
+            escape(&format_size(b))
+        ),
+        (Some(_), None) => format!(" This link accepts {}.", escape(&count)),
     };
     let max_bytes = link
         .max_file_bytes

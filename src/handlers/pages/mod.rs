@@ -138,7 +138,7 @@ fn nav_bar(nav: Nav) -> String {
                 ""
             };
             format!(
-                "<ul class=\"nav-links\">{}{}{}\
+                "<ul class=\"nav-links admin\">{}{}{}\
                  <li><details class=\"menu{system_current}\"><summary>System</summary>\
                  <ul class=\"menu-list\">{}{}\
                  <li><button type=\"button\" class=\"menu-button js-only\" id=\"logout\">\
