@@ -186,6 +186,51 @@ test("file information, edit, cancel, and delete", async () => {
   await context.close();
 });
 
+test("a bigger upload shows progress in the tab title, then a saving phase", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  await login(page, server);
+  // Record every title and whether the saving panel was ever shown.
+  await page.evaluate(() => {
+    window.__titles = [];
+    window.__saving = false;
+    const title = document.querySelector("title");
+    new MutationObserver(() => window.__titles.push(document.title)).observe(title, { childList: true, characterData: true, subtree: true });
+    const saving = document.getElementById("upload-saving");
+    new MutationObserver(() => {
+      if (!saving.hidden) window.__saving = true;
+    }).observe(saving, { attributes: true });
+  });
+  const size = 24 * 1024 * 1024;
+  await page.locator(".file-input").setInputFiles({ name: "big.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(size, 1) });
+  await page.locator("#upload-result .message-body").waitFor({ timeout: 60000 });
+  const titles = await page.evaluate(() => window.__titles);
+  assert.ok(titles.some((t) => /^PicoShare ↑ \d+%$/.test(t)), `titles: ${titles}`);
+  assert.ok(titles.includes("PicoShare - Saving…"), `titles: ${titles}`);
+  assert.equal(titles.at(-1), "PicoShare - Complete");
+  assert.ok(await page.evaluate(() => window.__saving), "the saving panel was shown");
+  await page.goto(`${server.url}/files`);
+  assert.equal(await page.locator('tr[test-data-filename="big.bin"] .cell-size').textContent(), "24.00 MB");
+  expectClean();
+  await context.close();
+});
+
+test("copying works on a plain-HTTP address too (no Clipboard API)", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  // A LAN address over plain HTTP is not a secure context: common.js falls back to
+  // execCommand("copy"). Pretend to be one.
+  await context.addInitScript(() => Object.defineProperty(window, "isSecureContext", { value: false }));
+  await login(page, server);
+  await page.locator(".file-input").setInputFiles({ name: "lan.txt", mimeType: "text/plain", buffer: Buffer.from("lan") });
+  const id = await uploadResultId(page);
+  await page.evaluate(() => navigator.clipboard.writeText("something else"));
+  await page.locator("#short-link-box").getByRole("button", { name: "Copy" }).click();
+  await page.locator("#snackbar.show").waitFor();
+  assert.equal(await page.locator("#snackbar").textContent(), "Copied link");
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${server.url}/-${id}`);
+  expectClean();
+  await context.close();
+});
+
 test("the file list filter, and the list without JavaScript", async () => {
   const { page, context, expectClean } = await newPage(browser);
   await login(page, server);

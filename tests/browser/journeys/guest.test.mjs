@@ -129,13 +129,22 @@ test("disable and enable a link; a Never lifetime offers every option", async ()
   const options = await guest.page.locator("#expiration-select option").allTextContents();
   assert.deepEqual(options, ["1 day", "7 days", "30 days", "1 year", "Never"]);
   assert.equal(await guest.page.locator("#expiration-select option:checked").textContent(), "Never");
+  // Disabled while the guest has the page open: the upload shows the server's reason.
+  await row.getByRole("button", { name: "Disable" }).click();
+  await row.getByRole("button", { name: "Enable" }).waitFor();
+  await guest.page.locator(".file-input").setInputFiles({ name: "late.txt", mimeType: "text/plain", buffer: Buffer.from("late") });
+  await guest.page.locator("#upload-error:not([hidden])").waitFor();
+  assert.equal(await guest.page.locator("#upload-error").textContent(), "Guest link is no longer active");
+  assert.ok(await guest.page.locator("#upload-form").isVisible(), "the form is back");
+  await row.getByRole("button", { name: "Enable" }).click();
+  await row.getByRole("button", { name: "Disable" }).waitFor();
   // The guest picks a shorter lifetime than the link allows.
   await guest.page.locator("#expiration-select").selectOption({ label: "7 days" });
   await guest.page.locator(".file-input").setInputFiles({ name: "week.txt", mimeType: "text/plain", buffer: Buffer.from("7") });
   await guest.page.locator("#upload-result .message-body").waitFor();
   await admin.page.goto(`${server.url}/files`);
   assert.match(await admin.page.locator('tr[test-data-filename="week.txt"] .cell-expires').textContent(), /\(7 days\)$/);
-  guest.expectClean();
+  guest.expectClean([/status of 401/]);
   admin.expectClean();
   await guest.context.close();
   await admin.context.close();
