@@ -1449,3 +1449,31 @@ fn content_length_on_every_download() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn head_works_on_pages_and_proxy_headers_need_ps_behind_proxy() {
+    let s = Server::start();
+    for path in ["/", "/login"] {
+        let get = s.get(path).send();
+        let head = s.head(path).send();
+        assert_eq!(get.status, 200, "GET {path}");
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "{path}"
+        );
+    }
+    // Without PS_BEHIND_PROXY a client cannot make us redirect (spec §7.10).
+    let id = s.put_file(b"x", "x.txt");
+    let r = s
+        .get(&format!("/-{id}"))
+        .header("X-Forwarded-Proto", "http")
+        .send();
+    assert_eq!(
+        r.status, 200,
+        "X-Forwarded-Proto ignored without PS_BEHIND_PROXY"
+    );
+    let r = s.get("/").header("X-Forwarded-Proto", "http").send();
+    assert_eq!(r.status, 200);
+}
