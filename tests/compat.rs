@@ -175,8 +175,11 @@ fn compat_fixture_entries_download_byte_identical_and_expired_ones_404() {
     assert!(length_problems.is_empty(), "{length_problems:#?}");
 }
 
-/// Rows of every table as strings, with the column types PicoShare writes.
-fn read_guest_links(c: &Connection) -> Vec<(String, String, Option<i64>, Option<i64>, String)> {
+/// A guest link: id, label, max file bytes, max uploads, "file lifetime|disabled".
+type GuestLink = (String, String, Option<i64>, Option<i64>, String);
+
+/// Reads every guest link with the column types PicoShare writes (checking its timestamps).
+fn read_guest_links(c: &Connection) -> Vec<GuestLink> {
     let mut st = c
         .prepare(
             "SELECT id, label, max_file_bytes, max_file_uploads, creation_time, \
