@@ -7,7 +7,8 @@ use std::time::Duration;
 ///
 /// The defaults fit a 256 MB VM: at most 64 connections, each holding one thread (256 KiB of
 /// reserved stack, a few KiB touched) and one read buffer of `max_head_bytes`, so the transport's
-/// own worst case is about 64 × 40 KiB ≈ 2.5 MiB of resident memory.
+/// own worst case is about 64 × 40 KiB ≈ 2.5 MiB of resident memory, plus a 64 KiB write buffer
+/// per response being written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Most connections open at once. Each open connection is served by one thread, so this also
