@@ -41,13 +41,11 @@ struct Answer {
 
 impl Server {
     fn start() -> Server {
-        let dir = std::env::temp_dir().join(format!(
-            "ps-issue4-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("temp dir");
+        Self::start_in(fresh_dir())
+    }
+
+    /// Starts on `dir/store.db` (which may already exist).
+    fn start_in(dir: PathBuf) -> Server {
         let mut child = Command::new(BIN)
             .args(["--listen", "127.0.0.1", "--port", "0", "-db"])
             .arg(dir.join("store.db"))
@@ -238,6 +236,18 @@ impl Server {
             })
             .unwrap_or(true)
     }
+}
+
+/// A new, empty temp folder for one server.
+fn fresh_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "ps-issue4-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("temp dir");
+    dir
 }
 
 impl Drop for Server {
@@ -649,6 +659,29 @@ fn issue_4_inactive_links_answer_401() {
     );
     assert_eq!(s.guest_upload(&link, &file, &[]).status, 200);
 
+    // The refusal comes before the body: an `Expect: 100-continue` client never sends it.
+    s.curl(
+        true,
+        &["-X", "PUT"],
+        &format!("/api/guest-links/{link}/disable"),
+    );
+    let mut t = send_head(
+        s.addr,
+        &format!(
+            "POST /api/guest/{link} HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; \
+             boundary=XyZ\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n",
+            s.addr
+        ),
+    );
+    let head = read_head(&mut t);
+    assert!(head.starts_with("HTTP/1.1 401"), "{head:?}");
+    drop(t);
+    s.curl(
+        true,
+        &["-X", "PUT"],
+        &format!("/api/guest-links/{link}/enable"),
+    );
+
     // URL expired (set in the database: the API only accepts future times).
     let expired = s.create_link(&link_body(None, None, "24h"));
     s.sql()
@@ -825,7 +858,8 @@ fn issue_4_declared_length_over_the_cap_is_refused_before_the_body() {
 #[test]
 fn issue_4_crossing_the_cap_mid_stream_stops_the_upload_at_once() {
     let s = Server::start();
-    let link = s.create_link(&link_body(Some(MIB), None, "24h"));
+    // One upload allowed: the refused one must give its reserved slot back.
+    let link = s.create_link(&link_body(Some(MIB), Some(1), "24h"));
     // Chunked: no declared length, so only the streaming count can catch it.
     let mut t = send_head(
         s.addr,
@@ -881,6 +915,12 @@ fn issue_4_crossing_the_cap_mid_stream_stops_the_upload_at_once() {
     assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0);
     assert_eq!(s.count("SELECT COUNT(*) FROM entries_data"), 0);
     assert!(s.spool_is_empty());
+    let file = s.file("fits.bin", 1000);
+    assert_eq!(
+        s.guest_upload(&link, &file, &[]).status,
+        200,
+        "slot given back"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1094,4 +1134,126 @@ fn issue_4_system_information_json() {
         "a number, 0 when absent"
     );
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// PicoShare's own database.
+
+/// `../shared/fixtures/picoshare-go/store.db`, written by the Go PicoShare 1.5.1 (see its
+/// MANIFEST.txt): two guest links, two downloads, a 14-day default.
+fn fixture_db() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/picoshare-go/store.db");
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "fixture {} missing and CI=true",
+        p.display()
+    );
+    eprintln!("SKIPPED: fixture {} is missing", p.display());
+    None
+}
+
+#[test]
+fn issue_4_picoshare_fixture_guest_links_history_and_settings() {
+    let Some(fixture) = fixture_db() else {
+        return;
+    };
+    let dir = fresh_dir();
+    fs::copy(&fixture, dir.join("store.db")).expect("copy fixture");
+    let s = Server::start_in(dir);
+    let now = Utc::now();
+    let past = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap() < now;
+
+    // Its links, as our store reads them.
+    {
+        let store = picoshare::store::Store::open(
+            &s.db(),
+            picoshare::store::StoreSettings::with_chunk_size(327_680),
+        )
+        .expect("open store");
+        let t = picoshare::model::Timestamp::from_unix(now.timestamp());
+        let links = store.guest_links(t).expect("guest links");
+        let ids: Vec<&str> = links.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        let labelled = links
+            .iter()
+            .find(|l| l.id.as_str() == "ZZkAPdHsixtKqbdE")
+            .expect("fixture link");
+        assert_eq!(labelled.label, "Fixture guest link");
+        assert_eq!(labelled.max_file_bytes, Some(10 * MIB));
+        assert_eq!(labelled.max_file_uploads, Some(3));
+        assert_eq!(labelled.file_lifetime.encode(), "168h0m0s");
+        assert_eq!(labelled.file_lifetime.friendly_name(), "7 days");
+        let never = links
+            .iter()
+            .find(|l| l.id.as_str() == "mv7puYcjqnAKns45")
+            .expect("fixture link");
+        assert_eq!(never.label, "");
+        assert_eq!(never.file_lifetime.friendly_name(), "Never");
+        assert!(never.is_disabled && !never.is_active(t));
+        assert_eq!(store.default_expiration_days().unwrap(), 14);
+        let entry = picoshare::model::EntryId::parse("eTrmV2nk9k").unwrap();
+        let agents: Vec<String> = store
+            .downloads(&entry)
+            .unwrap()
+            .iter()
+            .map(|r| picoshare::useragent::parse(&r.user_agent).browser)
+            .collect();
+        assert_eq!(agents, ["Firefox", "fixture-client"]);
+    }
+
+    // Guest uploads through them.
+    let file = s.file("to-fixture.bin", 2000);
+    let a = s.guest_upload("mv7puYcjqnAKns45", &file, &[]);
+    assert_eq!(a.status, 401, "disabled in the fixture");
+    assert_eq!(
+        s.curl(
+            true,
+            &["-X", "PUT"],
+            "/api/guest-links/mv7puYcjqnAKns45/enable"
+        )
+        .status,
+        204
+    );
+    let a = s.guest_upload("mv7puYcjqnAKns45", &file, &[]);
+    assert_eq!(a.status, 200, "{a:?}");
+    let expiration: String = s
+        .sql()
+        .query_row(
+            "SELECT expiration_time FROM entries WHERE id = ?1",
+            [id_from_url(&a.body)],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(expiration, "2999-12-31T00:00:00Z");
+    let a = s.guest_upload("ZZkAPdHsixtKqbdE", &file, &[]);
+    let expected = if past("2026-12-27T05:42:59Z") {
+        401
+    } else {
+        200
+    };
+    assert_eq!(a.status, expected, "{a:?}");
+
+    // Settings written the way PicoShare reads them; the schema stays PicoShare's.
+    assert_eq!(
+        s.json(
+            true,
+            "PUT",
+            "/api/settings",
+            r#"{"defaultNeverExpire":true}"#
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        s.count("SELECT default_expiration_in_days FROM settings WHERE id = 1"),
+        36_500
+    );
+    assert_eq!(s.count("PRAGMA user_version"), 15);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"),
+        5
+    );
 }
