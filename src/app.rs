@@ -10,7 +10,7 @@ use rouille::{Request, Response, ResponseBody};
 use crate::auth::{Auth, COOKIE};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::handlers::{auth, download, entry, pages, upload};
+use crate::handlers::{auth, download, entry, guest_links, information, pages, settings, upload};
 use crate::model::Timestamp;
 use crate::store::Store;
 
@@ -96,6 +96,27 @@ impl App {
                 "PUT" => entry::edit(self, req, id),
                 "DELETE" => entry::delete(self, req, id),
             }),
+            ["api", "guest-links"] => {
+                methods!(method, "POST", { "POST" => guest_links::create(self, req) })
+            }
+            ["api", "guest-links", id] => {
+                methods!(method, "DELETE", { "DELETE" => guest_links::delete(self, req, id) })
+            }
+            ["api", "guest-links", id, "enable"] => {
+                methods!(method, "PUT", { "PUT" => guest_links::enable(self, req, id) })
+            }
+            ["api", "guest-links", id, "disable"] => {
+                methods!(method, "PUT", { "PUT" => guest_links::disable(self, req, id) })
+            }
+            ["api", "guest", id] => {
+                methods!(method, "POST", { "POST" => upload::guest(self, req, id) })
+            }
+            ["api", "settings"] => {
+                methods!(method, "PUT", { "PUT" => settings::update(self, req) })
+            }
+            ["api", "information"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => information::get(self, req) })
+            }
             [first, ..] if first.starts_with('-') || first.starts_with('!') => {
                 let answer = methods!(method, "GET, HEAD", {
                     "GET" | "HEAD" => download::serve(self, req, &first[1..]),

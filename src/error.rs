@@ -10,6 +10,8 @@ use std::io;
 pub enum StoreError {
     /// No such entry (or guest link).
     NotFound,
+    /// A guest link is disabled, past its URL expiration, or out of uploads.
+    GuestLinkInactive,
     /// The disk (or SQLite's file) is full.
     Full,
     /// Any other SQLite failure.
@@ -22,6 +24,7 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::NotFound => f.write_str("not found"),
+            StoreError::GuestLinkInactive => f.write_str("guest link is no longer active"),
             StoreError::Full => f.write_str("disk full"),
             StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
             StoreError::Io(e) => write!(f, "io: {e}"),
@@ -84,6 +87,7 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Error::NotFound("entry not found"),
+            StoreError::GuestLinkInactive => Error::Unauthorized("Guest link is no longer active"),
             StoreError::Full => {
                 Error::InsufficientStorage("the server's disk is full; nothing was stored".into())
             }

@@ -54,12 +54,24 @@ impl fmt::Display for EntryId {
 pub struct GuestLinkId(String);
 
 impl GuestLinkId {
+    /// Parses an id from a URL; the error is PicoShare's message.
     pub fn parse(s: &str) -> Result<Self, String> {
-        if is_id(s, GUEST_LINK_ID_LEN) {
-            Ok(GuestLinkId(s.to_owned()))
-        } else {
-            Err(format!("Invalid guest link ID: {s:?}"))
+        if s.len() != GUEST_LINK_ID_LEN {
+            return Err(format!(
+                "Invalid guest link ID: guest link ID ({s}) has invalid length: got {}, want \
+                 {GUEST_LINK_ID_LEN}",
+                s.len()
+            ));
         }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !c.is_ascii() || !ID_ALPHABET.contains(&(*c as u8)))
+        {
+            return Err(format!(
+                "Invalid guest link ID: guest link ID ({s}) contains invalid character: {c}"
+            ));
+        }
+        Ok(GuestLinkId(s.to_owned()))
     }
     pub fn random() -> Self {
         GuestLinkId(random::id(GUEST_LINK_ID_LEN))
@@ -69,6 +81,12 @@ impl GuestLinkId {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl fmt::Display for GuestLinkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

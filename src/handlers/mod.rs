@@ -3,7 +3,10 @@
 pub mod auth;
 pub mod download;
 pub mod entry;
+pub mod guest_links;
+pub mod information;
 pub mod pages;
+pub mod settings;
 pub mod upload;
 
 use std::io::Read;

@@ -1,21 +1,37 @@
-//! `POST /api/entry`: the admin's upload. Checks everything it can before reading the body
-//! (so a refused upload is never sent), then multipart → spool → store.
+//! `POST /api/entry` (the admin's upload) and `POST /api/guest/{id}` (a guest's, through a
+//! guest link). Both check everything they can before reading the body (so a refused upload
+//! is never sent), then share one path: multipart → spool → store.
 
 use rouille::{Request, Response};
 use serde_json::json;
 
 use super::json as json_response;
 use crate::app::App;
-use crate::error::{Error, Result};
-use crate::model::{parse_expiration, Filename, Note};
+use crate::duration::FileLifetime;
+use crate::error::{Error, Result, StoreError};
+use crate::model::{parse_expiration, Filename, GuestLinkId, Note, Timestamp};
 use crate::multipart::{read_upload, Limits};
+use crate::spool::Spool;
 use crate::store::NewEntry;
 
-pub fn admin(app: &App, req: &Request) -> Result<Response> {
-    app.require_admin(req)?;
-    let now = app.now();
-    let expiration = parse_expiration(&req.get_param("expiration").unwrap_or_default(), now)
-        .map_err(|m| Error::BadRequest(format!("Invalid expiration URL parameter: {m}")))?;
+/// Room for the multipart framing around a guest's file (boundaries, part headers, a long
+/// file name, small extra fields) when comparing a request's `Content-Length` with the link's
+/// byte cap. The cap itself applies to the file's bytes, counted while streaming; this only
+/// lets a request that is certainly too large be refused before its body is sent.
+pub const MULTIPART_ALLOWANCE: u64 = 64 * 1024;
+
+/// A completely received, validated upload.
+struct Received {
+    spool: Spool,
+    filename: Filename,
+    content_type: String,
+    note: Note,
+}
+
+/// Reads and validates the multipart body: file (non-empty, at most `max_file_bytes` if set,
+/// a valid name) and note. Errors are PicoShare's `invalid request: …` 400s, or 413 for a
+/// file over the cap.
+fn receive(app: &App, req: &Request, max_file_bytes: Option<u64>) -> Result<Received> {
     let spool_dir = app.config.spool_dir();
     let mut upload = read_upload(
         req,
@@ -24,11 +40,10 @@ pub fn admin(app: &App, req: &Request) -> Result<Response> {
             chunk_size: app.config.chunk_size,
             max_text_field: app.config.max_text_field,
             max_parts: app.config.max_form_parts,
-            max_file_bytes: None,
+            max_file_bytes,
             spool_dir: &spool_dir,
         },
     )?;
-    let invalid = |m: &str| Error::BadRequest(format!("invalid request: {m}"));
     if upload.spool.is_empty() {
         return Err(invalid("file must be non-empty"));
     }
@@ -36,16 +51,164 @@ pub fn admin(app: &App, req: &Request) -> Result<Response> {
     // Go's FormValue also reads `note` from the query string.
     let note_text = upload.note.take().or_else(|| req.get_param("note"));
     let note = Note::parse(note_text.as_deref().unwrap_or("")).map_err(invalid)?;
+    Ok(Received {
+        spool: upload.spool,
+        filename,
+        content_type: upload.content_type,
+        note,
+    })
+}
+
+fn invalid(m: &str) -> Error {
+    Error::BadRequest(format!("invalid request: {m}"))
+}
+
+pub fn admin(app: &App, req: &Request) -> Result<Response> {
+    app.require_admin(req)?;
+    let now = app.now();
+    let expiration = parse_expiration(&req.get_param("expiration").unwrap_or_default(), now)
+        .map_err(|m| Error::BadRequest(format!("Invalid expiration URL parameter: {m}")))?;
+    let mut got = receive(app, req, None)?;
     let id = app.store.insert_entry(
         &NewEntry {
-            filename,
-            content_type: upload.content_type.clone(),
+            filename: got.filename,
+            content_type: got.content_type,
             upload_time: now,
             expiration,
             guest_link_id: None,
-            note,
+            note: got.note,
         },
-        &mut upload.spool,
+        &mut got.spool,
     )?;
     Ok(json_response(json!({ "id": id.as_str() })))
+}
+
+/// A guest's upload. Before the body: the link must exist and be active with a slot free for
+/// this upload (reserved now, so parallel uploads cannot overshoot the count), the declared
+/// length must fit the byte cap, and the expiration must be acceptable. Then the file is read
+/// under the cap and stored only if the link still accepts it at commit time.
+pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
+    let link_id = GuestLinkId::parse(link_id).map_err(Error::BadRequest)?;
+    let now = app.now();
+    let slot = app
+        .store
+        .reserve_guest_upload(&link_id, now)
+        .map_err(|e| match e {
+            StoreError::NotFound => Error::NotFound("Invalid guest link ID"),
+            e => e.into(),
+        })?;
+    let link = &slot.link;
+    if let Some(max) = link.max_file_bytes {
+        let declared = req
+            .header("Content-Length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > max.saturating_add(MULTIPART_ALLOWANCE)) {
+            return Err(too_large(max));
+        }
+    }
+    let expiration = guest_expiration(
+        req.get_param("expiration").as_deref(),
+        link.file_lifetime,
+        now,
+    )
+    .map_err(|m| Error::BadRequest(format!("Invalid expiration: {m}")))?;
+    // Crossing the cap mid-stream stops the upload at once with the same 413.
+    let mut got = receive(app, req, link.max_file_bytes)?;
+    if got.note.as_deref().is_some() {
+        return Err(invalid("guest uploads cannot have file notes"));
+    }
+    let id = app.store.insert_guest_entry(
+        &NewEntry {
+            filename: got.filename,
+            content_type: got.content_type,
+            upload_time: now,
+            expiration,
+            guest_link_id: Some(link_id.clone()),
+            note: Note::none(),
+        },
+        &mut got.spool,
+        &slot,
+    )?;
+    if req.header("Accept") == Some("application/json") {
+        return Ok(json_response(json!({ "id": id.as_str() })));
+    }
+    // Anything else is taken for a command-line client: the download URL as plain text.
+    let scheme = if app.is_https(req) { "https" } else { "http" };
+    let host = req.header("Host").unwrap_or_default();
+    Ok(Response::from_data(
+        "text/plain",
+        format!("{scheme}://{host}/-{id}\r\n"),
+    ))
+}
+
+/// The 413 for a file over the link's cap (the same text `multipart` uses mid-stream).
+fn too_large(max: u64) -> Error {
+    Error::TooLarge(format!(
+        "invalid request: file is larger than this link's limit of {max} bytes"
+    ))
+}
+
+/// A guest file's expiration: absent or empty → the link's whole file lifetime (never stays
+/// never); otherwise at least an hour ahead and not past that lifetime.
+fn guest_expiration(
+    requested: Option<&str>,
+    lifetime: FileLifetime,
+    now: Timestamp,
+) -> std::result::Result<Timestamp, String> {
+    let limit = lifetime.expiration_from(now);
+    let Some(requested) = requested.filter(|s| !s.is_empty()) else {
+        return Ok(limit);
+    };
+    let t = parse_expiration(requested, now)?;
+    if t > limit {
+        return Err(format!(
+            "requested expiration time of {} is beyond guest link's limit: {}",
+            t.rfc3339(),
+            limit.rfc3339()
+        ));
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::duration::GoDuration;
+
+    #[test]
+    fn guest_expirations_default_to_and_stay_within_the_links_lifetime() {
+        let now = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        let week = FileLifetime::Finite(GoDuration::from_hours(168));
+        let at = |s: &str| Timestamp::parse_rfc3339(s).unwrap();
+        assert_eq!(
+            guest_expiration(None, week, now),
+            Ok(at("2026-01-08T00:00:00Z"))
+        );
+        assert_eq!(
+            guest_expiration(Some(""), FileLifetime::Never, now),
+            Ok(Timestamp::never())
+        );
+        assert_eq!(
+            guest_expiration(Some("2026-01-02T00:00:00Z"), week, now),
+            Ok(at("2026-01-02T00:00:00Z"))
+        );
+        assert_eq!(
+            guest_expiration(Some("2026-01-08T00:00:00Z"), week, now),
+            Ok(at("2026-01-08T00:00:00Z"))
+        );
+        assert_eq!(
+            guest_expiration(Some("2026-01-08T00:00:01Z"), week, now),
+            Err(
+                "requested expiration time of 2026-01-08T00:00:01Z is beyond guest link's \
+                 limit: 2026-01-08T00:00:00Z"
+                    .into()
+            )
+        );
+        assert!(guest_expiration(Some("2026-01-01T00:30:00Z"), week, now).is_err());
+        assert!(guest_expiration(Some("soon"), week, now).is_err());
+        assert_eq!(
+            guest_expiration(Some(crate::model::NEVER), FileLifetime::Never, now),
+            Ok(Timestamp::never())
+        );
+    }
 }

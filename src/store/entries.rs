@@ -1,7 +1,6 @@
-//! Entries: files' metadata rows, their download history, and collection of expired and
-//! orphaned data.
+//! Entries: files' metadata rows, and collection of expired and orphaned data.
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Row};
 
 use super::{lock, Store};
 use crate::error::StoreError;
@@ -9,6 +8,7 @@ use crate::model::{EntryId, EntryMeta, Filename, GuestLinkId, Note, Timestamp};
 use crate::spool::Spool;
 
 /// A file about to be stored.
+#[derive(Clone, Debug)]
 pub struct NewEntry {
     pub filename: Filename,
     pub content_type: String,
@@ -63,9 +63,22 @@ impl Store {
     /// written so far are deleted at once (and, after a crash, by the start-up collection;
     /// the collector skips ids still being written).
     pub fn insert_entry(&self, new: &NewEntry, spool: &mut Spool) -> Result<EntryId, StoreError> {
+        self.insert_entry_checked(new, spool, |_| Ok(()))
+    }
+
+    /// [`Store::insert_entry`], with `check` run inside the final write transaction (under the
+    /// writer lock, `BEGIN IMMEDIATE`) just before the `entries` row goes in: if it fails,
+    /// nothing is stored. Guest uploads use it to enforce their link's upload count atomically.
+    pub(crate) fn insert_entry_checked(
+        &self,
+        new: &NewEntry,
+        spool: &mut Spool,
+        check: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
+    ) -> Result<EntryId, StoreError> {
         let id = EntryId::random();
         let _uploading = self.mark_uploading(&id);
         let result = self.write_chunks(&id, spool, |tx| {
+            check(tx)?;
             tx.execute(
                 "INSERT INTO entries (id, filename, content_type, upload_time, \
                  expiration_time, guest_link_id, note) \
@@ -151,38 +164,6 @@ impl Store {
         }
         self.delete_chunks(id.as_str())?;
         Ok(())
-    }
-
-    /// Records one download of `id`.
-    pub fn record_download(
-        &self,
-        id: &EntryId,
-        at: Timestamp,
-        client_ip: &str,
-        user_agent: &str,
-    ) -> Result<(), StoreError> {
-        self.writer()
-            .prepare_cached(
-                "INSERT INTO downloads (entry_id, download_timestamp, client_ip, user_agent) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![id.as_str(), at.rfc3339(), client_ip, user_agent])?;
-        Ok(())
-    }
-
-    /// The default lifetime for new uploads in days (36500 = never), from the settings row.
-    pub fn default_expiration_days(&self) -> Result<i64, StoreError> {
-        let days: Option<Option<i64>> = self
-            .reader()?
-            .query_row(
-                "SELECT default_expiration_in_days FROM settings WHERE id = 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        // A missing row or NULL means PicoShare's initial default, 30 days (PicoShare would
-        // use zero; see the spec's bug list).
-        Ok(days.flatten().filter(|d| *d > 0).unwrap_or(30))
     }
 
     /// Collects garbage: files expired at `now` (with their history and chunks), then chunk

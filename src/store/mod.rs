@@ -3,11 +3,15 @@
 //! small pool, each used for one statement at a time so no read transaction spans a download.
 
 pub mod chunks;
+mod downloads;
 mod entries;
+mod guest_links;
 mod migrate;
 mod reclaim;
+mod settings;
+mod usage;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -18,7 +22,10 @@ use crate::config::Config;
 use crate::error::StoreError;
 
 pub use chunks::ChunkReader;
+pub use downloads::{unique_ips, DownloadRecord};
 pub use entries::{EntryUpdate, NewEntry, PurgeStats};
+pub use guest_links::{GuestLink, GuestUploadSlot, NewGuestLink};
+pub use settings::{INITIAL_DAYS, NEVER_DAYS};
 
 /// The store's own bounds, taken from [`Config`].
 #[derive(Clone, Debug)]
@@ -65,6 +72,8 @@ pub struct Store {
     readers: Mutex<Vec<Connection>>,
     /// Ids of uploads whose chunks are being written; the collector leaves them alone.
     uploading: Mutex<HashSet<String>>,
+    /// Guest uploads in progress per guest link id (see [`Store::reserve_guest_upload`]).
+    guest_slots: Mutex<HashMap<String, u64>>,
 }
 
 /// Locks a mutex even if a panicking thread poisoned it: the data behind our mutexes (a
@@ -91,6 +100,7 @@ impl Store {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             uploading: Mutex::new(HashSet::new()),
+            guest_slots: Mutex::new(HashMap::new()),
         })
     }
 

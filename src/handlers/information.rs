@@ -1,0 +1,17 @@
+//! `GET /api/information` (admin): the system-information figures as JSON, for scripts and the
+//! `/information` page. Shape: `{"filesystem": {"totalBytes", "usedBytes", "availableBytes"},
+//! "database": {"fileBytes", "walBytes", "shmBytes", "totalBytes", "reclaimableBytes"},
+//! "storedFileBytes", "version", "revision", "builtAt"}` (the last two may be null).
+
+use rouille::{Request, Response};
+
+use super::json;
+use crate::app::App;
+use crate::error::Result;
+use crate::sysinfo::SystemInfo;
+
+pub fn get(app: &App, req: &Request) -> Result<Response> {
+    app.require_admin(req)?;
+    let info = SystemInfo::gather(&app.store)?;
+    Ok(json(info.to_json()))
+}

@@ -1,0 +1,139 @@
+//! Download history: the `downloads` rows (one per transfer), written by the download handler
+//! and read back newest first for a file's history page.
+
+use std::collections::HashSet;
+
+use rusqlite::params;
+
+use super::Store;
+use crate::error::StoreError;
+use crate::model::{EntryId, Timestamp};
+
+/// One recorded download of a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DownloadRecord {
+    pub time: Timestamp,
+    /// The client's address as recorded (socket peer, or forwarded with `PS_BEHIND_PROXY`).
+    pub client_ip: String,
+    /// The raw `User-Agent` header; `""` when there was none. See [`crate::useragent::parse`].
+    pub user_agent: String,
+}
+
+impl Store {
+    /// Records one download of `id`.
+    pub fn record_download(
+        &self,
+        id: &EntryId,
+        at: Timestamp,
+        client_ip: &str,
+        user_agent: &str,
+    ) -> Result<(), StoreError> {
+        self.writer()
+            .prepare_cached(
+                "INSERT INTO downloads (entry_id, download_timestamp, client_ip, user_agent) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![id.as_str(), at.rfc3339(), client_ip, user_agent])?;
+        Ok(())
+    }
+
+    /// Every recorded download of `id`, newest first (ties: the later-inserted row first).
+    /// Empty for a file never downloaded or unknown.
+    pub fn downloads(&self, id: &EntryId) -> Result<Vec<DownloadRecord>, StoreError> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(
+            "SELECT download_timestamp, client_ip, user_agent FROM downloads \
+             WHERE entry_id = ?1 ORDER BY download_timestamp DESC, rowid DESC",
+        )?;
+        let rows = st.query_map([id.as_str()], |r| {
+            let time: String = r.get(0)?;
+            Ok(DownloadRecord {
+                time: Timestamp::parse_rfc3339(&time).unwrap_or(Timestamp::from_unix(0)),
+                client_ip: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                user_agent: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many downloads of `id` are recorded.
+    pub fn download_count(&self, id: &EntryId) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .reader()?
+            .prepare_cached("SELECT COUNT(*) FROM downloads WHERE entry_id = ?1")?
+            .query_row([id.as_str()], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+}
+
+/// PicoShare's "Unique IPs only" filter: keeps the first record per client IP of a newest-first
+/// list, i.e. each address's most recent download, in the same order.
+pub fn unique_ips(records: Vec<DownloadRecord>) -> Vec<DownloadRecord> {
+    let mut seen = HashSet::new();
+    records
+        .into_iter()
+        .filter(|r| seen.insert(r.client_ip.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Filename, Note};
+    use crate::spool::Spool;
+    use crate::store::test_support::temp_store;
+    use crate::store::NewEntry;
+
+    #[test]
+    fn history_is_newest_first_and_the_unique_filter_keeps_each_ips_latest() {
+        let t = temp_store(5);
+        let now = Timestamp::from_unix(1_800_000_000);
+        let mut spool = Spool::new(16, 5);
+        spool.fill_from(&mut &b"hello"[..], &t.dir, None).unwrap();
+        let id = t
+            .store
+            .insert_entry(
+                &NewEntry {
+                    filename: Filename::parse("a.txt").unwrap(),
+                    content_type: String::new(),
+                    upload_time: now,
+                    expiration: Timestamp::never(),
+                    guest_link_id: None,
+                    note: Note::none(),
+                },
+                &mut spool,
+            )
+            .unwrap();
+        assert!(t.store.downloads(&id).unwrap().is_empty());
+        let rows = [
+            (0, "10.0.0.1", "curl/8.5.0"),
+            (10, "10.0.0.2", "Wget/1.21.4"),
+            (20, "10.0.0.1", "Mozilla/5.0 Firefox/128.0"),
+            (20, "10.0.0.3", ""),
+        ];
+        for (dt, ip, ua) in rows {
+            t.store
+                .record_download(&id, now.plus_secs(dt), ip, ua)
+                .unwrap();
+        }
+        let all = t.store.downloads(&id).unwrap();
+        let order: Vec<&str> = all.iter().map(|r| r.client_ip.as_str()).collect();
+        assert_eq!(order, ["10.0.0.3", "10.0.0.1", "10.0.0.2", "10.0.0.1"]);
+        assert_eq!(all[1].user_agent, "Mozilla/5.0 Firefox/128.0");
+        assert_eq!(all[1].time, now.plus_secs(20));
+        assert_eq!(t.store.download_count(&id).unwrap(), 4);
+        let unique = unique_ips(all);
+        let order: Vec<(&str, &str)> = unique
+            .iter()
+            .map(|r| (r.client_ip.as_str(), r.user_agent.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("10.0.0.3", ""),
+                ("10.0.0.1", "Mozilla/5.0 Firefox/128.0"),
+                ("10.0.0.2", "Wget/1.21.4")
+            ]
+        );
+    }
+}

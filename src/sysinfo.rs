@@ -1,0 +1,148 @@
+//! System information data for the `/information` page: disk space of the database's
+//! filesystem, the sizes of the database's own files, stored file data, reclaimable space,
+//! and the program's version.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::StoreError;
+use crate::store::Store;
+
+/// Everything the system-information page shows. All sizes are bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemInfo {
+    /// Size of the filesystem holding the database.
+    pub fs_total_bytes: u64,
+    /// Used on it: total − free blocks (root-reserved blocks count as used).
+    pub fs_used_bytes: u64,
+    /// Available to us (excludes root-reserved blocks).
+    pub fs_available_bytes: u64,
+    /// The database file, its `-wal` and its `-shm` (0 when absent). Exactly these three
+    /// names, not a glob over the database path as PicoShare does.
+    pub db_file_bytes: u64,
+    pub wal_file_bytes: u64,
+    pub shm_file_bytes: u64,
+    /// All stored files' data.
+    pub stored_file_bytes: u64,
+    /// Free pages inside the database file (reused for new data; a vacuum gives them back).
+    pub reclaimable_bytes: u64,
+    /// `CARGO_PKG_VERSION`, without a leading `v`.
+    pub version: &'static str,
+    /// The VCS revision, when the build set `PICOSHARE_GIT_REVISION`.
+    pub revision: Option<&'static str>,
+    /// The build time, when the build set `PICOSHARE_BUILD_TIME`.
+    pub built_at: Option<&'static str>,
+}
+
+impl SystemInfo {
+    /// Gathers the figures now. Errors: SQLite failures, or the filesystem cannot be queried.
+    pub fn gather(store: &Store) -> Result<SystemInfo, StoreError> {
+        let db = store.path();
+        let fs = filesystem(db)?;
+        Ok(SystemInfo {
+            fs_total_bytes: fs.total,
+            fs_used_bytes: fs.total.saturating_sub(fs.free),
+            fs_available_bytes: fs.available,
+            db_file_bytes: file_size(db),
+            wal_file_bytes: file_size(&with_suffix(db, "-wal")),
+            shm_file_bytes: file_size(&with_suffix(db, "-shm")),
+            stored_file_bytes: store.stored_file_bytes()?,
+            reclaimable_bytes: store.reclaimable_bytes()?,
+            version: env!("CARGO_PKG_VERSION").trim_start_matches('v'),
+            revision: option_env!("PICOSHARE_GIT_REVISION").filter(|s| !s.is_empty()),
+            built_at: option_env!("PICOSHARE_BUILD_TIME").filter(|s| !s.is_empty()),
+        })
+    }
+
+    /// The database's files together.
+    pub fn database_bytes(&self) -> u64 {
+        self.db_file_bytes + self.wal_file_bytes + self.shm_file_bytes
+    }
+
+    /// As a JSON object (for `GET /api/information`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "filesystem": {
+                "totalBytes": self.fs_total_bytes,
+                "usedBytes": self.fs_used_bytes,
+                "availableBytes": self.fs_available_bytes,
+            },
+            "database": {
+                "fileBytes": self.db_file_bytes,
+                "walBytes": self.wal_file_bytes,
+                "shmBytes": self.shm_file_bytes,
+                "totalBytes": self.database_bytes(),
+                "reclaimableBytes": self.reclaimable_bytes,
+            },
+            "storedFileBytes": self.stored_file_bytes,
+            "version": self.version,
+            "revision": self.revision,
+            "builtAt": self.built_at,
+        })
+    }
+}
+
+struct Filesystem {
+    total: u64,
+    free: u64,
+    available: u64,
+}
+
+fn filesystem(path: &Path) -> Result<Filesystem, StoreError> {
+    use std::os::unix::ffi::OsStrExt;
+    // statvfs needs an existing path: the database file, else its folder.
+    let target = if path.exists() {
+        path
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    };
+    let c = std::ffi::CString::new(target.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::other("database path contains a NUL byte"))?;
+    // SAFETY: `statvfs` only writes into the zeroed struct we pass; `c` is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    let unit = st.f_frsize as u64;
+    Ok(Filesystem {
+        total: (st.f_blocks as u64).saturating_mul(unit),
+        free: (st.f_bfree as u64).saturating_mul(unit),
+        available: (st.f_bavail as u64).saturating_mul(unit),
+    })
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::temp_store;
+
+    #[test]
+    fn gathers_sane_figures() {
+        let t = temp_store(5);
+        // An unrelated file sharing the database's prefix is not counted.
+        std::fs::write(t.dir.join("store.db.bak"), vec![0u8; 100_000]).unwrap();
+        let info = SystemInfo::gather(&t.store).unwrap();
+        assert!(info.fs_total_bytes > 0);
+        assert!(info.fs_used_bytes <= info.fs_total_bytes);
+        assert!(info.fs_available_bytes <= info.fs_total_bytes - info.fs_used_bytes);
+        let db = std::fs::metadata(t.dir.join("store.db")).unwrap().len();
+        assert_eq!(info.db_file_bytes, db);
+        assert!(info.database_bytes() < db + 10_000_000);
+        assert!(info.database_bytes() < 100_000 + db || info.wal_file_bytes > 0);
+        assert_eq!(info.stored_file_bytes, 0);
+        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+        assert!(!info.version.starts_with('v'));
+        assert_eq!(info.to_json()["database"]["fileBytes"], db);
+    }
+}
