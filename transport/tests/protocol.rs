@@ -617,3 +617,72 @@ fn a_client_that_stops_reading_frees_the_worker_after_the_write_timeout() {
     assert!(failed);
     drop(s);
 }
+
+#[test]
+fn random_garbage_on_the_socket_never_hurts_the_server() {
+    let ts = server();
+    let seeds: [&[u8]; 3] = [
+        b"GET /x HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\nabcd",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut answered = 0;
+    for case in 0..300 {
+        let mut input = seeds[case % seeds.len()].to_vec();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() as usize) % input.len().max(1);
+            match next() % 4 {
+                0 if !input.is_empty() => input[at] = next() as u8,
+                1 => input.insert(at, b"\r\n:; \0"[(next() % 6) as usize]),
+                2 if !input.is_empty() => {
+                    input.remove(at);
+                }
+                _ => input.truncate(at),
+            }
+        }
+        let mut s = ts.connect();
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let _ = s.write_all(&input);
+        let _ = s.shutdown(Shutdown::Write);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        if out.starts_with(b"HTTP/1.1 ") {
+            answered += 1;
+        }
+    }
+    eprintln!("300 mutated requests: {answered} answered, the rest closed");
+    assert_eq!(
+        get(&ts, "/still-fine").expect("healthy").text(),
+        "path /still-fine"
+    );
+}
+
+#[test]
+fn keep_alive_request_latency() {
+    let ts = server();
+    let s = ts.connect();
+    let mut w = s.try_clone().expect("clone");
+    let mut r = BufReader::new(s);
+    let mut times = Vec::new();
+    for i in 0..500 {
+        let started = Instant::now();
+        w.write_all(format!("GET /k{i} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+            .expect("write");
+        let resp = read_response(&mut r, false, true).expect("resp");
+        times.push(started.elapsed());
+        assert_eq!(resp.status, 200);
+    }
+    times.sort();
+    eprintln!(
+        "500 sequential keep-alive requests (debug build, handler thread per request): median {:?}, p99 {:?}, max {:?}",
+        times[250], times[495], times[499]
+    );
+}
