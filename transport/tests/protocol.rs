@@ -686,3 +686,25 @@ fn keep_alive_request_latency() {
         times[250], times[495], times[499]
     );
 }
+
+#[test]
+fn upgrade_hands_over_the_raw_connection() {
+    let ts = TestServer::start(test_limits(), |rq: Request| {
+        let mut raw = rq.upgrade("echo", Response::empty(101));
+        let mut buf = [0u8; 4];
+        if raw.read_exact(&mut buf).is_ok() {
+            let _ = raw.write_all(&buf);
+        }
+    });
+    let mut s = ts.connect();
+    s.write_all(b"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nping")
+        .expect("write");
+    let mut r = BufReader::new(s.try_clone().expect("clone"));
+    let resp = read_response(&mut r, false, true).expect("101");
+    assert_eq!(resp.status, 101);
+    assert_eq!(resp.header("Upgrade"), Some("echo"));
+    assert_eq!(resp.header("Connection"), Some("upgrade"));
+    let mut echoed = [0u8; 4];
+    r.read_exact(&mut echoed).expect("echo");
+    assert_eq!(&echoed, b"ping");
+}
