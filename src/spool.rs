@@ -59,45 +59,57 @@ impl Spool {
     }
 
     /// Reads `src` to its end, spilling to an unlinked file in `dir` once the buffer is full.
-    /// Fails as soon as more than `max` bytes arrive.
+    /// Fails as soon as more than `max` bytes arrive. The buffer is always filled before it is
+    /// written out, so the temp file gets a few large writes rather than many small ones.
     pub fn fill_from(
         &mut self,
         src: &mut dyn Read,
         dir: &Path,
         max: Option<u64>,
     ) -> Result<(), SpoolError> {
+        // Bytes of `buf` filled and not yet written out.
+        let mut filled = self.in_memory;
         loop {
-            let start = if self.file.is_some() {
-                0
-            } else {
-                self.in_memory
-            };
-            if start == self.buf.len() {
-                // The buffer is full: spill only if more data really follows, so a file of
-                // exactly the buffer's size stays in memory.
-                let mut probe = [0u8; 4096];
-                let n = match src.read(&mut probe) {
-                    Ok(0) => return Ok(()),
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(SpoolError::Source(e)),
-                };
-                self.spill(dir)?;
-                self.add(&probe[..n], max)?;
-                continue;
+            if filled == self.buf.len() {
+                if self.file.is_none() {
+                    // Spill only if more data really follows, so a file of exactly the
+                    // buffer's size stays in memory.
+                    let mut probe = [0u8; 4096];
+                    let cap = probe.len().min(self.buf.len());
+                    let n = match src.read(&mut probe[..cap]) {
+                        Ok(0) => {
+                            self.in_memory = filled;
+                            return Ok(());
+                        }
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(SpoolError::Source(e)),
+                    };
+                    self.in_memory = filled;
+                    self.spill(dir)?;
+                    self.count(n, max)?;
+                    self.buf[..n].copy_from_slice(&probe[..n]);
+                    filled = n;
+                    continue;
+                }
+                self.write_out(filled)?;
+                filled = 0;
             }
-            let n = match src.read(&mut self.buf[start..]) {
-                Ok(0) => return Ok(()),
+            let n = match src.read(&mut self.buf[filled..]) {
+                Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(SpoolError::Source(e)),
             };
             self.count(n, max)?;
-            match &mut self.file {
-                Some(f) => f.write_all(&self.buf[..n]).map_err(SpoolError::Sink)?,
-                None => self.in_memory += n,
-            }
+            filled += n;
         }
+        if self.file.is_some() {
+            self.write_out(filled)?;
+        } else {
+            self.in_memory = filled;
+        }
+        Ok(())
     }
 
     fn count(&mut self, n: usize, max: Option<u64>) -> Result<(), SpoolError> {
@@ -108,11 +120,9 @@ impl Spool {
         }
     }
 
-    /// Appends bytes read outside the buffer (only after spilling).
-    fn add(&mut self, data: &[u8], max: Option<u64>) -> Result<(), SpoolError> {
-        self.count(data.len(), max)?;
+    fn write_out(&mut self, n: usize) -> Result<(), SpoolError> {
         match &mut self.file {
-            Some(f) => f.write_all(data).map_err(SpoolError::Sink),
+            Some(f) => f.write_all(&self.buf[..n]).map_err(SpoolError::Sink),
             None => Err(SpoolError::Sink(io::Error::other("spool not spilled"))),
         }
     }

@@ -79,17 +79,9 @@ fn login_with_the_right_secret_sets_the_session_cookie() {
 #[test]
 fn login_refuses_wrong_empty_and_malformed_secrets() {
     let s = Server::start();
+    // Malformed and empty requests first: they are not wrong guesses, so they must not use up
+    // the login throttle's free attempts before the two wrong passphrases at the end.
     let cases: &[(&str, u16, &str)] = &[
-        (
-            r#"{"sharedSecretKey":"wrong-passphrase"}"#,
-            401,
-            "incorrect shared secret",
-        ),
-        (
-            r#"{"sharedSecretKey":"integration-test-passphrasE"}"#,
-            401,
-            "incorrect shared secret",
-        ),
         (r#"{"sharedSecretKey":""}"#, 400, "invalid shared secret"),
         (r#"{"sharedSecretKey":null}"#, 400, "invalid shared secret"),
         (r#"{}"#, 400, "invalid shared secret"),
@@ -102,6 +94,16 @@ fn login_refuses_wrong_empty_and_malformed_secrets() {
         ("not json", 400, "malformed request"),
         ("", 400, "malformed request"),
         (r#"{"sharedSecretKey":5}"#, 400, "malformed request"),
+        (
+            r#"{"sharedSecretKey":"wrong-passphrase"}"#,
+            401,
+            "incorrect shared secret",
+        ),
+        (
+            r#"{"sharedSecretKey":"integration-test-passphrasE"}"#,
+            401,
+            "incorrect shared secret",
+        ),
     ];
     for (body, status, message) in cases {
         let r = s.request("POST", "/api/auth").json(body).send();
@@ -155,6 +157,11 @@ fn admin_apis_without_a_valid_cookie_answer_401() {
         for (what, r) in [("upload", &up), ("edit", &edit), ("delete", &del)] {
             assert_eq!(r.status, 401, "{what} with cookie {cookie:?}: {}", r.text());
             assert_eq!(r.message(), "Authentication required", "{what}");
+            let clearing = r.set_cookie("sharedSecret").unwrap_or("");
+            assert!(
+                clearing.to_ascii_lowercase().contains("max-age=0"),
+                "{what}: a 401 also clears the cookie, got {clearing:?}"
+            );
         }
     }
     // Nothing happened: one entry, unchanged, and no spool leftovers.
@@ -190,6 +197,58 @@ fn logout_clears_the_cookie() {
         assert!(attrs.iter().any(|a| a == "path=/"), "same path: {sc}");
         assert_eq!(sc.split(';').next().unwrap().trim(), "sharedSecret=");
     }
+    assert_eq!(
+        probe(&s, Some(&cookie)).status,
+        401,
+        "logout revokes the session it ends"
+    );
+}
+
+#[test]
+fn repeated_wrong_passphrases_are_throttled() {
+    let s = Server::start();
+    let mut throttled = None;
+    for _ in 0..8 {
+        let r = s
+            .request("POST", "/api/auth")
+            .json(&login_body("not-the-passphrase"))
+            .send();
+        match r.status {
+            401 => {}
+            429 => {
+                throttled = Some(r);
+                break;
+            }
+            other => panic!("wrong passphrase: status {other}"),
+        }
+    }
+    let r = throttled.expect("429 within 8 wrong passphrases");
+    let retry = r.header("retry-after").expect("Retry-After");
+    assert!(
+        retry.parse::<u64>().is_ok_and(|n| (1..=60).contains(&n)),
+        "Retry-After in whole seconds, at most a minute: {retry}"
+    );
+}
+
+#[test]
+fn cross_origin_admin_writes_are_refused() {
+    let s = Server::start();
+    let id = s.put_file(b"x", "x.txt");
+    let host = s.addr.to_string();
+    let edit = |origin: Option<&str>| {
+        let mut r = s
+            .request("PUT", &format!("/api/entry/{id}"))
+            .auth()
+            .json(r#"{"filename":"y.txt"}"#);
+        if let Some(o) = origin {
+            r = r.header("Origin", o);
+        }
+        r.send().status
+    };
+    assert_eq!(edit(Some("https://evil.example")), 403);
+    assert_eq!(entry_row(&s.db(), &id).unwrap().filename, "x.txt");
+    assert_eq!(edit(Some(&format!("http://{host}"))), 200);
+    assert_eq!(edit(None), 200, "non-browser clients send no Origin");
 }
 
 #[test]
@@ -227,15 +286,22 @@ fn without_a_secret_one_is_generated_and_printed_once() {
     let s = Server::builder().secret(None).start();
     let mut lines = s.stdout_lines();
     lines.extend(s.stderr().lines().map(str::to_owned));
+    // The last word of the line that announces it (at most three lines are tried, so the
+    // login throttle is never reached).
     let candidates: Vec<String> = lines
         .iter()
         .filter(|l| !l.contains("listening on"))
-        .flat_map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("secret") || l.contains("passphrase") || l.contains("password")
+        })
+        .filter_map(|l| l.split_whitespace().last())
         .map(|t| {
             t.trim_matches(|c: char| "\"'`.,:;()[]<>".contains(c))
                 .to_owned()
         })
-        .filter(|t| t.len() >= 8)
+        .filter(|t| !t.is_empty())
+        .take(3)
         .collect();
     let found = candidates.iter().find(|t| {
         s.request("POST", "/api/auth")
@@ -249,4 +315,27 @@ fn without_a_secret_one_is_generated_and_printed_once() {
     });
     let mentions = lines.iter().filter(|l| l.contains(secret.as_str())).count();
     assert_eq!(mentions, 1, "printed exactly once: {lines:?}");
+}
+
+#[test]
+fn the_cookie_is_secure_only_over_https_behind_a_trusted_proxy() {
+    for (behind, secure) in [(false, false), (true, true)] {
+        let mut b = Server::builder();
+        if behind {
+            b = b.env("PS_BEHIND_PROXY", "1");
+        }
+        let s = b.start();
+        let r = s
+            .request("POST", "/api/auth")
+            .header("X-Forwarded-Proto", "https")
+            .json(&login_body(SECRET))
+            .send();
+        assert_eq!(r.status, 200);
+        let sc = r.set_cookie("sharedSecret").unwrap();
+        assert_eq!(
+            attributes(sc).iter().any(|a| a == "secure"),
+            secure,
+            "PS_BEHIND_PROXY set: {behind}: {sc}"
+        );
+    }
 }

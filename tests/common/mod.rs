@@ -75,6 +75,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if self.path.as_os_str().is_empty() {
+            return; // Handed over by `Server::into_dir`.
+        }
         if std::env::var_os("PICOSHARE_KEEP_TEST_DIRS").is_some() {
             eprintln!("keeping {}", self.path.display());
             return;
@@ -93,9 +96,25 @@ pub struct ServerBuilder {
     secret: Option<String>,
     dir: Option<TempDir>,
     db_name: String,
+    db_flag: Option<String>,
+    port_flag: bool,
 }
 
 impl ServerBuilder {
+    /// How the database path is passed: `Some("-db")`, `Some("--db")` (default), or `None` to
+    /// pass none (the server then uses `data/store.db` under its working folder).
+    pub fn db_flag(mut self, flag: Option<&str>) -> Self {
+        self.db_flag = flag.map(str::to_owned);
+        self
+    }
+
+    /// Leave out `--port 0` and give the port through `PORT=0` instead.
+    pub fn port_from_env(mut self) -> Self {
+        self.port_flag = false;
+        self.envs.push(("PORT".to_owned(), "0".to_owned()));
+        self
+    }
+
     /// `--chunk-size N`.
     pub fn chunk_size(self, n: usize) -> Self {
         self.arg("--chunk-size").arg(&n.to_string())
@@ -137,12 +156,17 @@ impl ServerBuilder {
     #[track_caller]
     pub fn start(self) -> Server {
         let tmpdir = self.dir.unwrap_or_else(|| TempDir::new("server"));
-        let db_path = tmpdir.join(&self.db_name);
+        let db_path = match self.db_flag {
+            Some(_) => tmpdir.join(&self.db_name),
+            None => tmpdir.join("data/store.db"),
+        };
         let mut server = Server {
             child: None,
             base_url: String::new(),
             addr: "127.0.0.1:1".parse().expect("addr"),
             db_path,
+            db_flag: self.db_flag,
+            port_flag: self.port_flag,
             args: self.args,
             envs: self.envs,
             secret: self.secret,
@@ -163,6 +187,8 @@ pub struct Server {
     pub base_url: String,
     pub addr: SocketAddr,
     pub db_path: PathBuf,
+    db_flag: Option<String>,
+    port_flag: bool,
     args: Vec<String>,
     envs: Vec<(String, String)>,
     secret: Option<String>,
@@ -181,6 +207,8 @@ impl Server {
             secret: Some(SECRET.to_owned()),
             dir: None,
             db_name: "store.db".to_owned(),
+            db_flag: Some("--db".to_owned()),
+            port_flag: true,
         }
     }
 
@@ -212,10 +240,14 @@ impl Server {
             .open(self.stderr_path())
             .expect("open stderr log");
         let mut cmd = Command::new(BIN);
-        cmd.arg("--db")
-            .arg(&self.db_path)
-            .args(["--listen", "127.0.0.1", "--port", "0"])
-            .args(&self.args)
+        if let Some(flag) = &self.db_flag {
+            cmd.arg(flag).arg(&self.db_path);
+        }
+        cmd.args(["--listen", "127.0.0.1"]);
+        if self.port_flag {
+            cmd.args(["--port", "0"]);
+        }
+        cmd.args(&self.args)
             .current_dir(self.tmpdir.path())
             .env_remove("PORT")
             .env_remove("PS_SHARED_SECRET")
@@ -296,6 +328,37 @@ impl Server {
         child.wait().ok()
     }
 
+    /// Sends `sig` (e.g. "TERM", "INT") without waiting.
+    pub fn signal(&self, sig: &str) {
+        send_signal(self.pid(), sig);
+    }
+
+    /// Waits up to `timeout` for the process to exit (after a signal was sent); `None` if it is
+    /// still running (it is then killed so nothing leaks).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no clean-up at all, as after a crash or the OOM killer.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            send_signal(child.id(), "KILL");
+            let _ = child.wait();
+        }
+    }
+
     /// The process id of the running server.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("server running").id()
@@ -351,6 +414,19 @@ impl Server {
         self.stop();
         *self.cookie.lock().expect("lock") = None;
         self.spawn();
+    }
+
+    /// Stops the server cleanly and hands back its folder (database included), e.g. to start
+    /// a server with other flags on the same database.
+    #[track_caller]
+    pub fn into_dir(mut self) -> TempDir {
+        self.stop();
+        std::mem::replace(
+            &mut self.tmpdir,
+            TempDir {
+                path: PathBuf::new(),
+            },
+        )
     }
 
     /// Starts the server again after [`Server::stop`].
@@ -913,6 +989,36 @@ impl RawResp {
     }
 }
 
+/// The body of a raw response: decoded if `Transfer-Encoding: chunked`, else as received.
+#[track_caller]
+pub fn raw_body(r: &RawResp) -> Vec<u8> {
+    let chunked = r
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if !chunked {
+        return r.body.clone();
+    }
+    let mut out = Vec::new();
+    let mut rest = &r.body[..];
+    loop {
+        let eol = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        let size_hex = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_hex, 16)
+            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return out;
+        }
+        assert!(rest.len() >= size + 2, "truncated chunk");
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
 #[track_caller]
 pub fn parse_raw(bytes: &[u8]) -> RawResp {
     let end = bytes
@@ -1097,9 +1203,12 @@ pub fn reference_schema() -> Option<Vec<(String, String, String, String)>> {
     Some(schema_of(&c))
 }
 
-/// `../shared/fixtures/picoshare-go` relative to the package.
+/// `../shared/fixtures/picoshare-go` relative to the package (or `PICOSHARE_FIXTURE_DIR`).
 pub fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/picoshare-go")
+    match std::env::var_os("PICOSHARE_FIXTURE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/picoshare-go"),
+    }
 }
 
 /// For tests that need the shared fixture: `true` to go on; `false` (after a message) to skip.
@@ -1111,7 +1220,7 @@ pub fn fixture_available(what: &str) -> bool {
     if present {
         return true;
     }
-    if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+    if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1") {
         panic!(
             "fixture {} is missing and CI=true: failing instead of skipping",
             dir.join(what).display()

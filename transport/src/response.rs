@@ -140,6 +140,10 @@ impl Response<Cursor<Vec<u8>>> {
     }
 }
 
+/// Size of the response write buffer (and of chunks): large enough for few system calls per
+/// megabyte, small enough that 64 concurrent downloads hold 4 MiB.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// What the request side tells the writer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WriteCtx {
@@ -208,7 +212,7 @@ pub(crate) fn write_response<R: Read>(
         keep_alive = false;
     }
 
-    let mut out = BufWriter::with_capacity(8 * 1024, stream);
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, stream);
     write!(
         out,
         "HTTP/1.1 {} {}\r\n",

@@ -227,6 +227,13 @@ impl Shared {
 
 static SERVERS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
+/// `now + timeout`, saturating at one day for absurd timeouts.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400))
+}
+
 /// Gracefully stops every server in the process: stops accepting (the listening socket is
 /// closed), closes idle keep-alive connections and connections still waiting for a request
 /// head, lets requests in progress finish (their responses carry `Connection: close`), and
@@ -239,7 +246,7 @@ static SERVERS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 /// observes SIGTERM, call `tiny_http::shutdown(Duration::from_secs(10))`; then let `main`
 /// return.
 pub fn shutdown(timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let servers: Vec<Arc<Shared>> = {
         let mut list = SERVERS.lock().unwrap_or_else(|p| p.into_inner());
         list.retain(|w| w.strong_count() > 0);
@@ -395,7 +402,7 @@ impl Server {
     /// Graceful stop of this server only; see [`crate::shutdown`] for the semantics.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         self.shared.begin_stop();
-        self.shared.finish_stop(Instant::now() + timeout)
+        self.shared.finish_stop(deadline_after(timeout))
     }
 
     /// Stops accepting new connections and closes waiting ones, without waiting.

@@ -455,7 +455,9 @@ fn beyond_max_connections_new_clients_get_a_fast_503() {
     let (park_tx, park_rx) = mpsc::channel::<Request>();
     let park_tx = Mutex::new(park_tx);
     let ts = TestServer::start(limits, move |rq| {
-        let _ = park_tx.lock().map(|tx| tx.send(rq));
+        if let Ok(tx) = park_tx.lock() {
+            let _ = tx.send(rq);
+        }
     });
     let mut busy = Vec::new();
     for _ in 0..2 {
@@ -518,7 +520,9 @@ fn graceful_shutdown_finishes_in_flight_and_closes_idle() {
     let park_tx = Mutex::new(park_tx);
     let ts = TestServer::start(test_limits(), move |rq| {
         if rq.url() == "/park" {
-            let _ = park_tx.lock().map(|tx| tx.send(rq));
+            if let Ok(tx) = park_tx.lock() {
+                let _ = tx.send(rq);
+            }
         } else {
             let _ = rq.respond(Response::from_string("quick"));
         }
@@ -552,4 +556,64 @@ fn graceful_shutdown_finishes_in_flight_and_closes_idle() {
     assert_eq!(r.text(), "finished");
     assert_eq!(r.header("Connection"), Some("close"));
     assert!(stopper.join().expect("join"), "shutdown finished in time");
+}
+
+#[test]
+fn unread_bodies_are_drained_up_to_the_cap_then_the_connection_closes() {
+    let ts = server();
+    let mut s = ts.connect();
+    let mut batch = b"POST /reject HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n".to_vec();
+    batch.extend_from_slice(&[b'x'; 1000]);
+    batch.extend_from_slice(b"POST /reject HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    batch.extend_from_slice(b"GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+    s.write_all(&batch).expect("write");
+    let mut r = BufReader::new(s);
+    for _ in 0..2 {
+        let rejected = read_response(&mut r, false, true).expect("401");
+        assert_eq!(rejected.status, 401);
+        assert_eq!(
+            rejected.header("Connection"),
+            None,
+            "small remainder is drained"
+        );
+    }
+    assert_eq!(
+        read_response(&mut r, false, true).expect("after").text(),
+        "path /after"
+    );
+
+    // A remainder larger than drain_cap (1 MiB) is not read: the connection closes.
+    let mut s = ts.connect();
+    s.write_all(b"POST /reject HTTP/1.1\r\nHost: t\r\nContent-Length: 2097152\r\n\r\nxyz")
+        .expect("write");
+    let resp = read_response(&mut BufReader::new(s), false, true).expect("401");
+    assert_eq!(resp.status, 401);
+    assert_eq!(resp.header("Connection"), Some("close"));
+}
+
+#[test]
+fn a_client_that_stops_reading_frees_the_worker_after_the_write_timeout() {
+    let limits = Limits {
+        write_stall_timeout: Duration::from_millis(300),
+        ..test_limits()
+    };
+    let (done_tx, done_rx) = mpsc::channel();
+    let done_tx = Mutex::new(done_tx);
+    let ts = TestServer::start(limits, move |rq| {
+        let started = Instant::now();
+        let endless = Response::empty(200).with_data(Pattern { left: None }, None);
+        let result = rq.respond(endless);
+        if let Ok(tx) = done_tx.lock() {
+            let _ = tx.send((result.is_err(), started.elapsed()));
+        }
+    });
+    let mut s = ts.connect();
+    s.write_all(b"GET /endless HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    let (failed, took) = done_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("respond returned");
+    eprintln!("endless response to a client that never reads: respond() failed after {took:?}");
+    assert!(failed);
+    drop(s);
 }

@@ -230,8 +230,9 @@ impl Read for Pattern {
             Some(left) => (left as usize).min(out.len()),
             None => out.len(),
         };
-        for (i, b) in out[..n].iter_mut().enumerate() {
-            *b = b'a' + (i % 26) as u8;
+        const ALPHABET: &[u8; 26] = b"abcdefghijklmnopqrstuvwxyz";
+        for piece in out[..n].chunks_mut(26) {
+            piece.copy_from_slice(&ALPHABET[..piece.len()]);
         }
         if let Some(left) = self.left.as_mut() {
             *left -= n as u64;

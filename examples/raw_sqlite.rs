@@ -1,0 +1,94 @@
+//! Baseline for `make bench`: the same bytes written as raw 327,680-byte chunk rows into
+//! SQLite with rusqlite and read back the same way, with the server's pragmas but no HTTP,
+//! multipart or spool. Prints one JSON line of timings.
+//!
+//! Usage: `raw_sqlite DB CHUNK_SIZE BATCH_BYTES FILE...`
+
+use std::fs::File;
+use std::io::Read;
+use std::time::Instant;
+
+use rusqlite::{params, Connection};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 5 {
+        return Err("usage: raw_sqlite DB CHUNK_SIZE BATCH_BYTES FILE...".into());
+    }
+    let (db, chunk, batch) = (&args[1], args[2].parse::<usize>()?, args[3].parse::<usize>()?);
+    let files = &args[4..];
+    let conn = Connection::open(db)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -512)?;
+    conn.execute_batch(
+        "CREATE TABLE entries_data (id TEXT NOT NULL, chunk_index INTEGER NOT NULL, \
+         chunk BLOB NOT NULL, PRIMARY KEY (id, chunk_index)) STRICT;
+         CREATE INDEX idx_entries_data_length ON entries_data (id, length(chunk));",
+    )?;
+    let mut buf = vec![0u8; chunk];
+    let mut total = 0u64;
+    let start = Instant::now();
+    for (n, path) in files.iter().enumerate() {
+        let id = format!("file{n:06}");
+        let mut f = File::open(path)?;
+        let mut index = 0i64;
+        let mut done = false;
+        while !done {
+            let tx = conn.unchecked_transaction()?;
+            let mut in_batch = 0;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO entries_data (id, chunk_index, chunk) VALUES (?1, ?2, ?3)",
+                )?;
+                while in_batch < batch {
+                    let mut filled = 0;
+                    while filled < chunk {
+                        let n = f.read(&mut buf[filled..])?;
+                        if n == 0 {
+                            break;
+                        }
+                        filled += n;
+                    }
+                    if filled == 0 {
+                        done = true;
+                        break;
+                    }
+                    st.execute(params![id, index, &buf[..filled]])?;
+                    index += 1;
+                    in_batch += filled;
+                    total += filled as u64;
+                }
+            }
+            tx.commit()?;
+        }
+    }
+    let insert_secs = start.elapsed().as_secs_f64();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+
+    let start = Instant::now();
+    let mut read = 0u64;
+    let mut st = conn.prepare_cached("SELECT chunk FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?;
+    for n in 0..files.len() {
+        let id = format!("file{n:06}");
+        let mut index = 0i64;
+        loop {
+            let got = st.query_row(params![id, index], |row| {
+                let b = row.get_ref(0)?.as_blob()?;
+                buf[..b.len()].copy_from_slice(b);
+                Ok(b.len())
+            });
+            match got {
+                Ok(len) => read += len as u64,
+                Err(rusqlite::Error::QueryReturnedNoRows) => break,
+                Err(e) => return Err(e.into()),
+            }
+            index += 1;
+        }
+    }
+    let read_secs = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"bytes\": {total}, \"insert_secs\": {insert_secs:.3}, \"read_bytes\": {read}, \"read_secs\": {read_secs:.3}}}"
+    );
+    Ok(())
+}

@@ -1,0 +1,482 @@
+//! Issue 2, bad input and failed transfers: a client that disconnects mid-upload, a truncated
+//! multipart body, a bad or missing boundary, a crash mid-upload, a collector running while
+//! uploads are copied in, and a client that leaves mid-download. In every case nothing is
+//! stored, the spool folder ends up empty and the server keeps serving.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
+
+use common::*;
+
+/// Request head of an admin upload with the given Content-Type and Content-Length.
+fn upload_head(s: &Server, content_type: &str, content_length: usize) -> Vec<u8> {
+    format!(
+        "POST /api/entry?expiration={} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\
+         Content-Type: {content_type}\r\nContent-Length: {content_length}\r\n\r\n",
+        query_encode(&in_days(1)),
+        s.addr,
+        s.login()
+    )
+    .into_bytes()
+}
+
+/// Opens a connection and sends an upload declared `declared` bytes long, but only the first
+/// `sent` bytes of the file; returns the open socket.
+fn start_partial_upload(s: &Server, declared: usize, sent: usize) -> TcpStream {
+    let m = Multipart::new();
+    let head = m.file_head("file", "partial.bin", Some("application/octet-stream"));
+    let mut stream = TcpStream::connect(s.addr).expect("connect");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream
+        .write_all(&upload_head(s, &m.content_type(), declared))
+        .unwrap();
+    stream.write_all(&head).unwrap();
+    let data = pattern(sent, 99);
+    for piece in data.chunks(64 * 1024) {
+        stream.write_all(piece).expect("server reads the body");
+    }
+    stream.flush().unwrap();
+    stream
+}
+
+/// Sends a complete HTTP request whose multipart body is `body` (with the fixture boundary
+/// unless `content_type` says otherwise) and returns the response.
+fn post_body(s: &Server, content_type: Option<&str>, body: Vec<u8>) -> Resp {
+    let mut r = s
+        .request(
+            "POST",
+            &format!("/api/entry?expiration={}", query_encode(&in_days(1))),
+        )
+        .auth()
+        .body(body);
+    if let Some(ct) = content_type {
+        r = r.header("Content-Type", ct);
+    }
+    r.send()
+}
+
+/// Nothing of a failed upload is left: no entries or chunk rows, no spool files.
+#[track_caller]
+fn assert_nothing_stored(s: &Server, what: &str) {
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM entries"),
+        0,
+        "{what}: entries"
+    );
+    let no_chunks = wait_until(Duration::from_secs(2), || {
+        s.count("SELECT COUNT(*) FROM entries_data") == 0
+    });
+    assert!(no_chunks, "{what}: entries_data rows left behind");
+    s.assert_spool_empty(Duration::from_secs(2));
+}
+
+#[test]
+fn issue_2_client_disconnect_mid_upload_leaves_nothing() {
+    let mut s = Server::builder().chunk_size(1000).start();
+    // Past the 1 MiB in-memory budget, so the upload has spilled to the spool folder; and one
+    // that stays in memory.
+    for (declared, sent) in [(8 << 20, (2 << 20) + 512 * 1024), (600_000, 100_000)] {
+        let stream = start_partial_upload(&s, declared, sent);
+        std::thread::sleep(Duration::from_millis(300));
+        stream.shutdown(Shutdown::Both).ok();
+        drop(stream);
+        assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0, "no entries row");
+        s.assert_spool_empty(Duration::from_secs(2));
+    }
+    // Several at once, then the server still serves uploads and downloads.
+    let streams: Vec<TcpStream> = (0..4)
+        .map(|_| start_partial_upload(&s, 4 << 20, 1 << 20))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    drop(streams);
+    s.assert_spool_empty(Duration::from_secs(2));
+    assert_nothing_stored(&s, "after the disconnects");
+
+    let data = pattern(2500, 1);
+    let id = s.put_file(&data, "after.bin");
+    assert!(s.get(&format!("/-{id}")).send().body == data);
+
+    // After a restart (which collects) only the good file's chunks are in the database.
+    s.restart();
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 1);
+    assert_eq!(
+        s.count(&format!(
+            "SELECT COUNT(*) FROM entries_data WHERE id <> '{id}'"
+        )),
+        0,
+        "no orphaned chunks"
+    );
+    assert!(s.get(&format!("/-{id}")).send().body == data);
+}
+
+#[test]
+fn issue_2_body_shorter_than_content_length_is_a_failed_upload() {
+    let s = Server::start();
+    // The client stops sending (half-close) 1 MiB short of its Content-Length and waits for
+    // an answer: a 4xx or a closed connection, never a success or a 5xx.
+    let mut stream = start_partial_upload(&s, 3 << 20, 2 << 20);
+    stream.shutdown(Shutdown::Write).ok();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    if !answer.is_empty() {
+        let r = parse_raw(&answer);
+        assert!(
+            (400..500).contains(&r.status),
+            "status {} for a short body",
+            r.status
+        );
+    }
+    assert_nothing_stored(&s, "short body");
+    assert_eq!(s.get("/-aaaaaaaaaa").send().status, 404, "still serving");
+}
+
+#[test]
+fn issue_2_truncated_upload_stores_nothing() {
+    let s = Server::builder().chunk_size(1000).start();
+    let m = Multipart::new();
+    let b = m.boundary.clone();
+    let head = m.file_head("file", "t.bin", Some("application/octet-stream"));
+    let small = pattern(5000, 2);
+    let large = pattern((2 << 20) + 77, 3);
+    let with = |parts: &[&[u8]]| parts.concat();
+    let closing_start = format!("\r\n--{b}\r\n");
+    let bare_boundary = format!("\r\n--{b}");
+    let half_closing = format!("\r\n--{b}-");
+    let note_then_cut = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filen"
+    );
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("data then end of body", with(&[&head, &small])),
+        ("data and CRLF", with(&[&head, &small, b"\r\n"])),
+        (
+            "boundary without --",
+            with(&[&head, &small, bare_boundary.as_bytes()]),
+        ),
+        (
+            "half of the closing --",
+            with(&[&head, &small, half_closing.as_bytes()]),
+        ),
+        (
+            "a new part begun",
+            with(&[&head, &small, closing_start.as_bytes()]),
+        ),
+        ("large, spilled, cut", with(&[&head, &large])),
+        ("cut inside part headers", note_then_cut.into_bytes()),
+        ("only the part head", head.clone()),
+    ];
+    for (what, body) in cases {
+        let r = post_body(&s, Some(&m.content_type()), body);
+        assert_eq!(r.status, 400, "{what}: {}", r.text());
+        assert!(!r.message().is_empty(), "{what}: a short reason");
+        assert_nothing_stored(&s, what);
+    }
+    // The same body with its closing boundary is fine.
+    let (ct, body) = Upload::new(&small, "t.bin").multipart();
+    let r = post_body(&s, Some(&ct), body);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn issue_2_bad_or_missing_boundary_is_400() {
+    let s = Server::start();
+    let (good_ct, good_body) = Upload::new(b"payload", "p.txt").multipart();
+    let b = Multipart::new().boundary;
+    let no_disposition = format!("--{b}\r\n\r\npayload\r\n--{b}--\r\n").into_bytes();
+    let garbage = b"this is not multipart at all".to_vec();
+    let cases: Vec<(&str, Option<String>, Vec<u8>)> = vec![
+        (
+            "no boundary parameter",
+            Some("multipart/form-data".into()),
+            good_body.clone(),
+        ),
+        (
+            "empty boundary",
+            Some("multipart/form-data; boundary=".into()),
+            good_body.clone(),
+        ),
+        (
+            "another boundary",
+            Some("multipart/form-data; boundary=somethingelse".into()),
+            good_body.clone(),
+        ),
+        (
+            "not multipart",
+            Some("application/octet-stream".into()),
+            good_body.clone(),
+        ),
+        (
+            "json",
+            Some("application/json".into()),
+            br#"{"file":"x"}"#.to_vec(),
+        ),
+        ("no Content-Type", None, good_body.clone()),
+        ("empty body", Some(good_ct.clone()), Vec::new()),
+        ("garbage body", Some(good_ct.clone()), garbage),
+        (
+            "part without headers",
+            Some(good_ct.clone()),
+            no_disposition,
+        ),
+    ];
+    for (what, ct, body) in cases {
+        let r = post_body(&s, ct.as_deref(), body);
+        assert_eq!(r.status, 400, "{what}: {}", r.text());
+        assert!(!r.message().is_empty(), "{what}: a short reason");
+        assert_nothing_stored(&s, what);
+    }
+    let r = post_body(&s, Some(&good_ct), good_body);
+    assert_eq!(r.status, 200, "the good body still works: {}", r.text());
+}
+
+#[test]
+fn issue_2_crash_mid_upload_leaves_no_spool_files_or_rows_after_restart() {
+    let mut s = Server::builder().chunk_size(1000).start();
+    let keep = s.put_file(b"survivor", "keep.txt");
+    let stream = start_partial_upload(&s, 16 << 20, 3 << 20);
+    std::thread::sleep(Duration::from_millis(300));
+    s.kill9();
+    drop(stream);
+    s.start_again();
+    s.assert_spool_empty(Duration::from_secs(2));
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 1);
+    assert_eq!(
+        s.count(&format!(
+            "SELECT COUNT(*) FROM entries_data WHERE id <> '{keep}'"
+        )),
+        0
+    );
+    assert_eq!(s.get(&format!("/-{keep}")).send().body, b"survivor");
+    let id = s.put_file(b"new", "new.txt");
+    assert_eq!(s.get(&format!("/-{id}")).send().body, b"new");
+}
+
+#[test]
+fn issue_2_gc_never_collects_an_upload_in_progress() {
+    // The collector runs every second while multi-batch uploads are copied into SQLite.
+    let s = Server::builder().chunk_size(1000).gc_interval(1).start();
+    for seed in 0..3 {
+        let data = pattern(12 << 20, 100 + seed);
+        let id = s.put_file(&data, "big.bin");
+        let r = s.get(&format!("/-{id}")).send();
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            sha256_hex(&r.body),
+            sha256_hex(&data),
+            "upload {seed} intact"
+        );
+    }
+}
+
+#[test]
+fn concurrent_uploads_and_downloads_all_round_trip() {
+    let s = Server::builder().chunk_size(1000).start();
+    s.login();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4u64)
+            .map(|i| {
+                let s = &s;
+                scope.spawn(move || {
+                    let data = pattern(1_500_000 + i as usize * 1111, 200 + i);
+                    let id = s.put_file(&data, &format!("c{i}.bin"));
+                    let r = s.get(&format!("/-{id}")).send();
+                    assert_eq!(sha256_hex(&r.body), sha256_hex(&data), "upload {i}");
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("thread");
+        }
+    });
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 4);
+}
+
+#[test]
+fn a_client_leaving_mid_download_does_not_hurt_the_server() {
+    let s = Server::start();
+    let data = pattern(3 << 20, 5);
+    let id = s.put_file(&data, "big.bin");
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(s.addr).unwrap();
+        stream
+            .write_all(format!("GET /-{id} HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr).as_bytes())
+            .unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0);
+        drop(stream);
+    }
+    let r = s.get(&format!("/-{id}")).send();
+    assert_eq!(sha256_hex(&r.body), sha256_hex(&data));
+}
+
+/// Peak resident set size of `pid` in KiB (`VmHWM`), if /proc has it.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[test]
+fn a_huge_note_is_refused_without_buffering_it() {
+    let s = Server::start();
+    s.login();
+    let before = vm_hwm_kib(s.pid());
+    let mut m = Multipart::new();
+    m.text("note", &"n".repeat(24 << 20));
+    m.file("file", "x.txt", Some("text/plain"), b"payload");
+    let (ct, body) = m.finish();
+    let r = s
+        .request(
+            "POST",
+            &format!("/api/entry?expiration={}", query_encode(&in_days(1))),
+        )
+        .auth()
+        .header("Content-Type", &ct)
+        .body(body)
+        .try_send();
+    match r {
+        // The server may answer before reading the whole body and close the connection.
+        Err(e) => eprintln!("connection ended early (acceptable): {e}"),
+        Ok(r) => assert_eq!(r.status, 400, "{}", r.text()),
+    }
+    assert_nothing_stored(&s, "huge note");
+    if let (Some(before), Some(after)) = (before, vm_hwm_kib(s.pid())) {
+        let grew = after.saturating_sub(before);
+        assert!(
+            grew < 8 * 1024,
+            "peak RSS grew by {grew} kB for a 24 MiB note"
+        );
+    }
+    assert_eq!(s.put_file(b"ok", "ok.txt").len(), 10, "still serving");
+}
+
+/// The body bytes of a possibly cut-short response: decoded as far as they go.
+fn partial_body(raw: &[u8]) -> Vec<u8> {
+    let r = parse_raw(raw);
+    let chunked = r
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if !chunked {
+        return r.body;
+    }
+    let mut out = Vec::new();
+    let mut rest = &r.body[..];
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+        else {
+            break;
+        };
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            break;
+        }
+        let take = size.min(rest.len());
+        out.extend_from_slice(&rest[..take]);
+        if take < size || rest.len() < size + 2 {
+            break;
+        }
+        rest = &rest[size + 2..];
+    }
+    out
+}
+
+#[test]
+fn deleting_a_file_while_it_downloads_never_serves_wrong_bytes() {
+    let s = Server::builder().chunk_size(1000).start();
+    let data = pattern(4 << 20, 55);
+    let id = s.put_file(&data, "moving.bin");
+    let mut stream = TcpStream::connect(s.addr).unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /-{id} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                s.addr
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut received = vec![0u8; 64 * 1024];
+    let n = stream.read(&mut received).unwrap();
+    received.truncate(n);
+    let del = s
+        .request("DELETE", &format!("/api/entry/{id}"))
+        .auth()
+        .send();
+    assert_eq!(del.status, 200, "{}", del.text());
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    received.extend_from_slice(&rest);
+    let body = partial_body(&received);
+    assert!(body.len() <= data.len());
+    assert!(
+        body == data[..body.len()],
+        "the {} bytes received are a prefix of the file",
+        body.len()
+    );
+    assert_eq!(s.get(&format!("/-{id}")).send().status, 404);
+    let gone = wait_until(Duration::from_secs(5), || {
+        s.count(&format!(
+            "SELECT COUNT(*) FROM entries_data WHERE id = '{id}'"
+        )) == 0
+    });
+    assert!(gone, "its chunks are deleted once the download has stopped");
+}
+
+#[test]
+fn rejected_large_bodies_are_not_buffered() {
+    // Requests refused before their body is read (no cookie, unknown path, oversized login):
+    // whatever happens to the unread bytes, memory must not grow with them. Anyone can send
+    // these, logged in or not.
+    let s = Server::start();
+    let Some(before) = vm_hwm_kib(s.pid()) else {
+        eprintln!("SKIPPED: no /proc/PID/status VmHWM on this system");
+        return;
+    };
+    let (ct, body) = Upload::new(&pattern(24 << 20, 3), "big.bin").multipart();
+    let up = s
+        .request(
+            "POST",
+            &format!("/api/entry?expiration={}", query_encode(&in_days(1))),
+        )
+        .header("Content-Type", &ct)
+        .body(body.clone())
+        .try_send();
+    if let Ok(r) = up {
+        assert_eq!(r.status, 401);
+    }
+    for path in ["/nope", "/api/auth"] {
+        let r = s
+            .request("POST", path)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .try_send();
+        if let Ok(r) = r {
+            assert!((400..500).contains(&r.status), "{path}: {}", r.status);
+        }
+    }
+    assert_eq!(s.get("/-aaaaaaaaaa").send().status, 404, "still serving");
+    let after = vm_hwm_kib(s.pid()).expect("VmHWM");
+    let grew = after.saturating_sub(before);
+    assert!(
+        grew < 8 * 1024,
+        "peak RSS grew by {grew} kB ({before} -> {after}) for three refused 24 MiB bodies"
+    );
+}

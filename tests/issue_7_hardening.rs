@@ -1,0 +1,258 @@
+//! Issue 7: crash safety and a full disk, against the real binary.
+//! - `kill -9` while an upload is being copied into SQLite: after a restart there is no entry
+//!   for it, no orphan chunks, no spool files, `integrity_check` is ok, and every upload that
+//!   was answered 200 is still there.
+//! - A full disk (a small tmpfs mounted for the test): an upload whose `Content-Length` cannot
+//!   fit is refused with 507 before its body is read; one that fills the disk while spooling
+//!   or while copying into SQLite answers 507, leaves nothing behind, and the server keeps
+//!   serving.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn integrity(s: &Server) -> String {
+    s.db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+        .expect("integrity_check")
+}
+
+/// Uploads `path` with curl in the background; returns the child.
+fn curl_upload(s: &Server, cookie: &str, path: &Path, chunked: bool) -> std::process::Child {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-sS",
+        "--max-time",
+        "120",
+        "--noproxy",
+        "*",
+        "-o",
+        "/dev/null",
+    ])
+    .args(["-w", "%{http_code}", "-H", "Expect:"])
+    .arg("-H")
+    .arg(format!("Cookie: {cookie}"));
+    if chunked {
+        cmd.args(["-H", "Transfer-Encoding: chunked"]);
+    }
+    cmd.arg("-F")
+        .arg(format!("file=@{}", path.display()))
+        .arg(s.url(&format!("/api/entry?expiration={}", query_encode(NEVER))))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("curl")
+}
+
+fn write_file(path: &Path, len: usize, seed: u64) {
+    let mut f = std::fs::File::create(path).expect("create");
+    let block = pattern(1 << 20, seed);
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(block.len());
+        f.write_all(&block[..n]).expect("write");
+        left -= n;
+    }
+}
+
+#[test]
+fn issue_7_kill_9_while_copying_into_sqlite_loses_nothing_acknowledged() {
+    let mut s = Server::start();
+    let kept = pattern(700_000, 3);
+    let keep = s.put_file(&kept, "keep.bin");
+    let cookie = s.login();
+    let big = s.tmpdir.join("big.bin");
+    write_file(&big, 300 << 20, 9);
+    let mut caught_copying = false;
+    for _attempt in 0..3 {
+        let mut curl = curl_upload(&s, &cookie, &big, false);
+        let db = s.db();
+        let started = Instant::now();
+        // The copy phase: chunk rows committed for an id that has no entry yet.
+        while started.elapsed() < Duration::from_secs(60) {
+            let orphans: i64 = db
+                .query_row(
+                    "SELECT COUNT(*) FROM entries_data WHERE id NOT IN (SELECT id FROM entries)",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap_or(0);
+            if orphans > 0 {
+                caught_copying = true;
+                break;
+            }
+            if let Ok(Some(_)) = curl.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        s.kill9();
+        let _ = curl.kill();
+        let _ = curl.wait();
+        drop(db);
+        s.start_again();
+        if caught_copying {
+            break;
+        }
+    }
+    assert!(caught_copying, "never saw the copy phase to kill it in");
+    assert_eq!(integrity(&s), "ok");
+    s.assert_spool_empty(Duration::from_secs(2));
+    // Only acknowledged uploads remain, complete, and nothing else.
+    let ids: Vec<String> = {
+        let db = s.db();
+        let mut st = db.prepare("SELECT id FROM entries").expect("prepare");
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    };
+    assert_eq!(ids, vec![keep.clone()], "no entry for the killed upload");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM entries_data WHERE id NOT IN (SELECT id FROM entries)"),
+        0,
+        "no orphan chunks after the start-up collection"
+    );
+    let r = s.get(&format!("/-{keep}")).send();
+    assert_eq!(r.status, 200);
+    assert!(r.body == kept, "the acknowledged upload is intact");
+}
+
+/// A tmpfs of `mib` MiB mounted on a fresh folder, unmounted on drop.
+struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(mib: u64) -> Option<SmallDisk> {
+        let path = std::env::temp_dir().join(format!(
+            "picoshare-it-fulldisk-{}-{}",
+            std::process::id(),
+            pattern(4, mib)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ));
+        std::fs::create_dir_all(&path).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            let _ = std::fs::remove_dir(&path);
+            return None;
+        }
+        Some(SmallDisk { path })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+fn small_disk_or_skip(mib: u64) -> Option<SmallDisk> {
+    match SmallDisk::mount(mib) {
+        Some(d) => Some(d),
+        None if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("cannot mount a tmpfs (the full-disk test needs root)")
+        }
+        None => {
+            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+            None
+        }
+    }
+}
+
+fn assert_clean_and_serving(s: &Server) {
+    s.assert_spool_empty(Duration::from_secs(2));
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0);
+    assert!(
+        wait_until(Duration::from_secs(10), || s
+            .count("SELECT COUNT(*) FROM entries_data")
+            == 0),
+        "partial chunks removed"
+    );
+    assert_eq!(integrity(s), "ok");
+    assert_eq!(s.get("/login").send().status, 200, "still serving");
+    let id = s.put_file(b"small file after a full disk", "after.txt");
+    assert_eq!(
+        s.get(&format!("/-{id}")).send().body,
+        b"small file after a full disk"
+    );
+}
+
+#[test]
+fn issue_7_upload_that_cannot_fit_is_refused_with_507_before_its_body() {
+    let Some(disk) = small_disk_or_skip(48) else {
+        return;
+    };
+    let s = Server::builder()
+        .in_dir(TempDir::new("fulldisk-precheck"))
+        // An absolute name puts the database (and its spool) on the small disk.
+        .db_name(disk.path.join("store.db").to_str().expect("utf-8"))
+        .start();
+    let cookie = s.login();
+    // Declare 100 MB and send nothing: the answer must come without the body.
+    let mut conn = TcpStream::connect(s.addr).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let head = format!(
+        "POST /api/entry?expiration={} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 100000000\r\n\
+         Expect: 100-continue\r\n\r\n",
+        query_encode(NEVER),
+        s.addr
+    );
+    conn.write_all(head.as_bytes()).expect("send head");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 507"), "got {text:?}");
+    drop(conn);
+    assert_clean_and_serving(&s);
+}
+
+#[test]
+fn issue_7_disk_filling_while_spooling_or_copying_answers_507_and_cleans_up() {
+    let Some(disk) = small_disk_or_skip(48) else {
+        return;
+    };
+    let s = Server::builder()
+        .in_dir(TempDir::new("fulldisk"))
+        // An absolute name puts the database (and its spool) on the small disk.
+        .db_name(disk.path.join("store.db").to_str().expect("utf-8"))
+        .start();
+    let cookie = s.login();
+    // Chunked bodies carry no Content-Length, so only the disk can say no.
+    // 60 MiB cannot even be spooled; 30 MiB spools but cannot also be copied into SQLite.
+    for (mib, seed) in [(60usize, 1u64), (30, 2)] {
+        let src = s.tmpdir.join(&format!("f{mib}.bin"));
+        write_file(&src, mib << 20, seed);
+        let out = curl_upload(&s, &cookie, &src, true)
+            .wait_with_output()
+            .expect("curl");
+        let status = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(status, "507", "{mib} MiB upload on a 48 MiB disk");
+        assert_clean_and_serving(&s);
+        // Make room again for the next case.
+        let db = s.db();
+        db.execute("DELETE FROM downloads", []).expect("delete");
+        db.execute("DELETE FROM entries", []).expect("delete");
+        db.execute("DELETE FROM entries_data", []).expect("delete");
+    }
+}
