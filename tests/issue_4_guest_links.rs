@@ -1100,6 +1100,7 @@ fn issue_4_download_history_records_each_transfer_with_its_user_agent() {
     }
     assert!(history.windows(2).all(|w| w[0].time >= w[1].time));
     let unique = picoshare::store::unique_ips(history);
+    assert_eq!(store.unique_ip_downloads(&entry).unwrap(), unique);
     assert_eq!(unique.len(), 1);
     assert_eq!(unique[0].user_agent, "curl/8.5.0", "the most recent per IP");
 }
