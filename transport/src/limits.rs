@@ -13,8 +13,9 @@ use std::time::Duration;
 pub struct Limits {
     /// Most connections open at once. Each open connection is served by one thread, so this also
     /// bounds the transport's threads (plus one accept thread). When every slot is taken, the
-    /// connection that has waited longest for a request head (idle keep-alive or a slow client)
-    /// is closed to make room; if every slot is serving a request, the newcomer gets a fast `503`.
+    /// connection that has waited longest (at least 100 ms) for a request head (idle keep-alive
+    /// or a slow client) is closed to make room; if there is none, the newcomer gets a fast
+    /// `503`.
     pub max_connections: usize,
     /// Stack reserved for each connection thread. The transport itself needs well under 64 KiB.
     pub thread_stack_size: usize,

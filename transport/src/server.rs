@@ -18,6 +18,10 @@ use crate::request::Request;
 
 const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\nRetry-After: 1\r\nServer: picoshare\r\nConnection: close\r\n\r\n503 Service Unavailable\n";
 
+/// A connection must have waited this long for a request head before a newcomer may evict it,
+/// so a burst of new connections cannot push out clients that are about to send their request.
+const EVICTION_GRACE: Duration = Duration::from_millis(100);
+
 /// The address a server listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenAddr {
@@ -98,11 +102,13 @@ impl Shared {
             return None;
         }
         if table.slots.len() >= max {
+            let now = Instant::now();
             let victim = table
                 .slots
                 .iter_mut()
                 .filter(|s| !s.evicted)
                 .filter_map(|s| s.waiting_since.map(|t| (t, s)))
+                .filter(|(t, _)| now.duration_since(*t) >= EVICTION_GRACE)
                 .min_by_key(|(t, _)| *t)
                 .map(|(_, s)| s);
             let victim = victim?;
