@@ -721,6 +721,39 @@ fn litestream_round_trip_restores_every_file() {
     );
 }
 
+#[test]
+fn entrypoint_without_a_bucket_runs_the_server_alone() {
+    let tmp = TempDir::new("nobucket");
+    let db = tmp.join("data/store.db");
+    let mut cmd = Command::new("sh");
+    cmd.arg(path("deploy/fly/entrypoint.sh"))
+        .args(["--listen", "127.0.0.1", "--port", "0"])
+        .arg(format!("-db={}", db.display()))
+        .current_dir(&tmp.0)
+        .env("PICOSHARE_BIN", PICOSHARE)
+        // Proves Litestream is not used at all.
+        .env("LITESTREAM_BIN", "/nonexistent/litestream")
+        .env_remove("LITESTREAM_BUCKET")
+        .env("PS_SHARED_SECRET", SECRET)
+        .env_remove("PS_SHARED_SECRET_FILE")
+        .env_remove("PORT");
+    let server = Running::start("entrypoint without a bucket", cmd);
+    let log = server.log_text();
+    assert!(
+        log.contains(&format!("no replication; database {}", db.display())),
+        "{log}"
+    );
+    let jar = tmp.join("cookies");
+    login(&server, &jar);
+    let log = server.stop(SERVER_STOP);
+    assert!(log.contains("picoshare: stopped"), "{log}");
+    assert!(!log.contains("litestream"), "{log}");
+    assert!(
+        db.exists(),
+        "the server used the -db=PATH the entrypoint found"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The deployment files.
 
