@@ -15,7 +15,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.len() < 5 {
         return Err("usage: raw_sqlite DB CHUNK_SIZE BATCH_BYTES FILE...".into());
     }
-    let (db, chunk, batch) = (&args[1], args[2].parse::<usize>()?, args[3].parse::<usize>()?);
+    let (db, chunk, batch) = (
+        &args[1],
+        args[2].parse::<usize>()?,
+        args[3].parse::<usize>()?,
+    );
     let files = &args[4..];
     let conn = Connection::open(db)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -68,7 +72,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let start = Instant::now();
     let mut read = 0u64;
-    let mut st = conn.prepare_cached("SELECT chunk FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?;
+    let mut st =
+        conn.prepare_cached("SELECT chunk FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?;
     for n in 0..files.len() {
         let id = format!("file{n:06}");
         let mut index = 0i64;

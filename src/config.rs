@@ -85,6 +85,10 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Lifetime of an admin session cookie (PicoShare: 30 days).
     pub session_lifetime: Duration,
+
+    /// The HTTP transport's bounds (see transport/README.md): open connections, the four
+    /// socket timeouts, request-head limits, and how much of an unread body is drained.
+    pub transport: tiny_http::Limits,
 }
 
 impl Config {
@@ -115,6 +119,23 @@ impl Config {
             reclaim_step_pages: 1024,
             shutdown_timeout: Duration::from_secs(10),
             session_lifetime: Duration::from_secs(30 * 24 * 3600),
+            transport: tiny_http::Limits {
+                // Open connections (each a thread with a 32 KiB head buffer). Requests beyond
+                // `threads` wait for a handler thread; connections beyond this get a 503.
+                max_connections: 64,
+                // A client has this long to send a request head (slowloris).
+                head_read_timeout: Duration::from_secs(10),
+                // An idle keep-alive connection is closed after this.
+                keepalive_idle_timeout: Duration::from_secs(30),
+                // An upload that sends nothing for this long fails (the spool is dropped).
+                body_read_stall_timeout: Duration::from_secs(60),
+                // A download the client stops reading for this long is abandoned.
+                write_stall_timeout: Duration::from_secs(60),
+                // Unread request bodies (refused uploads) are drained up to this, through a
+                // small fixed buffer; past it the connection is closed instead.
+                drain_cap: 1 << 20,
+                ..tiny_http::Limits::default()
+            },
         }
     }
 

@@ -14,12 +14,15 @@ const NANOS_PER_HOUR: i64 = 3600 * NANOS_PER_SEC;
 pub struct GoDuration(i64);
 
 impl GoDuration {
+    /// `n` nanoseconds.
     pub const fn from_nanos(n: i64) -> Self {
         GoDuration(n)
     }
+    /// `h` whole hours.
     pub const fn from_hours(h: i64) -> Self {
         GoDuration(h * NANOS_PER_HOUR)
     }
+    /// The span in nanoseconds.
     pub fn nanos(self) -> i64 {
         self.0
     }
@@ -143,7 +146,9 @@ fn fraction(value: u64, digits: usize) -> String {
 /// files never expire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileLifetime {
+    /// Files never expire (stored as `876000h0m0s`).
     Never,
+    /// Files expire this long after their upload.
     Finite(GoDuration),
 }
 

@@ -77,6 +77,9 @@ pub fn run(config: Config) -> Result<(), String> {
     crate::gc::reclaim(&app);
     crate::gc::spawn(Arc::clone(&app)).map_err(|e| format!("cannot start the collector: {e}"))?;
     install_signal_handlers();
+    let mut transport = config.transport.clone();
+    transport.graceful_stop_timeout = config.shutdown_timeout;
+    tiny_http::set_limits(transport);
 
     let handler_app = Arc::clone(&app);
     let server = rouille::Server::new((config.listen, config.port), move |req| {
@@ -91,7 +94,14 @@ pub fn run(config: Config) -> Result<(), String> {
         server.poll_timeout(Duration::from_millis(100));
     }
     println!("picoshare: shutting down");
-    let deadline = Instant::now() + config.shutdown_timeout;
+    // Stop accepting and close idle connections; in-flight requests finish (within the
+    // bound) while this thread keeps handing already-read requests to the workers.
+    let timeout = config.shutdown_timeout;
+    let stopper = std::thread::spawn(move || tiny_http::shutdown(timeout));
+    while !stopper.is_finished() {
+        server.poll_timeout(Duration::from_millis(20));
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
     while app.in_flight() > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -77,6 +77,9 @@ fn version_exits_0_and_prints_the_version() {
     assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
 }
 
+/// Extra environment variables for one run.
+type Env<'a> = Vec<(&'a str, &'a str)>;
+
 #[test]
 fn bad_values_exit_2_with_a_one_line_reason() {
     let dir = TempDir::new("cli");
@@ -84,7 +87,7 @@ fn bad_values_exit_2_with_a_one_line_reason() {
     let db = db.to_str().unwrap();
     let missing = dir.join("no-such-secret-file");
     let missing = missing.to_str().unwrap();
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<(Vec<&str>, Env)> = vec![
         (vec!["--port", "abc"], vec![]),
         (vec!["--port", "70000"], vec![]),
         (vec!["--port", "-1"], vec![]),

@@ -155,6 +155,18 @@ fn compat_fixture_entries_download_byte_identical_and_expired_ones_404() {
             .unwrap_or_else(|| panic!("filename* in {cd}"));
         assert_eq!(String::from_utf8(percent_decode(ext)).unwrap(), e.filename);
 
+        let row = entry_row(&s.db(), &e.id).expect("entries row");
+        let uploaded = DateTime::parse_from_rfc3339(&row.upload_time)
+            .expect("upload_time")
+            .with_timezone(&Utc);
+        let lm = head.header("last-modified").expect("Last-Modified");
+        assert_eq!(
+            lm,
+            uploaded.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            "{}: Last-Modified is PicoShare's upload_time",
+            e.id
+        );
+
         // Ranges over PicoShare's 327,680-byte chunks.
         let n = e.size;
         let mut ranges = vec![(0, 0), (n - 1, n - 1), (n.saturating_sub(100), n - 1)];
@@ -175,8 +187,11 @@ fn compat_fixture_entries_download_byte_identical_and_expired_ones_404() {
     assert!(length_problems.is_empty(), "{length_problems:#?}");
 }
 
-/// Rows of every table as strings, with the column types PicoShare writes.
-fn read_guest_links(c: &Connection) -> Vec<(String, String, Option<i64>, Option<i64>, String)> {
+/// A guest link: id, label, max file bytes, max uploads, "file lifetime|disabled".
+type GuestLink = (String, String, Option<i64>, Option<i64>, String);
+
+/// Reads every guest link with the column types PicoShare writes (checking its timestamps).
+fn read_guest_links(c: &Connection) -> Vec<GuestLink> {
     let mut st = c
         .prepare(
             "SELECT id, label, max_file_bytes, max_file_uploads, creation_time, \
@@ -427,4 +442,64 @@ fn a_new_database_has_picoshares_schema() {
     for (a, b) in ours.iter().zip(reference.iter()) {
         assert_eq!(a, b, "{} {}", a.0, a.1);
     }
+}
+
+#[test]
+fn compat_an_expired_fixture_entry_is_404_and_collected_with_its_downloads() {
+    if !fixture_available("store.db") || !fixture_available("MANIFEST.txt") {
+        return;
+    }
+    // Expire the entry PicoShare recorded downloads for, in the copy, before we start.
+    let entries = manifest_entries();
+    let dir = fixture_copy();
+    let db = open_db(&dir.join("store.db"));
+    let victim: String = db
+        .query_row(
+            "SELECT entry_id FROM downloads GROUP BY entry_id ORDER BY COUNT(*) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the fixture has download rows");
+    db.execute(
+        "UPDATE entries SET expiration_time = '2026-01-01T00:00:00Z' WHERE id = ?1",
+        [&victim],
+    )
+    .unwrap();
+    drop(db);
+
+    let mut s = start_on_fixture(dir);
+    assert_eq!(s.get(&format!("/-{victim}")).send().status, 404);
+    let db = s.db();
+    let collected = wait_until(std::time::Duration::from_secs(5), || {
+        count(
+            &db,
+            &format!("SELECT COUNT(*) FROM entries WHERE id = '{victim}'"),
+        ) == 0
+    });
+    assert!(collected, "start-up GC collected {victim}");
+    for sql in [
+        "SELECT COUNT(*) FROM entries_data WHERE id = ?1",
+        "SELECT COUNT(*) FROM downloads WHERE entry_id = ?1",
+    ] {
+        let n: i64 = db.query_row(sql, [&victim], |r| r.get(0)).unwrap();
+        assert_eq!(n, 0, "{sql}");
+    }
+    drop(db);
+    for e in entries
+        .iter()
+        .filter(|e| e.id != victim && e.expiration > Utc::now())
+    {
+        let r = s.get(&format!("/-{}", e.id)).send();
+        assert_eq!(sha256_hex(&r.body), e.sha256, "{} still served", e.id);
+    }
+    s.stop();
+    let c = open_db(&s.db_path);
+    let integrity: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    assert_eq!(
+        count(&c, "SELECT COUNT(*) FROM pragma_foreign_key_check"),
+        0
+    );
 }

@@ -1449,3 +1449,83 @@ fn content_length_on_every_download() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn head_works_on_pages_and_proxy_headers_need_ps_behind_proxy() {
+    let s = Server::start();
+    for path in ["/", "/login"] {
+        let get = s.get(path).send();
+        let head = s.head(path).send();
+        assert_eq!(get.status, 200, "GET {path}");
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "{path}"
+        );
+    }
+    // Without PS_BEHIND_PROXY a client cannot make us redirect (spec §7.10).
+    let id = s.put_file(b"x", "x.txt");
+    let r = s
+        .get(&format!("/-{id}"))
+        .header("X-Forwarded-Proto", "http")
+        .send();
+    assert_eq!(
+        r.status, 200,
+        "X-Forwarded-Proto ignored without PS_BEHIND_PROXY"
+    );
+    let r = s.get("/").header("X-Forwarded-Proto", "http").send();
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn round_trips_at_the_spill_and_default_chunk_boundaries() {
+    // 327,680 is the default chunk; 1 MiB is where an upload spills from memory to disk.
+    let s = Server::start();
+    for (seed, len) in [
+        327_679usize,
+        327_680,
+        327_681,
+        655_360,
+        (1 << 20) - 1,
+        1 << 20,
+        (1 << 20) + 1,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let data = pattern(len, 50 + seed as u64);
+        let id = s.put_file(&data, "edge.bin");
+        assert_downloads(&s, &id, &data);
+        assert_chunked(&s, &id, &data, 327_680);
+        let r = s
+            .get(&format!("/-{id}"))
+            .header("Range", &format!("bytes={}-", len - 1))
+            .send();
+        assert_eq!(r.status, 206);
+        assert_eq!(r.body, &data[len - 1..], "last byte of {len}");
+    }
+}
+
+#[test]
+fn files_written_with_another_chunk_size_stay_readable() {
+    let s = Server::builder().chunk_size(1000).start();
+    let data = pattern(10_500, 60);
+    let old = s.put_file(&data, "old.bin");
+    let dir = s.into_dir();
+    let s = Server::builder().chunk_size(4096).in_dir(dir).start();
+    let new = s.put_file(&data, "new.bin");
+    assert_chunked(&s, &old, &data, 1000);
+    assert_chunked(&s, &new, &data, 4096);
+    for id in [&old, &new] {
+        assert_downloads(&s, id, &data);
+        for (a, b) in [(999, 1000), (4095, 4096), (3000, 9000), (10_499, 10_499)] {
+            let r = s
+                .get(&format!("/-{id}"))
+                .header("Range", &format!("bytes={a}-{b}"))
+                .send();
+            assert_eq!(r.status, 206);
+            assert!(r.body == data[a..=b], "{id} bytes={a}-{b}");
+        }
+    }
+}

@@ -170,8 +170,10 @@ fi
 site=${PICOSHARE_DOMAIN:-}
 [ -n "$site" ] || site=":80"
 sed "s|{\$PICOSHARE_DOMAIN}|$site|" "$src/Caddyfile" >/etc/caddy/Caddyfile
-caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile >/dev/null \
-    || die "caddy rejected /etc/caddy/Caddyfile"
+if ! out=$(caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "caddy rejected /etc/caddy/Caddyfile"
+fi
 
 systemctl daemon-reload
 if [ -n "${LITESTREAM_BUCKET:-}" ]; then
@@ -192,7 +194,11 @@ systemctl restart caddy.service
 
 log "done"
 if [ "$have_binary" = yes ]; then
-    log "PicoShare: ${PICOSHARE_DOMAIN:+https://$PICOSHARE_DOMAIN/}${PICOSHARE_DOMAIN:-http://<instance address>/}"
+    if [ -n "${PICOSHARE_DOMAIN:-}" ]; then
+        log "PicoShare: https://$PICOSHARE_DOMAIN/"
+    else
+        log "PicoShare: http://<instance address>/ (set PICOSHARE_DOMAIN for HTTPS)"
+    fi
 else
     log "then: install -m 0755 picoshare /usr/local/bin/ && systemctl enable --now picoshare"
 fi

@@ -9,6 +9,9 @@ use super::Store;
 use crate::error::StoreError;
 use crate::model::{EntryId, Timestamp};
 
+/// The most history rows returned at once (about 150 bytes each in memory).
+pub const MAX_HISTORY_ROWS: usize = 10_000;
+
 /// One recorded download of a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DownloadRecord {
@@ -37,15 +40,36 @@ impl Store {
         Ok(())
     }
 
-    /// Every recorded download of `id`, newest first (ties: the later-inserted row first).
-    /// Empty for a file never downloaded or unknown.
+    /// The recorded downloads of `id`, newest first (ties: the later-inserted row first), at
+    /// most [`MAX_HISTORY_ROWS`] of them so a much-downloaded file cannot make one page load
+    /// unbounded memory ([`Store::download_count`] gives the total). Empty for a file never
+    /// downloaded or unknown.
     pub fn downloads(&self, id: &EntryId) -> Result<Vec<DownloadRecord>, StoreError> {
-        let conn = self.reader()?;
-        let mut st = conn.prepare_cached(
+        self.history(id, false)
+    }
+
+    /// [`Store::downloads`] with PicoShare's "Unique IPs only" filter applied in SQL: each
+    /// client IP's most recent download, newest first (the same result as [`unique_ips`] on
+    /// the whole history).
+    pub fn unique_ip_downloads(&self, id: &EntryId) -> Result<Vec<DownloadRecord>, StoreError> {
+        self.history(id, true)
+    }
+
+    fn history(&self, id: &EntryId, unique: bool) -> Result<Vec<DownloadRecord>, StoreError> {
+        let sql = if unique {
+            "SELECT download_timestamp, client_ip, user_agent FROM ( \
+               SELECT download_timestamp, client_ip, user_agent, rowid AS r, \
+                 ROW_NUMBER() OVER (PARTITION BY COALESCE(client_ip, '') \
+                   ORDER BY download_timestamp DESC, rowid DESC) AS n \
+               FROM downloads WHERE entry_id = ?1) \
+             WHERE n = 1 ORDER BY download_timestamp DESC, r DESC LIMIT ?2"
+        } else {
             "SELECT download_timestamp, client_ip, user_agent FROM downloads \
-             WHERE entry_id = ?1 ORDER BY download_timestamp DESC, rowid DESC",
-        )?;
-        let rows = st.query_map([id.as_str()], |r| {
+             WHERE entry_id = ?1 ORDER BY download_timestamp DESC, rowid DESC LIMIT ?2"
+        };
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(sql)?;
+        let rows = st.query_map(params![id.as_str(), MAX_HISTORY_ROWS as i64], |r| {
             let time: String = r.get(0)?;
             Ok(DownloadRecord {
                 time: Timestamp::parse_rfc3339(&time).unwrap_or(Timestamp::from_unix(0)),
@@ -123,6 +147,25 @@ mod tests {
         assert_eq!(all[1].time, now.plus_secs(20));
         assert_eq!(t.store.download_count(&id).unwrap(), 4);
         let unique = unique_ips(all);
+        assert_eq!(t.store.unique_ip_downloads(&id).unwrap(), unique);
+
+        // A much-downloaded file: the history is capped, the count is not.
+        t.store
+            .writer()
+            .execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2) \
+                 INSERT INTO downloads (entry_id, download_timestamp, client_ip, user_agent) \
+                 SELECT ?1, '2023-01-01T00:00:00Z', '10.1.' || (i % 250) || '.' || (i / 250), '' \
+                 FROM n",
+                params![id.as_str(), MAX_HISTORY_ROWS as i64 + 5],
+            )
+            .unwrap();
+        assert_eq!(t.store.downloads(&id).unwrap().len(), MAX_HISTORY_ROWS);
+        assert_eq!(
+            t.store.download_count(&id).unwrap(),
+            MAX_HISTORY_ROWS as u64 + 9
+        );
+        assert_eq!(t.store.downloads(&id).unwrap()[0].client_ip, "10.0.0.3");
         let order: Vec<(&str, &str)> = unique
             .iter()
             .map(|r| (r.client_ip.as_str(), r.user_agent.as_str()))

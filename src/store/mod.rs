@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::error::StoreError;
 
 pub use chunks::ChunkReader;
-pub use downloads::{unique_ips, DownloadRecord};
+pub use downloads::{unique_ips, DownloadRecord, MAX_HISTORY_ROWS};
 pub use entries::{EntryUpdate, NewEntry, PurgeStats};
 pub use guest_links::{GuestLink, GuestUploadSlot, NewGuestLink};
 pub use settings::{INITIAL_DAYS, NEVER_DAYS};

@@ -75,6 +75,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if self.path.as_os_str().is_empty() {
+            return; // Handed over by `Server::into_dir`.
+        }
         if std::env::var_os("PICOSHARE_KEEP_TEST_DIRS").is_some() {
             eprintln!("keeping {}", self.path.display());
             return;
@@ -411,6 +414,19 @@ impl Server {
         self.stop();
         *self.cookie.lock().expect("lock") = None;
         self.spawn();
+    }
+
+    /// Stops the server cleanly and hands back its folder (database included), e.g. to start
+    /// a server with other flags on the same database.
+    #[track_caller]
+    pub fn into_dir(mut self) -> TempDir {
+        self.stop();
+        std::mem::replace(
+            &mut self.tmpdir,
+            TempDir {
+                path: PathBuf::new(),
+            },
+        )
     }
 
     /// Starts the server again after [`Server::stop`].

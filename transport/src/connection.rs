@@ -105,7 +105,15 @@ pub(crate) fn serve(
                 After::Close => false,
             };
         if !keep {
-            close_lingering(body.io().stream(), limits);
+            // Linger only when the client may still be sending (an unread body or pipelined
+            // bytes); otherwise closing at once keeps a graceful stop fast.
+            let unread =
+                body.after(limits.drain_cap) != After::Reusable || !body.io().buffered().is_empty();
+            if unread {
+                close_lingering(body.io().stream(), limits);
+            } else {
+                let _ = body.io().stream().shutdown(Shutdown::Write);
+            }
             return;
         }
         io = body.into_io();

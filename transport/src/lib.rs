@@ -30,6 +30,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod body;
 mod chunked;

@@ -7,13 +7,15 @@ use std::time::Duration;
 ///
 /// The defaults fit a 256 MB VM: at most 64 connections, each holding one thread (256 KiB of
 /// reserved stack, a few KiB touched) and one read buffer of `max_head_bytes`, so the transport's
-/// own worst case is about 64 × 40 KiB ≈ 2.5 MiB of resident memory.
+/// own worst case is about 64 × 40 KiB ≈ 2.5 MiB of resident memory, plus a 64 KiB write buffer
+/// per response being written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Most connections open at once. Each open connection is served by one thread, so this also
     /// bounds the transport's threads (plus one accept thread). When every slot is taken, the
-    /// connection that has waited longest for a request head (idle keep-alive or a slow client)
-    /// is closed to make room; if every slot is serving a request, the newcomer gets a fast `503`.
+    /// connection that has waited longest (at least 100 ms) for a request head (idle keep-alive
+    /// or a slow client) is closed to make room; if there is none, the newcomer gets a fast
+    /// `503`.
     pub max_connections: usize,
     /// Stack reserved for each connection thread. The transport itself needs well under 64 KiB.
     pub thread_stack_size: usize,
@@ -80,7 +82,9 @@ impl Limits {
     /// Returns a copy with every field clamped to a usable minimum, so no setting can make the
     /// server unusable (for example zero connections or a zero timeout, which std rejects).
     pub(crate) fn sanitized(&self) -> Limits {
-        let at_least = |d: Duration, min: Duration| if d < min { min } else { d };
+        // Bounded above too, so `Instant + Duration` can never overflow.
+        let day = Duration::from_secs(86_400);
+        let at_least = |d: Duration, min: Duration| d.clamp(min, day);
         let ms = Duration::from_millis;
         Limits {
             max_connections: self.max_connections.max(1),
@@ -92,12 +96,12 @@ impl Limits {
             max_request_line: self.max_request_line.max(64),
             max_header_line: self.max_header_line.max(64),
             max_headers: self.max_headers.max(1),
-            max_head_bytes: self.max_head_bytes.max(1024),
+            max_head_bytes: self.max_head_bytes.clamp(1024, 1024 * 1024),
             drain_cap: self.drain_cap,
             drain_timeout: at_least(self.drain_timeout, ms(10)),
             linger_timeout: at_least(self.linger_timeout, ms(10)),
             accept_backoff: at_least(self.accept_backoff, ms(1)),
-            graceful_stop_timeout: self.graceful_stop_timeout,
+            graceful_stop_timeout: self.graceful_stop_timeout.min(day),
         }
     }
 }

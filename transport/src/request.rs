@@ -122,7 +122,7 @@ impl Request {
         }
     }
 
-    fn write_ctx(&self, body: &BodyReader) -> WriteCtx {
+    fn write_ctx(&self, body: &BodyReader) -> WriteCtx<'static> {
         let limits = &self.shared.limits;
         WriteCtx {
             version: self.version,
@@ -130,6 +130,7 @@ impl Request {
             keep_alive: self.keep_alive
                 && !self.shared.is_stopping()
                 && body.after(limits.drain_cap) != After::Close,
+            upgrade: None,
         }
     }
 
@@ -140,7 +141,7 @@ impl Request {
             return Err(io::Error::other("request already answered"));
         };
         let ctx = self.write_ctx(&body);
-        let result = write_response(body.io().stream(), ctx, response, &[]);
+        let result = write_response(body.io().stream(), ctx, response);
         let reuse = matches!(result, Ok(true));
         self.finish(Completion::Done {
             body: Some(body),
@@ -160,13 +161,19 @@ impl Request {
         let Some(body) = self.body.take() else {
             return Box::new(io::Cursor::new(Vec::new()));
         };
+        // The protocol name comes from the application; never let it split the response.
+        let protocol = if protocol.bytes().any(|b| b.is_ascii_control()) {
+            ""
+        } else {
+            protocol
+        };
         let ctx = WriteCtx {
             version: self.version,
             head_request: false,
             keep_alive: true,
+            upgrade: Some(protocol),
         };
-        let extra = [("Upgrade", protocol), ("Connection", "upgrade")];
-        let written = write_response(body.io().stream(), ctx, response, &extra);
+        let written = write_response(body.io().stream(), ctx, response);
         let mut io = body.into_io();
         let _ = io.set_read_timeout(None);
         if written.is_err() {

@@ -140,13 +140,19 @@ impl Response<Cursor<Vec<u8>>> {
     }
 }
 
+/// Size of the response write buffer (and of chunks): large enough for few system calls per
+/// megabyte, small enough that 64 concurrent downloads hold 4 MiB.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// What the request side tells the writer.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct WriteCtx {
+pub(crate) struct WriteCtx<'a> {
     pub(crate) version: HTTPVersion,
     pub(crate) head_request: bool,
     /// The connection may stay open as far as the request side knows.
     pub(crate) keep_alive: bool,
+    /// For `Request::upgrade`: the protocol to name in `Upgrade`, with `Connection: upgrade`.
+    pub(crate) upgrade: Option<&'a str>,
 }
 
 /// Headers the transport always writes itself.
@@ -183,9 +189,8 @@ enum BodyMode {
 /// connection must be closed).
 pub(crate) fn write_response<R: Read>(
     stream: &TcpStream,
-    ctx: WriteCtx,
+    ctx: WriteCtx<'_>,
     response: Response<R>,
-    extra: &[(&str, &str)],
 ) -> io::Result<bool> {
     let Response {
         status_code,
@@ -208,7 +213,7 @@ pub(crate) fn write_response<R: Read>(
         keep_alive = false;
     }
 
-    let mut out = BufWriter::with_capacity(8 * 1024, stream);
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, stream);
     write!(
         out,
         "HTTP/1.1 {} {}\r\n",
@@ -225,9 +230,6 @@ pub(crate) fn write_response<R: Read>(
         has_server |= h.field.equiv("Server");
         write!(out, "{}: {}\r\n", h.field, h.value)?;
     }
-    for (name, value) in extra {
-        write!(out, "{name}: {value}\r\n")?;
-    }
     if !has_date {
         write!(out, "Date: {}\r\n", http_date(SystemTime::now()))?;
     }
@@ -239,12 +241,12 @@ pub(crate) fn write_response<R: Read>(
         BodyMode::Chunked => out.write_all(b"Transfer-Encoding: chunked\r\n")?,
         BodyMode::None | BodyMode::UntilClose => {}
     }
-    if extra.is_empty() {
-        if !keep_alive {
-            out.write_all(b"Connection: close\r\n")?;
-        } else if !http11 {
-            out.write_all(b"Connection: keep-alive\r\n")?;
-        }
+    if let Some(protocol) = ctx.upgrade {
+        write!(out, "Upgrade: {protocol}\r\nConnection: upgrade\r\n")?;
+    } else if !keep_alive {
+        out.write_all(b"Connection: close\r\n")?;
+    } else if !http11 {
+        out.write_all(b"Connection: keep-alive\r\n")?;
     }
     out.write_all(b"\r\n")?;
 

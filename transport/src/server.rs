@@ -18,6 +18,10 @@ use crate::request::Request;
 
 const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\nRetry-After: 1\r\nServer: picoshare\r\nConnection: close\r\n\r\n503 Service Unavailable\n";
 
+/// A connection must have waited this long for a request head before a newcomer may evict it,
+/// so a burst of new connections cannot push out clients that are about to send their request.
+const EVICTION_GRACE: Duration = Duration::from_millis(100);
+
 /// The address a server listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenAddr {
@@ -98,11 +102,13 @@ impl Shared {
             return None;
         }
         if table.slots.len() >= max {
+            let now = Instant::now();
             let victim = table
                 .slots
                 .iter_mut()
                 .filter(|s| !s.evicted)
                 .filter_map(|s| s.waiting_since.map(|t| (t, s)))
+                .filter(|(t, _)| now.duration_since(*t) >= EVICTION_GRACE)
                 .min_by_key(|(t, _)| *t)
                 .map(|(_, s)| s);
             let victim = victim?;
@@ -227,6 +233,13 @@ impl Shared {
 
 static SERVERS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
+/// `now + timeout`, saturating at one day for absurd timeouts.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400))
+}
+
 /// Gracefully stops every server in the process: stops accepting (the listening socket is
 /// closed), closes idle keep-alive connections and connections still waiting for a request
 /// head, lets requests in progress finish (their responses carry `Connection: close`), and
@@ -239,7 +252,7 @@ static SERVERS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 /// observes SIGTERM, call `tiny_http::shutdown(Duration::from_secs(10))`; then let `main`
 /// return.
 pub fn shutdown(timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let servers: Vec<Arc<Shared>> = {
         let mut list = SERVERS.lock().unwrap_or_else(|p| p.into_inner());
         list.retain(|w| w.strong_count() > 0);
@@ -395,7 +408,7 @@ impl Server {
     /// Graceful stop of this server only; see [`crate::shutdown`] for the semantics.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         self.shared.begin_stop();
-        self.shared.finish_stop(Instant::now() + timeout)
+        self.shared.finish_stop(deadline_after(timeout))
     }
 
     /// Stops accepting new connections and closes waiting ones, without waiting.

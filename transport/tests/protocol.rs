@@ -557,3 +557,154 @@ fn graceful_shutdown_finishes_in_flight_and_closes_idle() {
     assert_eq!(r.header("Connection"), Some("close"));
     assert!(stopper.join().expect("join"), "shutdown finished in time");
 }
+
+#[test]
+fn unread_bodies_are_drained_up_to_the_cap_then_the_connection_closes() {
+    let ts = server();
+    let mut s = ts.connect();
+    let mut batch = b"POST /reject HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n".to_vec();
+    batch.extend_from_slice(&[b'x'; 1000]);
+    batch.extend_from_slice(b"POST /reject HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    batch.extend_from_slice(b"GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+    s.write_all(&batch).expect("write");
+    let mut r = BufReader::new(s);
+    for _ in 0..2 {
+        let rejected = read_response(&mut r, false, true).expect("401");
+        assert_eq!(rejected.status, 401);
+        assert_eq!(
+            rejected.header("Connection"),
+            None,
+            "small remainder is drained"
+        );
+    }
+    assert_eq!(
+        read_response(&mut r, false, true).expect("after").text(),
+        "path /after"
+    );
+
+    // A remainder larger than drain_cap (1 MiB) is not read: the connection closes.
+    let mut s = ts.connect();
+    s.write_all(b"POST /reject HTTP/1.1\r\nHost: t\r\nContent-Length: 2097152\r\n\r\nxyz")
+        .expect("write");
+    let resp = read_response(&mut BufReader::new(s), false, true).expect("401");
+    assert_eq!(resp.status, 401);
+    assert_eq!(resp.header("Connection"), Some("close"));
+}
+
+#[test]
+fn a_client_that_stops_reading_frees_the_worker_after_the_write_timeout() {
+    let limits = Limits {
+        write_stall_timeout: Duration::from_millis(300),
+        ..test_limits()
+    };
+    let (done_tx, done_rx) = mpsc::channel();
+    let done_tx = Mutex::new(done_tx);
+    let ts = TestServer::start(limits, move |rq| {
+        let started = Instant::now();
+        let endless = Response::empty(200).with_data(Pattern { left: None }, None);
+        let result = rq.respond(endless);
+        if let Ok(tx) = done_tx.lock() {
+            let _ = tx.send((result.is_err(), started.elapsed()));
+        }
+    });
+    let mut s = ts.connect();
+    s.write_all(b"GET /endless HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    let (failed, took) = done_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("respond returned");
+    eprintln!("endless response to a client that never reads: respond() failed after {took:?}");
+    assert!(failed);
+    drop(s);
+}
+
+#[test]
+fn random_garbage_on_the_socket_never_hurts_the_server() {
+    let ts = server();
+    let seeds: [&[u8]; 3] = [
+        b"GET /x HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\nabcd",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut answered = 0;
+    for case in 0..300 {
+        let mut input = seeds[case % seeds.len()].to_vec();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() as usize) % input.len().max(1);
+            match next() % 4 {
+                0 if !input.is_empty() => input[at] = next() as u8,
+                1 => input.insert(at, b"\r\n:; \0"[(next() % 6) as usize]),
+                2 if !input.is_empty() => {
+                    input.remove(at);
+                }
+                _ => input.truncate(at),
+            }
+        }
+        let mut s = ts.connect();
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let _ = s.write_all(&input);
+        let _ = s.shutdown(Shutdown::Write);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        if out.starts_with(b"HTTP/1.1 ") {
+            answered += 1;
+        }
+    }
+    eprintln!("300 mutated requests: {answered} answered, the rest closed");
+    assert_eq!(
+        get(&ts, "/still-fine").expect("healthy").text(),
+        "path /still-fine"
+    );
+}
+
+#[test]
+fn keep_alive_request_latency() {
+    let ts = server();
+    let s = ts.connect();
+    let mut w = s.try_clone().expect("clone");
+    let mut r = BufReader::new(s);
+    let mut times = Vec::new();
+    for i in 0..500 {
+        let started = Instant::now();
+        w.write_all(format!("GET /k{i} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+            .expect("write");
+        let resp = read_response(&mut r, false, true).expect("resp");
+        times.push(started.elapsed());
+        assert_eq!(resp.status, 200);
+    }
+    times.sort();
+    eprintln!(
+        "500 sequential keep-alive requests (debug build, handler thread per request): median {:?}, p99 {:?}, max {:?}",
+        times[250], times[495], times[499]
+    );
+}
+
+#[test]
+fn upgrade_hands_over_the_raw_connection() {
+    let ts = TestServer::start(test_limits(), |rq: Request| {
+        let mut raw = rq.upgrade("echo", Response::empty(101));
+        let mut buf = [0u8; 4];
+        if raw.read_exact(&mut buf).is_ok() {
+            let _ = raw.write_all(&buf);
+        }
+    });
+    let mut s = ts.connect();
+    s.write_all(b"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\nping")
+        .expect("write");
+    let mut r = BufReader::new(s.try_clone().expect("clone"));
+    let resp = read_response(&mut r, false, true).expect("101");
+    assert_eq!(resp.status, 101);
+    assert_eq!(resp.header("Upgrade"), Some("echo"));
+    assert_eq!(resp.header("Connection"), Some("upgrade"));
+    let mut echoed = [0u8; 4];
+    r.read_exact(&mut echoed).expect("echo");
+    assert_eq!(&echoed, b"ping");
+}

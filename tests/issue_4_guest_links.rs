@@ -1,0 +1,1260 @@
+//! Issue 4 (guest links, guest uploads, download history, settings, system information)
+//! against the real `picoshare` binary on 127.0.0.1, with curl where a user would use it and
+//! raw sockets where curl cannot show what matters. The small harness below is self-contained.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use rusqlite::Connection;
+
+const BIN: &str = env!("CARGO_BIN_EXE_picoshare");
+const SECRET: &str = "issue-4-test-passphrase";
+const MIB: u64 = 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Harness: one server per test, in its own temp folder.
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+    cookie: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// An HTTP answer as curl saw it.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Server {
+    fn start() -> Server {
+        Self::start_in(fresh_dir())
+    }
+
+    /// Starts on `dir/store.db` (which may already exist).
+    fn start_in(dir: PathBuf) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["--listen", "127.0.0.1", "--port", "0", "-db"])
+            .arg(dir.join("store.db"))
+            .env("PS_SHARED_SECRET", SECRET)
+            .env_remove("PS_SHARED_SECRET_FILE")
+            .env_remove("PS_BEHIND_PROXY")
+            .env_remove("LITESTREAM_BUCKET")
+            .env_remove("PORT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start picoshare");
+        // stderr: kept for failure reports. stdout: read up to the listening line, then
+        // drained for good (access logs go there; a full pipe would block the server).
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err_pipe = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        });
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(out);
+            let mut line = String::new();
+            let mut announced = false;
+            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if !announced {
+                    if let Some(a) = line.trim().strip_prefix("picoshare: listening on http://") {
+                        let _ = tx.send(a.to_owned());
+                        announced = true;
+                    }
+                }
+                line.clear();
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a.parse().expect("listening address"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start: {}", stderr.lock().unwrap());
+            }
+        };
+        let mut server = Server {
+            child,
+            addr,
+            dir,
+            cookie: String::new(),
+            stderr,
+        };
+        server.cookie = server.login();
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.join("store.db")
+    }
+
+    fn sql(&self) -> Connection {
+        let c = Connection::open(self.db()).expect("open db");
+        c.busy_timeout(Duration::from_secs(10))
+            .expect("busy timeout");
+        c
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.sql()
+            .query_row(sql, [], |r| r.get(0))
+            .expect("count query")
+    }
+
+    fn login(&self) -> String {
+        let headers = self.dir.join("login-headers");
+        let o = Command::new("curl")
+            .args(["-sS", "--max-time", "30", "-o", "/dev/null", "-D"])
+            .arg(&headers)
+            .args([
+                "-X",
+                "POST",
+                "--data",
+                &format!(r#"{{"sharedSecretKey":"{SECRET}"}}"#),
+            ])
+            .arg(self.url("/api/auth"))
+            .output()
+            .expect("curl");
+        assert!(o.status.success(), "login: {:?}", o);
+        let text = fs::read_to_string(&headers).expect("headers");
+        text.lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                if !name.eq_ignore_ascii_case("set-cookie") {
+                    return None;
+                }
+                let pair = value.trim().split(';').next()?;
+                pair.starts_with("sharedSecret=").then(|| pair.to_owned())
+            })
+            .expect("session cookie")
+    }
+
+    /// Runs curl with `args` against `path`; `admin` adds the session cookie.
+    fn curl(&self, admin: bool, args: &[&str], path: &str) -> Answer {
+        let mut cmd = Command::new("curl");
+        cmd.args([
+            "-sS",
+            "--max-time",
+            "60",
+            "-w",
+            "\n%{http_code} %{content_type}",
+        ]);
+        if admin {
+            cmd.args(["-H", &format!("Cookie: {}", self.cookie)]);
+        }
+        let o = cmd.args(args).arg(self.url(path)).output().expect("curl");
+        assert!(
+            o.status.success(),
+            "curl {args:?} {path}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let (body, tail) = text.rsplit_once('\n').expect("curl -w tail");
+        let (status, content_type) = tail.split_once(' ').unwrap_or((tail, ""));
+        Answer {
+            status: status.parse().expect("status"),
+            content_type: content_type.to_owned(),
+            body: body.to_owned(),
+        }
+    }
+
+    fn json(&self, admin: bool, method: &str, path: &str, body: &str) -> Answer {
+        self.curl(
+            admin,
+            &[
+                "-X",
+                method,
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                body,
+            ],
+            path,
+        )
+    }
+
+    /// Creates a guest link from a JSON body; returns its id.
+    fn create_link(&self, body: &str) -> String {
+        let a = self.json(true, "POST", "/api/guest-links", body);
+        assert_eq!(a.status, 200, "{a:?}");
+        let v: serde_json::Value = serde_json::from_str(&a.body).expect("json");
+        v["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Writes a file of `len` bytes into the test folder and returns its path.
+    fn file(&self, name: &str, len: u64) -> PathBuf {
+        let p = self.dir.join(name);
+        let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        fs::write(&p, data).expect("write file");
+        p
+    }
+
+    /// A guest upload of `file` with curl (`extra` args first).
+    fn guest_upload(&self, link: &str, file: &Path, extra: &[&str]) -> Answer {
+        let form = format!("file=@{}", file.display());
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend(["-F", &form]);
+        self.curl(false, &args, &format!("/api/guest/{link}"))
+    }
+
+    fn spool_is_empty(&self) -> bool {
+        let mut spool = self.db().into_os_string();
+        spool.push("-spool");
+        fs::read_dir(PathBuf::from(spool))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .all(|e| e.file_name().to_string_lossy().starts_with('.'))
+            })
+            .unwrap_or(true)
+    }
+}
+
+/// A new, empty temp folder for one server.
+fn fresh_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "ps-issue4-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            if let Ok(s) = self.stderr.lock() {
+                eprintln!("server stderr:\n{s}");
+            }
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn in_days(days: i64) -> String {
+    (Utc::now() + chrono::Duration::days(days)).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn link_body(max_bytes: Option<u64>, max_uploads: Option<u64>, lifetime: &str) -> String {
+    serde_json::json!({
+        "label": "test link",
+        "urlExpirationTime": in_days(2),
+        "fileLifetime": lifetime,
+        "maxFileBytes": max_bytes,
+        "maxFileUploads": max_uploads,
+    })
+    .to_string()
+}
+
+/// The id at the end of a plain-text guest answer (`http://host/-ID\r\n`).
+fn id_from_url(body: &str) -> String {
+    body.trim_end()
+        .rsplit_once("/-")
+        .map(|(_, id)| id.to_owned())
+        .expect("download URL")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guest-link API.
+
+#[test]
+fn issue_4_guest_link_api_fields_rules_and_encodings() {
+    let s = Server::start();
+    // Without the session: 401 everywhere.
+    let body = link_body(None, None, "168h0m0s");
+    assert_eq!(s.json(false, "POST", "/api/guest-links", &body).status, 401);
+
+    let bad: &[(serde_json::Value, &str)] = &[
+        (
+            serde_json::json!({"label": "x".repeat(201), "urlExpirationTime": in_days(2), "fileLifetime": "24h"}),
+            "Invalid request: label too long - limit 200 characters",
+        ),
+        (
+            serde_json::json!({}),
+            "Invalid request: unrecognized format for expiration time, must be in \
+             2006-01-02T15:04:05Z07:00 format",
+        ),
+        (
+            serde_json::json!({"urlExpirationTime": in_days(0), "fileLifetime": "24h"}),
+            "Invalid request: expire time must be at least one hour in the future",
+        ),
+        (
+            serde_json::json!({"urlExpirationTime": in_days(2), "fileLifetime": "7d"}),
+            "Invalid request: unrecognized format for file life time, must be in 1ns, 1us \
+             (or 1µs), 1ms, 1s, 1m, 1h format",
+        ),
+        (
+            serde_json::json!({"urlExpirationTime": in_days(2), "fileLifetime": "23h59m"}),
+            "Invalid request: file lifetime must be at least 1 day",
+        ),
+        (
+            serde_json::json!({"urlExpirationTime": in_days(2), "fileLifetime": "24h", "maxFileBytes": 1048575}),
+            "Invalid request: guest upload size limit must be at at least 1048576 bytes",
+        ),
+        (
+            serde_json::json!({"urlExpirationTime": in_days(2), "fileLifetime": "24h", "maxFileBytes": -5}),
+            "Invalid request: maxFileBytes must be a whole number",
+        ),
+        (
+            serde_json::json!({"urlExpirationTime": in_days(2), "fileLifetime": "24h", "maxFileBytes": 2097152.5}),
+            "Invalid request: maxFileBytes must be a whole number",
+        ),
+        (
+            serde_json::json!({"urlExpirationTime": in_days(2), "fileLifetime": "24h", "maxFileUploads": 0}),
+            "Invalid request: guest upload count limit must be a positive number",
+        ),
+    ];
+    for (body, message) in bad {
+        let a = s.json(true, "POST", "/api/guest-links", &body.to_string());
+        assert_eq!((a.status, a.body.trim_end()), (400, *message), "{body}");
+    }
+    assert_eq!(
+        s.json(true, "POST", "/api/guest-links", "").status,
+        400,
+        "missing body"
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM guest_links"), 0);
+
+    // A link with every field, and one with none of the optional ones.
+    let full = s.create_link(&link_body(Some(10 * MIB), Some(3), "168h"));
+    let bare = s.create_link(
+        &serde_json::json!({
+            "label": null,
+            "urlExpirationTime": "2999-12-31T00:00:00Z",
+            "fileLifetime": "876000h0m0s",
+        })
+        .to_string(),
+    );
+    for id in [&full, &bare] {
+        assert_eq!(id.len(), 16, "{id}");
+    }
+    let row = |id: &str| -> (
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        String,
+        String,
+        i64,
+    ) {
+        s.sql()
+            .query_row(
+                "SELECT label, max_file_bytes, max_file_uploads, url_expiration_time, \
+                 file_expiration_time, is_disabled FROM guest_links WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .expect("row")
+    };
+    let (label, bytes, uploads, _, lifetime, disabled) = row(&full);
+    assert_eq!(
+        (
+            label.as_deref(),
+            bytes,
+            uploads,
+            lifetime.as_str(),
+            disabled
+        ),
+        (
+            Some("test link"),
+            Some(10 * MIB as i64),
+            Some(3),
+            "168h0m0s",
+            0
+        )
+    );
+    assert_eq!(
+        row(&bare),
+        (
+            Some(String::new()),
+            None,
+            None,
+            "2999-12-31T00:00:00Z".into(),
+            "876000h0m0s".into(),
+            0
+        ),
+        "label '' not NULL, limits NULL, never sentinels"
+    );
+
+    // Enable / disable: 204, idempotent; unknown 404; malformed 400; wrong method 405.
+    for (path, disabled) in [("disable", 1), ("disable", 1), ("enable", 0)] {
+        let a = s.curl(
+            true,
+            &["-X", "PUT"],
+            &format!("/api/guest-links/{full}/{path}"),
+        );
+        assert_eq!(a.status, 204);
+        assert_eq!(row(&full).5, disabled);
+    }
+    let unknown = "ZZkAPdHsixtKqbdE";
+    assert_eq!(
+        s.curl(
+            true,
+            &["-X", "PUT"],
+            &format!("/api/guest-links/{unknown}/enable")
+        )
+        .status,
+        404
+    );
+    let a = s.curl(true, &["-X", "PUT"], "/api/guest-links/short/disable");
+    assert_eq!(a.status, 400);
+    assert!(a.body.starts_with("Invalid guest link ID"), "{a:?}");
+    assert_eq!(
+        s.curl(
+            true,
+            &["-X", "GET"],
+            &format!("/api/guest-links/{full}/enable")
+        )
+        .status,
+        405
+    );
+    assert_eq!(
+        s.curl(
+            false,
+            &["-X", "PUT"],
+            &format!("/api/guest-links/{full}/enable")
+        )
+        .status,
+        401
+    );
+
+    // Delete: 200, also for an unknown id; malformed 400.
+    assert_eq!(
+        s.curl(true, &["-X", "DELETE"], &format!("/api/guest-links/{bare}"))
+            .status,
+        200
+    );
+    assert_eq!(
+        s.curl(
+            true,
+            &["-X", "DELETE"],
+            &format!("/api/guest-links/{unknown}")
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        s.curl(true, &["-X", "DELETE"], "/api/guest-links/bad!id")
+            .status,
+        400
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM guest_links"), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guest uploads.
+
+#[test]
+fn issue_4_guest_upload_answers_curl_in_plain_text_and_browsers_in_json() {
+    let s = Server::start();
+    let link = s.create_link(&link_body(Some(10 * MIB), None, "168h0m0s"));
+    let file = s.file("hello.txt", 5000);
+
+    let a = s.guest_upload(&link, &file, &[]);
+    eprintln!(
+        "$ curl -F file=@hello.txt {}\n< {} {}\n{}",
+        s.url(&format!("/api/guest/{link}")),
+        a.status,
+        a.content_type,
+        a.body.escape_debug()
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.content_type, "text/plain");
+    let prefix = format!("http://{}/-", s.addr);
+    assert!(
+        a.body.starts_with(&prefix) && a.body.ends_with("\r\n"),
+        "{:?}",
+        a.body
+    );
+    let id = id_from_url(&a.body);
+    assert_eq!(id.len(), 10);
+
+    // The link downloads the same bytes.
+    let out = s.dir.join("downloaded");
+    let o = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-o"])
+        .arg(&out)
+        .arg(a.body.trim_end())
+        .output()
+        .expect("curl");
+    assert!(o.status.success());
+    assert_eq!(fs::read(&out).unwrap(), fs::read(&file).unwrap());
+
+    // Attribution and the default expiration: upload time + the link's lifetime (7 days).
+    let (guest, upload, expiration, note): (Option<String>, String, String, Option<String>) = s
+        .sql()
+        .query_row(
+            "SELECT guest_link_id, upload_time, expiration_time, note FROM entries WHERE id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(guest.as_deref(), Some(link.as_str()));
+    assert_eq!(note, None);
+    let up = chrono::DateTime::parse_from_rfc3339(&upload).unwrap();
+    let exp = chrono::DateTime::parse_from_rfc3339(&expiration).unwrap();
+    assert_eq!((exp - up).num_seconds(), 7 * 86_400);
+
+    // Exactly `Accept: application/json` gets JSON.
+    let a = s.guest_upload(&link, &file, &["-H", "Accept: application/json"]);
+    assert_eq!(
+        (a.status, a.content_type.as_str()),
+        (200, "application/json")
+    );
+    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(v["id"].as_str().map(str::len), Some(10));
+    let a = s.guest_upload(
+        &link,
+        &file,
+        &["-H", "Accept: application/json, text/plain"],
+    );
+    assert_eq!(a.content_type, "text/plain");
+
+    // A requested expiration: within the lifetime is kept; beyond it, or too soon, is 400.
+    let ok = s.guest_upload(&link, &file, &[]);
+    assert_eq!(ok.status, 200);
+    let within = in_days(3);
+    let a = s.curl(
+        false,
+        &["-F", &format!("file=@{}", file.display())],
+        &format!("/api/guest/{link}?expiration={within}"),
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    let stored: String = s
+        .sql()
+        .query_row(
+            "SELECT expiration_time FROM entries WHERE id = ?1",
+            [id_from_url(&a.body)],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, within);
+    for (when, start) in [
+        (
+            in_days(8),
+            "Invalid expiration: requested expiration time of ",
+        ),
+        (
+            "2999-12-31T00:00:00Z".to_owned(),
+            "Invalid expiration: requested expiration time of",
+        ),
+        (
+            in_days(0),
+            "Invalid expiration: expire time must be at least one hour in the future",
+        ),
+    ] {
+        let a = s.curl(
+            false,
+            &["-F", &format!("file=@{}", file.display())],
+            &format!("/api/guest/{link}?expiration={when}"),
+        );
+        assert_eq!(a.status, 400, "{when}: {a:?}");
+        assert!(a.body.starts_with(start), "{a:?}");
+    }
+
+    // Guests cannot send notes; nor empty files.
+    let a = s.guest_upload(&link, &file, &["-F", "note=hi"]);
+    assert_eq!(
+        (a.status, a.body.trim_end()),
+        (400, "invalid request: guest uploads cannot have file notes")
+    );
+    let empty = s.file("empty.txt", 0);
+    let a = s.guest_upload(&link, &empty, &[]);
+    assert_eq!(
+        (a.status, a.body.trim_end()),
+        (400, "invalid request: file must be non-empty")
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 5);
+
+    // A never-expiring link gives never-expiring files.
+    let forever = s.create_link(&link_body(None, None, "876000h0m0s"));
+    let a = s.guest_upload(&forever, &file, &[]);
+    let stored: String = s
+        .sql()
+        .query_row(
+            "SELECT expiration_time FROM entries WHERE id = ?1",
+            [id_from_url(&a.body)],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, "2999-12-31T00:00:00Z");
+
+    // Bad and unknown link ids.
+    let a = s.guest_upload("tooshort", &file, &[]);
+    assert_eq!(a.status, 400);
+    assert!(a.body.starts_with("Invalid guest link ID: "), "{a:?}");
+    let a = s.guest_upload("ZZkAPdHsixtKqbdE", &file, &[]);
+    assert_eq!(
+        (a.status, a.body.trim_end()),
+        (404, "Invalid guest link ID")
+    );
+    assert!(s.spool_is_empty());
+}
+
+#[test]
+fn issue_4_inactive_links_answer_401() {
+    let s = Server::start();
+    let file = s.file("f.bin", 1000);
+    let inactive = |link: &str| {
+        let a = s.guest_upload(link, &file, &[]);
+        assert_eq!(
+            (a.status, a.body.trim_end()),
+            (401, "Guest link is no longer active"),
+            "{link}"
+        );
+    };
+
+    // Disabled, then enabled again.
+    let link = s.create_link(&link_body(None, None, "24h"));
+    s.curl(
+        true,
+        &["-X", "PUT"],
+        &format!("/api/guest-links/{link}/disable"),
+    );
+    inactive(&link);
+    s.curl(
+        true,
+        &["-X", "PUT"],
+        &format!("/api/guest-links/{link}/enable"),
+    );
+    assert_eq!(s.guest_upload(&link, &file, &[]).status, 200);
+
+    // The refusal comes before the body: an `Expect: 100-continue` client never sends it.
+    s.curl(
+        true,
+        &["-X", "PUT"],
+        &format!("/api/guest-links/{link}/disable"),
+    );
+    let mut t = send_head(
+        s.addr,
+        &format!(
+            "POST /api/guest/{link} HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; \
+             boundary=XyZ\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n",
+            s.addr
+        ),
+    );
+    let head = read_head(&mut t);
+    assert!(head.starts_with("HTTP/1.1 401"), "{head:?}");
+    drop(t);
+    s.curl(
+        true,
+        &["-X", "PUT"],
+        &format!("/api/guest-links/{link}/enable"),
+    );
+
+    // URL expired (set in the database: the API only accepts future times).
+    let expired = s.create_link(&link_body(None, None, "24h"));
+    s.sql()
+        .execute(
+            "UPDATE guest_links SET url_expiration_time = '2024-01-01T00:00:00Z' WHERE id = ?1",
+            [&expired],
+        )
+        .unwrap();
+    inactive(&expired);
+
+    // Upload count reached; deleting one of its files frees the slot again (as PicoShare).
+    let two = s.create_link(&link_body(None, Some(2), "24h"));
+    let first = s.guest_upload(&two, &file, &[]);
+    assert_eq!(first.status, 200);
+    assert_eq!(s.guest_upload(&two, &file, &[]).status, 200);
+    inactive(&two);
+    let id = id_from_url(&first.body);
+    assert_eq!(
+        s.curl(true, &["-X", "DELETE"], &format!("/api/entry/{id}"))
+            .status,
+        200
+    );
+    assert_eq!(s.guest_upload(&two, &file, &[]).status, 200);
+    inactive(&two);
+    assert_eq!(
+        s.count(&format!(
+            "SELECT COUNT(*) FROM entries WHERE guest_link_id = '{two}'"
+        )),
+        2
+    );
+}
+
+#[test]
+fn issue_4_deleting_a_link_keeps_its_files() {
+    let s = Server::start();
+    let link = s.create_link(&link_body(None, None, "168h0m0s"));
+    let file = s.file("keep.bin", 300_000);
+    let a = s.guest_upload(&link, &file, &[]);
+    assert_eq!(a.status, 200);
+    let id = id_from_url(&a.body);
+    assert_eq!(
+        s.curl(true, &["-X", "DELETE"], &format!("/api/guest-links/{link}"))
+            .status,
+        200
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM guest_links"), 0);
+    let guest: Option<String> = s
+        .sql()
+        .query_row(
+            "SELECT guest_link_id FROM entries WHERE id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(guest, None, "the file survives, no longer attributed");
+    let out = s.dir.join("kept");
+    let o = Command::new("curl")
+        .args(["-sS", "--fail", "--max-time", "30", "-o"])
+        .arg(&out)
+        .arg(s.url(&format!("/-{id}")))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(fs::read(&out).unwrap(), fs::read(&file).unwrap());
+    // The link's page is gone for guests.
+    assert_eq!(s.guest_upload(&link, &file, &[]).status, 404);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The byte cap: on the file's bytes, before the body when the declared length says so, and
+// while streaming otherwise.
+
+#[test]
+fn issue_4_byte_cap_at_just_below_and_just_above_the_limit() {
+    let s = Server::start();
+    let link = s.create_link(&link_body(Some(MIB), None, "24h"));
+    for (len, status) in [(MIB - 1, 200), (MIB, 200), (MIB + 1, 413)] {
+        let file = s.file(&format!("f{len}.bin"), len);
+        let a = s.guest_upload(&link, &file, &[]);
+        eprintln!(
+            "file of {len} bytes, cap {MIB}: {} {}",
+            a.status,
+            a.body.trim_end()
+        );
+        assert_eq!(a.status, status, "{len}: {a:?}");
+        if status == 413 {
+            assert_eq!(
+                a.body.trim_end(),
+                "invalid request: file is larger than this link's limit of 1048576 bytes"
+            );
+        }
+    }
+    // Exactly the two accepted files, whole; no orphaned chunks, no temp files.
+    let sizes: Vec<i64> = {
+        let c = s.sql();
+        let mut st = c
+            .prepare(
+                "SELECT SUM(LENGTH(d.chunk)) FROM entries e JOIN entries_data d ON d.id = e.id \
+                 GROUP BY e.id ORDER BY 1",
+            )
+            .unwrap();
+        let v = st
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        v
+    };
+    assert_eq!(sizes, [(MIB - 1) as i64, MIB as i64]);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM entries_data WHERE id NOT IN (SELECT id FROM entries)"),
+        0
+    );
+    assert!(s.spool_is_empty());
+}
+
+/// Sends a request head; returns the stream.
+fn send_head(addr: SocketAddr, head: &str) -> TcpStream {
+    let mut t = TcpStream::connect(addr).expect("connect");
+    t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    t.write_all(head.as_bytes()).expect("send head");
+    t
+}
+
+/// Reads until the end of a response head (or EOF).
+fn read_head(t: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut b = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        match t.read(&mut b) {
+            Ok(1) => got.push(b[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn issue_4_declared_length_over_the_cap_is_refused_before_the_body() {
+    let s = Server::start();
+    let link = s.create_link(&link_body(Some(MIB), None, "24h"));
+    let declared = MIB + 64 * 1024 + 1;
+    let mut t = send_head(
+        s.addr,
+        &format!(
+            "POST /api/guest/{link} HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; \
+             boundary=XyZ\r\nContent-Length: {declared}\r\nExpect: 100-continue\r\n\r\n",
+            s.addr
+        ),
+    );
+    // No body byte sent: the answer must come anyway, and be a 413, not a 100 Continue.
+    let head = read_head(&mut t);
+    eprintln!(
+        "declared {declared} bytes, no body sent → {}",
+        head.lines().next().unwrap_or("")
+    );
+    assert!(head.starts_with("HTTP/1.1 413"), "{head:?}");
+    drop(t);
+    // A declared length within the allowance is read (and then refused on the file's bytes).
+    let mut t = send_head(
+        s.addr,
+        &format!(
+            "POST /api/guest/{link} HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; \
+             boundary=XyZ\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+            s.addr,
+            MIB + 1000
+        ),
+    );
+    let head = read_head(&mut t);
+    assert!(head.starts_with("HTTP/1.1 100"), "{head:?}");
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0);
+}
+
+#[test]
+fn issue_4_crossing_the_cap_mid_stream_stops_the_upload_at_once() {
+    let s = Server::start();
+    // One upload allowed: the refused one must give its reserved slot back.
+    let link = s.create_link(&link_body(Some(MIB), Some(1), "24h"));
+    // Chunked: no declared length, so only the streaming count can catch it.
+    let mut t = send_head(
+        s.addr,
+        &format!(
+            "POST /api/guest/{link} HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; \
+             boundary=XyZ\r\nTransfer-Encoding: chunked\r\n\r\n",
+            s.addr
+        ),
+    );
+    let chunk = |t: &mut TcpStream, data: &[u8]| -> std::io::Result<()> {
+        t.write_all(format!("{:x}\r\n", data.len()).as_bytes())?;
+        t.write_all(data)?;
+        t.write_all(b"\r\n")
+    };
+    chunk(
+        &mut t,
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\
+          Content-Type: application/octet-stream\r\n\r\n",
+    )
+    .unwrap();
+    // Send up to 8 MiB in 64 KiB pieces; the answer must arrive soon after 1 MiB.
+    let piece = vec![b'a'; 64 * 1024];
+    let mut sent = 0u64;
+    let started = Instant::now();
+    t.set_nonblocking(false).unwrap();
+    let mut answered = None;
+    while sent < 8 * MIB {
+        if chunk(&mut t, &piece).is_err() {
+            break; // The server closed: fine, read what it said.
+        }
+        sent += piece.len() as u64;
+        t.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+        let mut b = [0u8; 1];
+        if let Ok(1) = t.peek(&mut b) {
+            answered = Some(sent);
+            break;
+        }
+    }
+    t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = read_head(&mut t);
+    eprintln!(
+        "streamed {} bytes of file (cap {MIB}) before the answer: {} after {:?}",
+        answered.unwrap_or(sent),
+        head.lines().next().unwrap_or(""),
+        started.elapsed()
+    );
+    assert!(head.starts_with("HTTP/1.1 413"), "{head:?}");
+    assert!(
+        answered.unwrap_or(sent) < 4 * MIB,
+        "the answer came only after {sent} bytes"
+    );
+    drop(t);
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries_data"), 0);
+    assert!(s.spool_is_empty());
+    let file = s.file("fits.bin", 1000);
+    assert_eq!(
+        s.guest_upload(&link, &file, &[]).status,
+        200,
+        "slot given back"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The upload count under concurrency.
+
+#[test]
+fn issue_4_parallel_uploads_to_the_last_slot_store_exactly_one_file() {
+    let s = Arc::new(Server::start());
+    let link = s.create_link(&link_body(None, Some(1), "24h"));
+    let file = s.file("race.bin", 2 * MIB);
+    let n = 8;
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let (s, barrier, link, file) = (
+                Arc::clone(&s),
+                Arc::clone(&barrier),
+                link.clone(),
+                file.clone(),
+            );
+            std::thread::spawn(move || {
+                barrier.wait();
+                let started = Instant::now();
+                let a = s.guest_upload(&link, &file, &[]);
+                (i, a, started.elapsed())
+            })
+        })
+        .collect();
+    let mut results: Vec<(usize, Answer, Duration)> =
+        handles.into_iter().map(|h| h.join().unwrap()).collect();
+    results.sort_by_key(|r| r.0);
+    eprintln!(
+        "$ {n} × curl -F file=@race.bin (2 MiB) {} in parallel, max_file_uploads=1",
+        s.url(&format!("/api/guest/{link}"))
+    );
+    for (i, a, took) in &results {
+        eprintln!(
+            "  upload {i}: {} {:?} ({took:.0?})",
+            a.status,
+            a.body.trim_end()
+        );
+    }
+    let ok = results.iter().filter(|r| r.1.status == 200).count();
+    let refused = results
+        .iter()
+        .filter(|r| r.1.status == 401 && r.1.body.trim_end() == "Guest link is no longer active")
+        .count();
+    let stored = s.count(&format!(
+        "SELECT COUNT(*) FROM entries WHERE guest_link_id = '{link}'"
+    ));
+    eprintln!("  → {ok} stored, {refused} refused; entries rows for the link: {stored}");
+    assert_eq!((ok, refused, stored), (1, n - 1, 1));
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM entries_data WHERE id NOT IN (SELECT id FROM entries)"),
+        0
+    );
+    assert!(s.spool_is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings, history, system information.
+
+#[test]
+fn issue_4_settings_rules_and_stored_values() {
+    let s = Server::start();
+    let days =
+        || -> i64 { s.count("SELECT default_expiration_in_days FROM settings WHERE id = 1") };
+    assert_eq!(days(), 30);
+    let put = |admin: bool, body: &str| s.json(admin, "PUT", "/api/settings", body);
+    assert_eq!(put(false, r#"{"defaultExpirationDays":5}"#).status, 401);
+    let a = put(
+        true,
+        r#"{"defaultExpirationDays":5,"defaultNeverExpire":false}"#,
+    );
+    assert_eq!((a.status, a.body.as_str()), (200, ""));
+    assert_eq!(days(), 5);
+    assert_eq!(put(true, r#"{"defaultNeverExpire":true}"#).status, 200);
+    assert_eq!(days(), 36_500);
+    assert_eq!(put(true, r#"{"defaultExpirationDays":3650}"#).status, 200);
+    assert_eq!(days(), 3650);
+    for (body, message) in [
+        (
+            r#"{"defaultExpirationDays":0}"#,
+            "Invalid request: file lifetime must be at least 1 days",
+        ),
+        (
+            r#"{"defaultExpirationDays":3651}"#,
+            "Invalid request: file lifetime must be at most 10 years",
+        ),
+        (
+            r#"{}"#,
+            "Invalid request: file lifetime must be at least 1 days",
+        ),
+        (
+            r#"{"defaultExpirationDays":70000}"#,
+            "Invalid request: defaultExpirationDays must be a whole number of days",
+        ),
+        (
+            r#"{"defaultExpirationDays":"7"}"#,
+            "Invalid request: defaultExpirationDays must be a number",
+        ),
+        ("not json", "Invalid request: malformed request"),
+    ] {
+        let a = put(true, body);
+        assert_eq!((a.status, a.body.trim_end()), (400, message), "{body}");
+    }
+    assert_eq!(days(), 3650, "refused changes change nothing");
+    assert_eq!(s.curl(true, &["-X", "POST"], "/api/settings").status, 405);
+}
+
+#[test]
+fn issue_4_download_history_records_each_transfer_with_its_user_agent() {
+    let s = Server::start();
+    let file = s.file("history.bin", 400_000);
+    let a = s.curl(
+        true,
+        &["-F", &format!("file=@{}", file.display())],
+        &format!("/api/entry?expiration={}", in_days(3)),
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    let id = v["id"].as_str().unwrap().to_owned();
+    let agents = [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+         Chrome/126.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, \
+         like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        "Wget/1.21.4",
+        "curl/8.5.0",
+    ];
+    for ua in agents {
+        let a = s.curl(false, &["-A", ua, "-o", "/dev/null"], &format!("/-{id}"));
+        assert_eq!(a.status, 200);
+        std::thread::sleep(Duration::from_millis(1100)); // distinct timestamps
+    }
+    // Neither a continuation range nor HEAD is another download.
+    assert_eq!(
+        s.curl(
+            false,
+            &["-r", "1000-", "-o", "/dev/null"],
+            &format!("/-{id}")
+        )
+        .status,
+        206
+    );
+    assert_eq!(s.curl(false, &["-I"], &format!("/-{id}")).status, 200);
+
+    let store = picoshare::store::Store::open(
+        &s.db(),
+        picoshare::store::StoreSettings::with_chunk_size(327_680),
+    )
+    .expect("open store");
+    let entry = picoshare::model::EntryId::parse(&id).unwrap();
+    let history = store.downloads(&entry).unwrap();
+    assert_eq!(store.download_count(&entry).unwrap(), 5);
+    let shown: Vec<(String, String, String)> = history
+        .iter()
+        .map(|r| {
+            let agent = picoshare::useragent::parse(&r.user_agent);
+            (r.client_ip.clone(), agent.browser, agent.platform)
+        })
+        .collect();
+    eprintln!("history, newest first: {shown:?}");
+    let expected = [
+        ("curl", ""),
+        ("Wget", ""),
+        ("Safari", "iOS"),
+        ("Firefox", "Linux"),
+        ("Chrome", "Windows"),
+    ];
+    for ((ip, browser, platform), (b, p)) in shown.iter().zip(expected) {
+        assert_eq!(
+            (ip.as_str(), browser.as_str(), platform.as_str()),
+            ("127.0.0.1", b, p)
+        );
+    }
+    assert!(history.windows(2).all(|w| w[0].time >= w[1].time));
+    let unique = picoshare::store::unique_ips(history);
+    assert_eq!(store.unique_ip_downloads(&entry).unwrap(), unique);
+    assert_eq!(unique.len(), 1);
+    assert_eq!(unique[0].user_agent, "curl/8.5.0", "the most recent per IP");
+}
+
+#[test]
+fn issue_4_system_information_json() {
+    let s = Server::start();
+    assert_eq!(s.curl(false, &[], "/api/information").status, 401);
+    let file = s.file("info.bin", 100_000);
+    s.curl(
+        true,
+        &["-F", &format!("file=@{}", file.display())],
+        &format!("/api/entry?expiration={}", in_days(3)),
+    );
+    let a = s.curl(true, &[], "/api/information");
+    assert_eq!(
+        (a.status, a.content_type.as_str()),
+        (200, "application/json")
+    );
+    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    eprintln!("GET /api/information → {v}");
+    let n = |p: &str| v.pointer(p).and_then(|x| x.as_u64()).unwrap_or(u64::MAX);
+    assert!(n("/filesystem/totalBytes") > 0);
+    assert!(n("/filesystem/usedBytes") <= n("/filesystem/totalBytes"));
+    assert_eq!(n("/storedFileBytes"), 100_000);
+    assert_eq!(
+        n("/database/fileBytes"),
+        fs::metadata(s.db()).unwrap().len()
+    );
+    assert!(
+        n("/database/walBytes") < u64::MAX,
+        "a number, 0 when absent"
+    );
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// PicoShare's own database.
+
+/// `../shared/fixtures/picoshare-go/store.db`, written by the Go PicoShare 1.5.1 (see its
+/// MANIFEST.txt): two guest links, two downloads, a 14-day default.
+fn fixture_db() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/picoshare-go/store.db");
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "fixture {} missing and CI=true",
+        p.display()
+    );
+    eprintln!("SKIPPED: fixture {} is missing", p.display());
+    None
+}
+
+#[test]
+fn issue_4_picoshare_fixture_guest_links_history_and_settings() {
+    let Some(fixture) = fixture_db() else {
+        return;
+    };
+    let dir = fresh_dir();
+    fs::copy(&fixture, dir.join("store.db")).expect("copy fixture");
+    let s = Server::start_in(dir);
+    let now = Utc::now();
+    let past = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap() < now;
+
+    // Its links, as our store reads them.
+    {
+        let store = picoshare::store::Store::open(
+            &s.db(),
+            picoshare::store::StoreSettings::with_chunk_size(327_680),
+        )
+        .expect("open store");
+        let t = picoshare::model::Timestamp::from_unix(now.timestamp());
+        let links = store.guest_links(t).expect("guest links");
+        let ids: Vec<&str> = links.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        let labelled = links
+            .iter()
+            .find(|l| l.id.as_str() == "ZZkAPdHsixtKqbdE")
+            .expect("fixture link");
+        assert_eq!(labelled.label, "Fixture guest link");
+        assert_eq!(labelled.max_file_bytes, Some(10 * MIB));
+        assert_eq!(labelled.max_file_uploads, Some(3));
+        assert_eq!(labelled.file_lifetime.encode(), "168h0m0s");
+        assert_eq!(labelled.file_lifetime.friendly_name(), "7 days");
+        let never = links
+            .iter()
+            .find(|l| l.id.as_str() == "mv7puYcjqnAKns45")
+            .expect("fixture link");
+        assert_eq!(never.label, "");
+        assert_eq!(never.file_lifetime.friendly_name(), "Never");
+        assert!(never.is_disabled && !never.is_active(t));
+        assert_eq!(store.default_expiration_days().unwrap(), 14);
+        let entry = picoshare::model::EntryId::parse("eTrmV2nk9k").unwrap();
+        let agents: Vec<String> = store
+            .downloads(&entry)
+            .unwrap()
+            .iter()
+            .map(|r| picoshare::useragent::parse(&r.user_agent).browser)
+            .collect();
+        assert_eq!(agents, ["Firefox", "fixture-client"]);
+    }
+
+    // Guest uploads through them.
+    let file = s.file("to-fixture.bin", 2000);
+    let a = s.guest_upload("mv7puYcjqnAKns45", &file, &[]);
+    assert_eq!(a.status, 401, "disabled in the fixture");
+    assert_eq!(
+        s.curl(
+            true,
+            &["-X", "PUT"],
+            "/api/guest-links/mv7puYcjqnAKns45/enable"
+        )
+        .status,
+        204
+    );
+    let a = s.guest_upload("mv7puYcjqnAKns45", &file, &[]);
+    assert_eq!(a.status, 200, "{a:?}");
+    let expiration: String = s
+        .sql()
+        .query_row(
+            "SELECT expiration_time FROM entries WHERE id = ?1",
+            [id_from_url(&a.body)],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(expiration, "2999-12-31T00:00:00Z");
+    let a = s.guest_upload("ZZkAPdHsixtKqbdE", &file, &[]);
+    let expected = if past("2026-12-27T05:42:59Z") {
+        401
+    } else {
+        200
+    };
+    assert_eq!(a.status, expected, "{a:?}");
+
+    // Settings written the way PicoShare reads them; the schema stays PicoShare's.
+    assert_eq!(
+        s.json(
+            true,
+            "PUT",
+            "/api/settings",
+            r#"{"defaultNeverExpire":true}"#
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        s.count("SELECT default_expiration_in_days FROM settings WHERE id = 1"),
+        36_500
+    );
+    assert_eq!(s.count("PRAGMA user_version"), 15);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"),
+        5
+    );
+}
