@@ -6,7 +6,6 @@ use super::{login_redirect, page_entry, Nav, Page};
 use crate::app::App;
 use crate::error::Result;
 use crate::html::{escape, time};
-use crate::store::unique_ips;
 use crate::useragent;
 
 /// `GET /files/{id}/downloads`: newest first, numbered so the newest has the highest number.
@@ -20,13 +19,14 @@ pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
         Err(r) => return Ok(r),
     };
     let unique = req.get_param("unique").is_some_and(|v| v == "true");
-    let mut records = app.store.downloads(&e.id)?;
-    let total_all = records.len();
-    if unique {
-        records = unique_ips(records);
-    }
+    // Filtering keeps each address's newest record, so it is empty only when all are.
+    let records = if unique {
+        app.store.unique_ip_downloads(&e.id)?
+    } else {
+        app.store.downloads(&e.id)?
+    };
     let eid = escape(e.id.as_str());
-    let content = if total_all == 0 {
+    let content = if records.is_empty() {
         "<div class=\"card empty\"><p>No downloads yet.</p></div>".to_owned()
     } else {
         let total = records.len();
