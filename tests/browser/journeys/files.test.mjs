@@ -113,6 +113,29 @@ test("upload by pasting text, with a custom expiry date", async () => {
   await context.close();
 });
 
+test("a pasted image keeps its type and gets a pasted- name", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  await login(page, server);
+  // Browsers name a pasted screenshot image.png; build such a paste event.
+  await page.locator("#pastebox").evaluate(async (box) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 4;
+    canvas.height = 4;
+    const blob = await new Promise((r) => canvas.toBlob(r, "image/png"));
+    const dt = new DataTransfer();
+    dt.items.add("some text", "text/plain");
+    dt.items.add(new File([blob], "image.png", { type: "image/png" }));
+    box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  const id = await uploadResultId(page);
+  assert.match(await page.locator("upload-links").getAttribute("filename"), /^pasted-.*Z\.png$/);
+  const r = await page.request.get(`${server.url}/-${id}`);
+  assert.equal(r.headers()["content-type"], "image/png");
+  assert.deepEqual([...(await r.body()).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  expectClean();
+  await context.close();
+});
+
 test("file information, edit, cancel, and delete", async () => {
   const { page, context, expectClean } = await newPage(browser);
   await login(page, server);
