@@ -88,8 +88,9 @@ export async function launchBrowser() {
  * errors and requests to anywhere but 127.0.0.1 (which are aborted); `expectClean()` fails
  * the test if any happened, except console messages matching `allow`.
  */
-export async function newPage(browser, { width = WIDTHS.desktop, javaScriptEnabled = true } = {}) {
+export async function newPage(browser, { width = WIDTHS.desktop, javaScriptEnabled = true, timezoneId } = {}) {
   const context = await browser.newContext({
+    timezoneId,
     viewport: { width, height: width < 600 ? 844 : 900 },
     javaScriptEnabled,
     permissions: ["clipboard-read", "clipboard-write"],

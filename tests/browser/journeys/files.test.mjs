@@ -113,6 +113,23 @@ test("upload by pasting text, with a custom expiry date", async () => {
   await context.close();
 });
 
+test("dates show in the viewer's time zone", async () => {
+  // Tokyo is 9 hours ahead of UTC: a file set to expire at the start of 3 September there
+  // expires at 15:00 UTC on 2 September, and must still read 2029-09-03 in Tokyo.
+  const { page, context, expectClean } = await newPage(browser, { timezoneId: "Asia/Tokyo" });
+  await login(page, server);
+  await page.locator("#expiration-select").selectOption({ label: "Custom" });
+  await page.locator("#expiration").fill("2029-09-03");
+  await page.locator(".file-input").setInputFiles({ name: "tokyo.txt", mimeType: "text/plain", buffer: Buffer.from("tokyo") });
+  await uploadResultId(page);
+  await page.goto(`${server.url}/files`);
+  const cell = page.locator('tr[test-data-filename="tokyo.txt"] .cell-expires time');
+  assert.equal(await cell.getAttribute("datetime"), "2029-09-02T15:00:00Z");
+  assert.equal(await cell.textContent(), "2029-09-03");
+  expectClean();
+  await context.close();
+});
+
 test("a pasted image keeps its type and gets a pasted- name", async () => {
   const { page, context, expectClean } = await newPage(browser);
   await login(page, server);
