@@ -67,7 +67,8 @@ pub fn upload_widget(options: &str, note: bool, custom: bool, form_data: &str) -
         ""
     };
     format!(
-        "<section id=\"upload-form\" class=\"card upload\" {form_data}>\
+        "<div id=\"upload-error\" class=\"alert error\" role=\"alert\" hidden></div>\
+         <section id=\"upload-form\" class=\"card upload\" {form_data}>\
          <div id=\"drop-zone\" class=\"drop-zone\">\
          <svg class=\"drop-icon\" viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M12 3 \
          5 10h4.5v6h5v-6H19zM5 19h14v2H5z\"/></svg>\
@@ -97,7 +98,6 @@ pub fn upload_widget(options: &str, note: bool, custom: bool, form_data: &str) -
          <section id=\"upload-saving\" class=\"card\" hidden aria-live=\"polite\">\
          <p class=\"saving\"><span class=\"spinner\" aria-hidden=\"true\"></span>\
          All bytes sent. Saving the file on the server…</p></section>\
-         <div id=\"upload-error\" class=\"alert error\" role=\"alert\" hidden></div>\
          <section id=\"upload-result\" class=\"card\" hidden>\
          <div class=\"message success\"><p class=\"message-body\">Upload complete!</p></div>\
          <upload-links id=\"upload-links\"></upload-links>\

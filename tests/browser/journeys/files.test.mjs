@@ -113,6 +113,22 @@ test("upload by pasting text, with a custom expiry date", async () => {
   await context.close();
 });
 
+test("a refused upload shows the server's reason and the form again", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  await login(page, server);
+  await page.locator(".file-input").setInputFiles({ name: `${"n".repeat(300)}.txt`, mimeType: "text/plain", buffer: Buffer.from("x") });
+  await page.locator("#upload-error:not([hidden])").waitFor();
+  assert.equal(await page.locator("#upload-error").textContent(), "invalid request: filename too long");
+  assert.ok(await page.locator("#upload-form").isVisible());
+  assert.equal(await page.title(), "PicoShare - Upload");
+  await shot(page, "upload-error");
+  // The next try works.
+  await page.locator(".file-input").setInputFiles({ name: "fine.txt", mimeType: "text/plain", buffer: Buffer.from("x") });
+  await uploadResultId(page);
+  expectClean([/status of 400/]);
+  await context.close();
+});
+
 test("dates show in the viewer's time zone", async () => {
   // Tokyo is 9 hours ahead of UTC: a file set to expire at the start of 3 September there
   // expires at 15:00 UTC on 2 September, and must still read 2029-09-03 in Tokyo.
