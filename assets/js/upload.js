@@ -21,6 +21,15 @@
   const maxBytes = form.dataset.maxBytes ? Number(form.dataset.maxBytes) : null;
   const NEVER = "2999-12-31T00:00:00Z";
   let busy = false;
+  let current = null; // the XMLHttpRequest in flight
+
+  $("upload-cancel").addEventListener("click", () => {
+    if (current) current.abort();
+  });
+  // Leaving the page mid-upload would silently drop it: ask first.
+  window.addEventListener("beforeunload", (e) => {
+    if (busy) e.preventDefault();
+  });
 
   // Custom date: earliest tomorrow, 30 days ahead by default.
   if (dateInput) {
@@ -120,6 +129,7 @@
 
     const xhr = new XMLHttpRequest();
     const started = performance.now();
+    const samples = [[started, 0]];
     xhr.open("POST", exp ? `${endpoint}?expiration=${encodeURIComponent(exp)}` : endpoint);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.addEventListener("progress", (e) => {
@@ -128,9 +138,14 @@
       bar.value = pct;
       $("progress-percent").textContent = `${pct}%`;
       document.title = `PicoShare ↑ ${pct}%`;
-      const secs = (performance.now() - started) / 1000;
-      if (secs > 0.25 && e.loaded > 0) {
-        const speed = e.loaded / secs;
+      // Speed over the last few seconds, so it follows the connection as it changes.
+      const now = performance.now();
+      samples.push([now, e.loaded]);
+      while (samples.length > 2 && now - samples[0][0] > 5000) samples.shift();
+      const [t0, b0] = samples[0];
+      const secs = (now - t0) / 1000;
+      if (now - started > 500 && secs > 0.25 && e.loaded > b0) {
+        const speed = (e.loaded - b0) / secs;
         $("progress-speed").textContent = `${formatSize(speed)}/s`;
         $("progress-eta").textContent = `${formatDuration((e.total - e.loaded) / speed)} left`;
       }
@@ -157,7 +172,12 @@
     });
     xhr.addEventListener("error", () => fail("The upload failed: the connection to the server was lost."));
     xhr.addEventListener("abort", () => fail("The upload was cancelled."));
+    current = xhr;
+    xhr.addEventListener("loadend", () => {
+      current = null;
+    });
     xhr.send(data);
+    $("upload-cancel").focus();
   }
 
   function done(id, filename) {

@@ -94,7 +94,8 @@ pub fn upload_widget(options: &str, note: bool, custom: bool, form_data: &str) -
          aria-labelledby=\"progress-percent\"></progress>\
          <p class=\"progress-stats\"><strong id=\"progress-percent\">0%</strong>\
          <span id=\"progress-speed\"></span><span id=\"progress-eta\"></span></p>\
-         </section>\
+         <div class=\"actions\"><button type=\"button\" class=\"button\" id=\"upload-cancel\">\
+         Cancel upload</button></div></section>\
          <section id=\"upload-saving\" class=\"card\" hidden aria-live=\"polite\">\
          <p class=\"saving\"><span class=\"spinner\" aria-hidden=\"true\"></span>\
          All bytes sent. Saving the file on the server…</p></section>\

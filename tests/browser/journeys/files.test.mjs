@@ -270,6 +270,35 @@ test("a bigger upload shows progress in the tab title, then a saving phase", asy
   await context.close();
 });
 
+test("a slow upload shows speed and time left, and can be cancelled", async () => {
+  const { page, context, expectClean } = await newPage(browser);
+  await login(page, server);
+  // Slow the upload to about 512 KiB/s.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: 512 * 1024,
+  });
+  await page.locator(".file-input").setInputFiles({ name: "slow.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(6 * 1024 * 1024, 2) });
+  await page.locator("#progress-eta").filter({ hasText: /left$/ }).waitFor({ timeout: 20000 });
+  assert.match(await page.locator("#progress-speed").textContent(), /^[\d.]+ (B|kB|MB)\/s$/);
+  assert.match(await page.title(), /^PicoShare ↑ \d+%$/);
+  await shot(page, "upload-slow");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "upload-cancel");
+  await page.getByRole("button", { name: "Cancel upload" }).click();
+  await page.locator("#upload-error:not([hidden])").waitFor();
+  assert.equal(await page.locator("#upload-error").textContent(), "The upload was cancelled.");
+  assert.ok(await page.locator("#upload-form").isVisible());
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await page.goto(`${server.url}/files`);
+  assert.equal(await page.locator('tr[test-data-filename="slow.bin"]').count(), 0);
+  expectClean();
+  await context.close();
+});
+
 test("copying works on a plain-HTTP address too (no Clipboard API)", async () => {
   const { page, context, expectClean } = await newPage(browser);
   // A LAN address over plain HTTP is not a secure context: common.js falls back to
