@@ -174,13 +174,19 @@ impl Auth {
     }
 }
 
+/// Lowercase hex only, as [`crate::random::to_hex`] writes it: one token, one spelling.
 fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let b = s.as_bytes();
+    if b.len() % 2 != 0 {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+    b.chunks(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
         .collect()
 }
 
@@ -239,6 +245,7 @@ mod tests {
         assert!(!a.verify(&forged, now));
         assert!(!a.verify("", now));
         assert!(!a.verify("v1.1.2.zz", now));
+        assert!(!a.verify(&t.to_uppercase().replace("V1", "v1"), now), "one spelling only");
         let b = Auth::new("other", b"install-key-0123456789abcdef0123", 3600);
         assert!(
             !b.verify(&t, now),

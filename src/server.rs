@@ -112,8 +112,12 @@ pub fn run(config: Config) -> Result<(), String> {
             config.shutdown_timeout
         );
     }
-    if let Err(e) = app.store.checkpoint() {
-        eprintln!("picoshare: final checkpoint failed: {e}");
+    // Fold the WAL into the database so the file stands alone — unless Litestream replicates
+    // it: checkpoints are then Litestream's, and its open read would make us wait it out.
+    if !config.litestream {
+        if let Err(e) = app.store.checkpoint() {
+            eprintln!("picoshare: final checkpoint failed: {e}");
+        }
     }
     println!("picoshare: stopped");
     let _ = std::io::stdout().flush();

@@ -103,31 +103,13 @@ pub fn unique_ips(records: Vec<DownloadRecord>) -> Vec<DownloadRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Filename, Note};
-    use crate::spool::Spool;
-    use crate::store::test_support::temp_store;
-    use crate::store::NewEntry;
+    use crate::store::test_support::{insert_file, temp_store};
 
     #[test]
     fn history_is_newest_first_and_the_unique_filter_keeps_each_ips_latest() {
         let t = temp_store(5);
         let now = Timestamp::from_unix(1_800_000_000);
-        let mut spool = Spool::new(16, 5);
-        spool.fill_from(&mut &b"hello"[..], &t.dir, None).unwrap();
-        let id = t
-            .store
-            .insert_entry(
-                &NewEntry {
-                    filename: Filename::parse("a.txt").unwrap(),
-                    content_type: String::new(),
-                    upload_time: now,
-                    expiration: Timestamp::never(),
-                    guest_link_id: None,
-                    note: Note::none(),
-                },
-                &mut spool,
-            )
-            .unwrap();
+        let id = insert_file(&t, "a.txt", b"hello", now);
         assert!(t.store.downloads(&id).unwrap().is_empty());
         let rows = [
             (0, "10.0.0.1", "curl/8.5.0"),

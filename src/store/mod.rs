@@ -246,6 +246,31 @@ pub(crate) mod test_support {
         }
     }
 
+    /// Stores `data` as a never-expiring file named `name` uploaded at `now`.
+    pub fn insert_file(
+        t: &TempStore,
+        name: &str,
+        data: &[u8],
+        now: crate::model::Timestamp,
+    ) -> crate::model::EntryId {
+        use crate::model::{Filename, Note, Timestamp};
+        let mut spool = crate::spool::Spool::new(1 << 20, t.store.settings.chunk_size);
+        spool.fill_from(&mut &data[..], &t.dir, None).unwrap();
+        t.store
+            .insert_entry(
+                &super::NewEntry {
+                    filename: Filename::parse(name).unwrap(),
+                    content_type: String::new(),
+                    upload_time: now,
+                    expiration: Timestamp::never(),
+                    guest_link_id: None,
+                    note: Note::none(),
+                },
+                &mut spool,
+            )
+            .unwrap()
+    }
+
     pub fn temp_store(chunk_size: usize) -> TempStore {
         let dir = std::env::temp_dir().join(format!("ps-store-{}", crate::random::hex(8)));
         std::fs::create_dir_all(&dir).unwrap();

@@ -52,32 +52,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{Filename, Note, Timestamp};
-    use crate::spool::Spool;
-    use crate::store::test_support::temp_store;
-    use crate::store::NewEntry;
+    use crate::model::Timestamp;
+    use crate::store::test_support::{insert_file, temp_store};
 
     #[test]
     fn deleting_a_file_then_reclaiming_shrinks_the_database_file() {
         let t = temp_store(32 << 10);
         let now = Timestamp::from_unix(1_800_000_000);
-        let data = vec![7u8; 8 << 20];
-        let mut spool = Spool::new(1 << 20, 32 << 10);
-        spool.fill_from(&mut &data[..], &t.dir, None).unwrap();
-        let id = t
-            .store
-            .insert_entry(
-                &NewEntry {
-                    filename: Filename::parse("big.bin").unwrap(),
-                    content_type: String::new(),
-                    upload_time: now,
-                    expiration: Timestamp::never(),
-                    guest_link_id: None,
-                    note: Note::none(),
-                },
-                &mut spool,
-            )
-            .unwrap();
+        let id = insert_file(&t, "big.bin", &vec![7u8; 8 << 20], now);
         t.store.checkpoint().unwrap();
         let db = t.dir.join("store.db");
         let full = std::fs::metadata(&db).unwrap().len();

@@ -20,31 +20,15 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{Filename, Note, Timestamp};
-    use crate::spool::Spool;
-    use crate::store::test_support::temp_store;
-    use crate::store::NewEntry;
+    use crate::model::Timestamp;
+    use crate::store::test_support::{insert_file, temp_store};
 
     #[test]
     fn stored_bytes_use_the_length_index_and_skip_orphans() {
         let t = temp_store(5);
         let now = Timestamp::from_unix(1_800_000_000);
         assert_eq!(t.store.stored_file_bytes().unwrap(), 0);
-        let mut spool = Spool::new(16, 5);
-        spool.fill_from(&mut &[9u8; 23][..], &t.dir, None).unwrap();
-        t.store
-            .insert_entry(
-                &NewEntry {
-                    filename: Filename::parse("a").unwrap(),
-                    content_type: String::new(),
-                    upload_time: now,
-                    expiration: Timestamp::never(),
-                    guest_link_id: None,
-                    note: Note::none(),
-                },
-                &mut spool,
-            )
-            .unwrap();
+        insert_file(&t, "a", &[9u8; 23], now);
         t.store
             .writer()
             .execute(
