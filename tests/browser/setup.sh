@@ -10,7 +10,7 @@ if [ ! -x "$chromium" ]; then
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   echo "browser tests: installing Debian's chromium"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
     chromium fonts-dejavu-core >/dev/null
 fi
 
