@@ -17,7 +17,7 @@ after(async () => {
   await server?.stop();
 });
 
-test("no page scrolls sideways at 360 px, light or dark", async () => {
+test("no page scrolls sideways at 360 px, light or dark; ids unique, controls labelled", async () => {
   const { page, context, expectClean } = await newPage(browser, { width: 360 });
   await login(page, server);
   const long = "a-very-long-file-name-without-any-spaces-that-could-push-the-layout-wide.tar.gz";
@@ -61,6 +61,26 @@ test("no page scrolls sideways at 360 px, light or dark", async () => {
         document.documentElement.clientWidth,
       ]);
       assert.ok(scroll <= client, `${p} (${scheme}) is ${scroll}px wide in a ${client}px window`);
+      if (scheme === "dark") continue;
+      // Markup checks: unique ids, every control labelled, every button and link named.
+      const issues = await page.evaluate(() => {
+        const out = [];
+        const seen = new Set();
+        for (const el of document.querySelectorAll("[id]")) {
+          if (seen.has(el.id)) out.push(`duplicate id ${el.id}`);
+          seen.add(el.id);
+        }
+        for (const el of document.querySelectorAll("input, select, textarea")) {
+          if (el.type === "hidden") continue;
+          if (el.labels.length === 0 && !el.getAttribute("aria-label")) out.push(`unlabelled ${el.outerHTML.slice(0, 80)}`);
+        }
+        for (const el of document.querySelectorAll("a, button")) {
+          const name = (el.getAttribute("aria-label") || el.textContent).trim();
+          if (!name) out.push(`unnamed ${el.outerHTML.slice(0, 80)}`);
+        }
+        return out;
+      });
+      assert.deepEqual(issues, [], p);
     }
   }
   // Dark-mode screenshots of the busiest pages.
