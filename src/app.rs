@@ -85,9 +85,10 @@ impl App {
         let method = req.method();
         match segments.as_slice() {
             [""] => methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::index(self, req) }),
-            ["login"] => {
-                methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::login(self, req) })
-            }
+            ["login"] => methods!(method, "GET, HEAD, POST", {
+                "GET" | "HEAD" => pages::login(self, req),
+                "POST" => pages::login_form(self, req),
+            }),
             ["files"] => {
                 methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::files(self, req) })
             }

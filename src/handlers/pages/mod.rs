@@ -1,16 +1,18 @@
-//! HTML pages: the shared layout (head, navigation, footer, page CSP with a per-request
-//! nonce), the login page, error pages, and the redirect of anonymous visitors to `/login`.
+//! HTML pages: the shared layout (head, navigation, page CSP with a per-request nonce), error
+//! pages, and the redirect of anonymous visitors to `/login`.
 //! The pages themselves live in the submodules, one per area.
 
 mod files;
 mod guest_links;
 mod history;
+mod login;
 mod system;
 mod upload;
 
 pub use files::{confirm_delete, edit, files, info};
 pub use guest_links::{guest_upload, list as guest_links, new as new_guest_link};
 pub use history::downloads;
+pub use login::{login, login_form};
 pub use system::{information, settings};
 pub use upload::index;
 
@@ -166,15 +168,6 @@ pub fn login_redirect(app: &App, req: &Request) -> Option<Response> {
     )
 }
 
-/// Whether `next` is safe to go to after logging in: a path on this site (starts with one
-/// `/`, not `//` or `/\`, which browsers treat as another host), with no control characters.
-pub fn is_local_path(next: &str) -> bool {
-    next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.chars().any(|c| c.is_control())
-}
-
 /// A friendly error page for browsers.
 pub fn error_page(app: &App, req: &Request, status: u16, heading: &str, text: &str) -> Response {
     let nav = if app.is_admin(req) {
@@ -229,33 +222,6 @@ fn page_entry(app: &App, req: &Request, id: &str) -> std::result::Result<EntryMe
     }
 }
 
-/// `GET /login`: the passphrase form, shown whether or not the visitor is logged in.
-pub fn login(app: &App, req: &Request) -> Result<Response> {
-    let next = req
-        .get_param("next")
-        .filter(|n| is_local_path(n))
-        .unwrap_or_else(|| "/".into());
-    let nav = if app.is_admin(req) {
-        Nav::Admin("")
-    } else {
-        Nav::Anonymous
-    };
-    let body = format!(
-        "<section class=\"card narrow\"><h1>Log in</h1>\
-         <form id=\"login-form\" data-next=\"{}\" novalidate>\
-         <div class=\"field\"><label for=\"passphrase\">Passphrase</label>\
-         <input type=\"password\" id=\"passphrase\" name=\"passphrase\" \
-         autocomplete=\"current-password\" required autofocus></div>\
-         <div id=\"login-error\" class=\"alert error\" role=\"alert\" hidden></div>\
-         <button type=\"submit\" class=\"button primary wide\">Authenticate</button>\
-         </form>\
-         <noscript><p class=\"alert warning\">Logging in needs JavaScript.</p></noscript>\
-         </section>",
-        escape(&next)
-    );
-    Ok(Page::new("Log in", nav, body).scripts(&["login"]).render())
-}
-
 /// An origin for links shown in pages (the copy buttons and common.js use the browser's own
 /// `location.origin`; this is the no-JavaScript fallback).
 fn origin(app: &App, req: &Request) -> String {
@@ -289,24 +255,6 @@ fn link_boxes(origin: &str, id: &str, filename: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn local_paths_only() {
-        for ok in ["/", "/files", "/files/abc/info?x=1", "/g/x"] {
-            assert!(is_local_path(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "files",
-            "//evil.example",
-            "/\\evil.example",
-            "https://evil.example/",
-            "/a\nb",
-            "javascript:alert(1)",
-        ] {
-            assert!(!is_local_path(bad), "{bad:?}");
-        }
-    }
 
     #[test]
     fn link_boxes_escape_names() {

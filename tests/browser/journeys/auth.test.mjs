@@ -49,6 +49,23 @@ test("an admin page sends an anonymous visitor to log in, then back", async () =
   await context.close();
 });
 
+test("logging in works without JavaScript too", async () => {
+  const { page, context, expectClean } = await newPage(browser, { javaScriptEnabled: false });
+  await page.goto(`${server.url}/files`);
+  assert.equal(new URL(page.url()).pathname, "/login");
+  await page.getByLabel("Passphrase").fill("wrong");
+  await page.getByRole("button", { name: "Authenticate" }).click();
+  await page.waitForLoadState();
+  assert.equal(await page.locator("#login-error").textContent(), "incorrect shared secret");
+  assert.ok(await page.locator("#login-error").isVisible());
+  await page.getByLabel("Passphrase").fill(SECRET);
+  await page.getByRole("button", { name: "Authenticate" }).click();
+  await page.waitForURL(`${server.url}/files`);
+  assert.equal(await page.title(), "PicoShare - Files");
+  expectClean([/status of 401/]);
+  await context.close();
+});
+
 test("the login page refuses to send anyone to another site", async () => {
   const { page, context, expectClean } = await newPage(browser);
   await page.goto(`${server.url}/login?next=//evil.example/`);
