@@ -1,7 +1,9 @@
 //! The chunk store: the only code that knows how file bytes sit in `entries_data` — rows of
 //! `chunk_size` bytes, `chunk_index` from 0, the last one possibly short. Writing copies a
 //! spool through its one buffer in short transactions; reading fetches exactly one row per
-//! refill (`chunk_index = ?`, never `>=`) into one chunk-sized buffer.
+//! refill (`chunk_index = ?`, never `>=`) into one chunk-sized buffer, on a read connection the
+//! download keeps to itself (one file descriptor per stream lets the kernel's read-ahead see a
+//! sequential read), with no statement or transaction open between refills.
 
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -125,6 +127,7 @@ impl Store {
             buf: Vec::new(),
             buf_index: None,
             buf_len: 0,
+            conn: None,
         })
     }
 }
@@ -140,6 +143,16 @@ pub struct ChunkReader {
     buf: Vec<u8>,
     buf_index: Option<u64>,
     buf_len: usize,
+    /// Taken from the pool at the first refill, given back when the reader drops.
+    conn: Option<rusqlite::Connection>,
+}
+
+impl Drop for ChunkReader {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            self.store.return_reader(c);
+        }
+    }
 }
 
 impl ChunkReader {
@@ -147,7 +160,10 @@ impl ChunkReader {
         if self.buf.is_empty() {
             self.buf = vec![0; self.chunk_size as usize];
         }
-        let conn = self.store.reader()?;
+        let conn = match &mut self.conn {
+            Some(c) => c,
+            slot => slot.insert(self.store.take_reader()?),
+        };
         let mut select = conn
             .prepare_cached("SELECT chunk FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?;
         let buf = &mut self.buf;

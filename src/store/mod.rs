@@ -118,24 +118,34 @@ impl Store {
 
     /// A read connection from the pool (opened if none is idle); returned on drop.
     pub(crate) fn reader(&self) -> Result<PooledReader<'_>, StoreError> {
-        let idle = lock(&self.readers).pop();
-        let conn = match idle {
-            Some(c) => c,
-            None => {
-                let c = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                        | OpenFlags::SQLITE_OPEN_URI,
-                )?;
-                configure(&c, &self.settings, Role::Reader)?;
-                c
-            }
-        };
         Ok(PooledReader {
             store: self,
-            conn: Some(conn),
+            conn: Some(self.take_reader()?),
         })
+    }
+
+    /// Takes a read connection out of the pool, opening one if none is idle. Give it back
+    /// with [`Store::return_reader`].
+    pub(crate) fn take_reader(&self) -> Result<Connection, StoreError> {
+        if let Some(c) = lock(&self.readers).pop() {
+            return Ok(c);
+        }
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        configure(&c, &self.settings, Role::Reader)?;
+        Ok(c)
+    }
+
+    /// Puts a read connection back in the pool, or closes it if enough are idle.
+    pub(crate) fn return_reader(&self, conn: Connection) {
+        let mut idle = lock(&self.readers);
+        if idle.len() < self.settings.max_idle_readers {
+            idle.push(conn);
+        }
     }
 
     /// Checkpoints the WAL into the database file and truncates it (at shutdown).
@@ -165,10 +175,7 @@ impl std::ops::Deref for PooledReader<'_> {
 impl Drop for PooledReader<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
-            let mut idle = lock(&self.store.readers);
-            if idle.len() < self.store.settings.max_idle_readers {
-                idle.push(c);
-            }
+            self.store.return_reader(c);
         }
     }
 }
