@@ -182,6 +182,9 @@
 
   function done(id, filename) {
     document.title = "PicoShare - Complete";
+    // The guest page's invitation (with its "N more files") no longer applies.
+    const lead = document.querySelector(".lead");
+    if (lead) lead.hidden = true;
     const links = $("upload-links");
     links.setAttribute("filename", filename);
     const boxes = document.createElement("div");
