@@ -89,6 +89,9 @@ impl App {
                 "GET" | "HEAD" => pages::login(self, req),
                 "POST" => pages::login_form(self, req),
             }),
+            ["logout"] => {
+                methods!(method, "POST", { "POST" => pages::logout_form(self, req) })
+            }
             ["files"] => {
                 methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::files(self, req) })
             }

@@ -92,7 +92,8 @@ const PicoShare = (() => {
     }
   }
 
-  async function logout() {
+  async function logout(e) {
+    e.preventDefault();
     try {
       await fetch("/api/auth", { method: "DELETE" });
     } finally {

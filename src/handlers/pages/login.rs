@@ -1,5 +1,5 @@
-//! The login page (`GET /login`) and its form post (`POST /login`) for browsers without
-//! JavaScript; login.js uses the JSON API instead.
+//! The login page (`GET /login`), and the form posts `POST /login` and `POST /logout` for
+//! browsers without JavaScript (login.js and common.js use the JSON API instead).
 
 use std::io::Read;
 
@@ -108,6 +108,14 @@ pub fn login_form(app: &App, req: &Request) -> Result<Response> {
     let target = next.filter(|n| is_local_path(n)).unwrap_or("/");
     Ok(Response::redirect_303(target.to_owned())
         .with_additional_header("Set-Cookie", cookie)
+        .with_unique_header("Cache-Control", "no-store"))
+}
+
+/// `POST /logout`: `DELETE /api/auth`'s logout, then back to the start page.
+pub fn logout_form(app: &App, req: &Request) -> Result<Response> {
+    Ok(crate::handlers::auth::logout(app, req)?
+        .with_status_code(303)
+        .with_unique_header("Location", "/")
         .with_unique_header("Cache-Control", "no-store"))
 }
 

@@ -12,7 +12,7 @@ mod upload;
 pub use files::{confirm_delete, edit, files, info};
 pub use guest_links::{guest_upload, list as guest_links, new as new_guest_link};
 pub use history::downloads;
-pub use login::{login, login_form};
+pub use login::{login, login_form, logout_form};
 pub use system::{information, settings};
 pub use upload::index;
 
@@ -143,8 +143,9 @@ fn nav_bar(nav: Nav) -> String {
                 "<ul class=\"nav-links admin\">{}{}{}\
                  <li><details class=\"menu{system_current}\"><summary>System</summary>\
                  <ul class=\"menu-list\">{}{}\
-                 <li><button type=\"button\" class=\"menu-button js-only\" id=\"logout\">\
-                 Log Out</button></li></ul></details></li></ul>",
+                 <li><form method=\"post\" action=\"/logout\"><button type=\"submit\" \
+                 class=\"menu-button\" id=\"logout\">Log Out</button></form></li>\
+                 </ul></details></li></ul>",
                 item("upload", "/", "Upload", "button primary nav-upload"),
                 item("files", "/files", "Files", "nav-link"),
                 item("guest-links", "/guest-links", "Guest Links", "nav-link"),

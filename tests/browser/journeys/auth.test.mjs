@@ -49,7 +49,7 @@ test("an admin page sends an anonymous visitor to log in, then back", async () =
   await context.close();
 });
 
-test("logging in works without JavaScript too", async () => {
+test("logging in and out works without JavaScript too", async () => {
   const { page, context, expectClean } = await newPage(browser, { javaScriptEnabled: false });
   await page.goto(`${server.url}/files`);
   assert.equal(new URL(page.url()).pathname, "/login");
@@ -62,6 +62,13 @@ test("logging in works without JavaScript too", async () => {
   await page.getByRole("button", { name: "Authenticate" }).click();
   await page.waitForURL(`${server.url}/files`);
   assert.equal(await page.title(), "PicoShare - Files");
+  // The System menu opens without JavaScript, and Log Out is a form post.
+  await page.locator("summary", { hasText: "System" }).click();
+  await page.getByRole("button", { name: "Log Out" }).click();
+  await page.waitForURL(`${server.url}/`);
+  await page.getByRole("link", { name: "Log In", exact: true }).waitFor();
+  await page.goto(`${server.url}/files`);
+  assert.equal(new URL(page.url()).pathname, "/login");
   expectClean([/status of 401/]);
   await context.close();
 });
