@@ -245,7 +245,10 @@ mod tests {
         assert!(!a.verify(&forged, now));
         assert!(!a.verify("", now));
         assert!(!a.verify("v1.1.2.zz", now));
-        assert!(!a.verify(&t.to_uppercase().replace("V1", "v1"), now), "one spelling only");
+        assert!(
+            !a.verify(&t.to_uppercase().replace("V1", "v1"), now),
+            "one spelling only"
+        );
         let b = Auth::new("other", b"install-key-0123456789abcdef0123", 3600);
         assert!(
             !b.verify(&t, now),
