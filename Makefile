@@ -24,6 +24,7 @@ release:
 # Every test: unit, store and real-binary HTTP tests.
 test:
 	$(CARGO) test --locked --workspace
+	$(MAKE) test-browser
 
 # Browser journeys in headless Chromium against the real binary (installs chromium and
 # playwright-core when missing; screenshots go to tests/browser/screenshots/).
