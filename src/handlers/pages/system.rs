@@ -88,9 +88,10 @@ pub fn information(app: &App, req: &Request) -> Result<Response> {
          <dt>Database files</dt><dd>{db_total} <span class=\"muted\">(database {db}, \
          write-ahead log {wal}, shared memory {shm})</span></dd>\
          <dt>Reclaimable space</dt><dd>{reclaim}</dd></dl>\
-         <p class=\"hint\">Space freed by deleted or expired files stays in the database file \
-         and is reused for new uploads; the file does not shrink by itself. Reclaimable space \
-         is what a <code>VACUUM</code> of the stopped database would give back to the disk.</p>\
+         <p class=\"hint\">Space freed by deleted or expired files goes back to the disk by \
+         itself, a few megabytes at a time, in databases this server created. A database \
+         created by the Go PicoShare keeps it for new uploads instead: convert it once with \
+         <code>picoshare compact</code> while the server is stopped.</p>\
          </section>\
          <section class=\"card\" aria-labelledby=\"version-heading\">\
          <h2 id=\"version-heading\">Version</h2><ul class=\"plain\" id=\"version\">\
