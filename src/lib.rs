@@ -4,6 +4,9 @@
 //! [`multipart`] → [`spool`] (temp file) → [`store::chunks`] (SQLite rows) → chunk reader →
 //! [`handlers::download`] (response).
 
+// No `unwrap()` outside tests: every failure is handled or explained.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod app;
 pub mod assets;
 pub mod auth;
