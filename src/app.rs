@@ -158,13 +158,12 @@ impl App {
                 });
                 Ok(answer.unwrap_or_else(download::sandboxed_error))
             }
-            _ if assets::find(&url).is_some() => methods!(method, "GET, HEAD", {
-                "GET" | "HEAD" => Ok(assets::find(&url).map_or_else(
-                    || Error::NotFound("404 page not found").into_response(),
-                    |a| assets::serve(req, a),
-                )),
-            }),
-            _ => pages::not_found(self, req),
+            _ => match assets::find(&url) {
+                Some(asset) => methods!(method, "GET, HEAD", {
+                    "GET" | "HEAD" => Ok(assets::serve(req, asset)),
+                }),
+                None => pages::not_found(self, req),
+            },
         }
     }
 
