@@ -256,3 +256,40 @@ fn issue_7_disk_filling_while_spooling_or_copying_answers_507_and_cleans_up() {
         db.execute("DELETE FROM entries_data", []).expect("delete");
     }
 }
+
+#[test]
+fn issue_7_sessions_survive_a_restart_but_not_a_new_passphrase() {
+    let dir = TempDir::new("sessions");
+    let secret_file = dir.join("secret");
+    std::fs::write(&secret_file, "first passphrase\n").expect("write secret");
+    let mut s = Server::builder()
+        .secret(None)
+        .env(
+            "PS_SHARED_SECRET_FILE",
+            secret_file.to_str().expect("utf-8"),
+        )
+        .in_dir(dir)
+        .start();
+    let cookie = s.login_with("first passphrase");
+    let probe = |s: &Server| {
+        s.get("/api/information")
+            .header("Cookie", &cookie)
+            .send()
+            .status
+    };
+    assert_eq!(probe(&s), 200);
+    // Same passphrase after a restart: the session is still good (signed, not in memory).
+    s.stop();
+    s.start_again();
+    assert_eq!(probe(&s), 200, "a restart keeps sessions");
+    // The owner changes the passphrase: every existing session dies.
+    s.stop();
+    std::fs::write(&secret_file, "second passphrase\n").expect("write secret");
+    s.start_again();
+    assert_eq!(probe(&s), 401, "a new passphrase invalidates old cookies");
+    let r = s
+        .request("POST", "/api/auth")
+        .json(r#"{"sharedSecretKey": "first passphrase"}"#)
+        .send();
+    assert_eq!(r.status, 401, "the old passphrase no longer works");
+}
