@@ -21,7 +21,7 @@ release:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked \
 		--target $(HOST) --bin picoshare
 
-# Every test: unit, store and real-binary HTTP tests.
+# Every test: unit, store, transport, real-binary HTTP (curl), Litestream and browser tests.
 test:
 	$(CARGO) test --locked --workspace
 	$(MAKE) test-browser
