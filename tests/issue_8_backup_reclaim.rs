@@ -12,6 +12,16 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+/// Runs `picoshare -db DB ARGS…` to completion.
+fn picoshare(db: &std::path::Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("-db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run picoshare")
+}
+
 fn file_len(p: &std::path::Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
@@ -41,13 +51,7 @@ fn issue_8_backup_during_uploads_is_an_intact_consistent_copy() {
     };
     std::thread::sleep(Duration::from_millis(300));
     let dest = s.tmpdir.join("backup.db");
-    let out = Command::new(BIN)
-        .arg("-db")
-        .arg(&s.db_path)
-        .arg("backup")
-        .arg(&dest)
-        .output()
-        .expect("run backup");
+    let out = picoshare(&s.db_path, &["backup".as_ref(), dest.as_os_str()]);
     stop.store(true, Ordering::SeqCst);
     let uploaded = uploader.join().expect("uploader");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -80,13 +84,7 @@ fn issue_8_backup_during_uploads_is_an_intact_consistent_copy() {
         "the first file is in the backup, byte-identical"
     );
     // A second backup to the same path is refused rather than overwriting it.
-    let again = Command::new(BIN)
-        .arg("-db")
-        .arg(&s.db_path)
-        .arg("backup")
-        .arg(&dest)
-        .output()
-        .expect("run backup");
+    let again = picoshare(&s.db_path, &["backup".as_ref(), dest.as_os_str()]);
     assert!(!again.status.success());
 }
 
@@ -181,24 +179,14 @@ fn issue_8_compact_converts_a_picoshare_database_and_refuses_while_serving() {
         "Go creates it without"
     );
     let mut s = Server::builder().in_dir(dir).start();
-    let refused = Command::new(BIN)
-        .arg("-db")
-        .arg(&s.db_path)
-        .arg("compact")
-        .output()
-        .expect("run compact");
+    let refused = picoshare(&s.db_path, &["compact".as_ref()]);
     assert!(
         !refused.status.success(),
         "compact must refuse a live database"
     );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("stop it first"));
     s.stop();
-    let out = Command::new(BIN)
-        .arg("-db")
-        .arg(&s.db_path)
-        .arg("compact")
-        .output()
-        .expect("run compact");
+    let out = picoshare(&s.db_path, &["compact".as_ref()]);
     assert!(
         out.status.success(),
         "{}",
