@@ -20,6 +20,11 @@ pub struct Limits<'a> {
     /// Cap on the file's bytes (guest links); `None` for the admin.
     pub max_file_bytes: Option<u64>,
     pub spool_dir: &'a Path,
+    /// Most bytes the temp file holds at once while the upload streams on into the store
+    /// (the copy batch plus the buffer); the whole file when nothing copies during receipt.
+    pub spool_window: u64,
+    /// Free space inside the database file that new chunks will reuse.
+    pub reusable_bytes: u64,
 }
 
 /// A completely received upload.
@@ -68,8 +73,9 @@ fn incomplete() -> Error {
 /// Space kept free on the disk besides an upload's own needs.
 const DISK_RESERVE: u64 = 16 << 20;
 
-/// Before reading a byte: an upload whose declared length cannot fit twice (spool file and
-/// SQLite copy) on the disk is refused with 507, so the client never sends it.
+/// Before reading a byte: an upload whose declared length cannot fit on the disk (its SQLite
+/// copy plus the spool's window, less the free pages the database will reuse) is refused
+/// with 507, so the client never sends it.
 fn refuse_if_it_cannot_fit(req: &Request, limits: &Limits) -> Result<(), Error> {
     let Some(len) = req
         .header("Content-Length")
@@ -77,18 +83,33 @@ fn refuse_if_it_cannot_fit(req: &Request, limits: &Limits) -> Result<(), Error> 
     else {
         return Ok(());
     };
-    let spooled = len.saturating_sub(limits.memory as u64);
+    let spooled = len
+        .saturating_sub(limits.memory as u64)
+        .min(limits.spool_window);
     let need = len.saturating_add(spooled).saturating_add(DISK_RESERVE);
     match crate::disk::available_bytes(limits.spool_dir) {
-        Ok(free) if free < need => Err(Error::InsufficientStorage(format!(
-            "not enough disk space for this upload: it needs about {need} bytes, {free} are free"
-        ))),
+        Ok(disk) if disk.saturating_add(limits.reusable_bytes) < need => {
+            let free = disk.saturating_add(limits.reusable_bytes);
+            Err(Error::InsufficientStorage(format!(
+                "not enough disk space for this upload: it needs about {need} bytes, {free} are free"
+            )))
+        }
         _ => Ok(()),
     }
 }
 
 /// Reads the whole multipart body of `req` under `limits`.
 pub fn read_upload(req: &Request, limits: &Limits) -> Result<Upload, Error> {
+    read_upload_with(req, limits, &mut |_| Ok(()))
+}
+
+/// [`read_upload`], handing the file's bytes on through `on_spilled` while they arrive (see
+/// [`Spool::fill_from_with`]).
+pub fn read_upload_with(
+    req: &Request,
+    limits: &Limits,
+    on_spilled: crate::spool::OnSpilled,
+) -> Result<Upload, Error> {
     let content_type = req.header("Content-Type").unwrap_or("");
     let boundary = boundary(content_type).ok_or_else(|| {
         Error::BadRequest("request Content-Type isn't multipart/form-data".into())
@@ -125,13 +146,19 @@ pub fn read_upload(req: &Request, limits: &Limits) -> Result<Upload, Error> {
                     .unwrap_or_default();
                 let mut spool = Spool::new(limits.memory, limits.chunk_size);
                 spool
-                    .fill_from(&mut field.data, limits.spool_dir, limits.max_file_bytes)
+                    .fill_from_with(
+                        &mut field.data,
+                        limits.spool_dir,
+                        limits.max_file_bytes,
+                        on_spilled,
+                    )
                     .map_err(|e| match e {
                         SpoolError::TooLarge(max) => Error::TooLarge(format!(
                             "invalid request: file is larger than this link's limit of {max} bytes"
                         )),
                         SpoolError::Source(_) => incomplete(),
                         SpoolError::Sink(e) => Error::from(crate::error::StoreError::from(e)),
+                        SpoolError::Store(e) => Error::from(e),
                     })?;
                 let base = filename.rsplit('/').next().unwrap_or("").to_owned();
                 file = Some((spool, base, content_type));

@@ -1,11 +1,15 @@
 //! The spool: an uploaded file's bytes between the network and SQLite. The first
 //! `multipart_memory` bytes stay in one buffer; past that they go to a temp file in our spool
 //! folder that is unlinked the moment it is created, so no outcome — success, error, a client
-//! gone, a panic, even SIGKILL — can leave it behind. The same buffer later feeds the chunk
-//! copy, so an upload never holds more than that one buffer.
+//! gone, a panic, even SIGKILL — can leave it behind. The same buffer feeds the chunk copy,
+//! so an upload never holds more than that one buffer. While the body still arrives, each
+//! batch of whole chunks moves on into SQLite and its range of the temp file is given back
+//! (a punched hole): the temp file is a window of a few MiB, its pages mostly never reach the
+//! disk, and an upload needs its size in free space once, not twice.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// Why spooling stopped.
@@ -17,7 +21,13 @@ pub enum SpoolError {
     Source(io::Error),
     /// Writing the temp file failed (a full disk shows up here).
     Sink(io::Error),
+    /// Copying received chunks into the store failed.
+    Store(crate::error::StoreError),
 }
+
+/// Called each time a full buffer has gone to the temp file, with the buffer free: it may
+/// copy the chunks waiting in the spool onward (see [`Spool::ready`]).
+pub type OnSpilled<'a> = &'a mut dyn FnMut(&mut Spool) -> Result<(), crate::error::StoreError>;
 
 /// An uploaded file's bytes, in memory or in an unlinked temp file.
 pub struct Spool {
@@ -26,8 +36,13 @@ pub struct Spool {
     in_memory: usize,
     file: Option<File>,
     len: u64,
+    /// Bytes written to the temp file so far.
+    on_disk: u64,
     /// Read position for [`Spool::next_chunk`].
     pos: u64,
+    /// The temp file's bytes before this offset were copied onward and given back to the
+    /// filesystem.
+    released: u64,
 }
 
 impl Spool {
@@ -40,7 +55,9 @@ impl Spool {
             in_memory: 0,
             file: None,
             len: 0,
+            on_disk: 0,
             pos: 0,
+            released: 0,
         }
     }
 
@@ -66,6 +83,19 @@ impl Spool {
         src: &mut dyn Read,
         dir: &Path,
         max: Option<u64>,
+    ) -> Result<(), SpoolError> {
+        self.fill_from_with(src, dir, max, &mut |_| Ok(()))
+    }
+
+    /// [`Spool::fill_from`], calling `on_spilled` after each full buffer reaches the temp file,
+    /// so the bytes can move on while the rest still arrives (the temp file then stays a
+    /// window of a few MiB instead of holding the whole upload).
+    pub fn fill_from_with(
+        &mut self,
+        src: &mut dyn Read,
+        dir: &Path,
+        max: Option<u64>,
+        on_spilled: OnSpilled,
     ) -> Result<(), SpoolError> {
         // Bytes of `buf` filled and not yet written out.
         let mut filled = self.in_memory;
@@ -94,6 +124,7 @@ impl Spool {
                 }
                 self.write_out(filled)?;
                 filled = 0;
+                on_spilled(self).map_err(SpoolError::Store)?;
             }
             let n = match src.read(&mut self.buf[filled..]) {
                 Ok(0) => break,
@@ -121,9 +152,48 @@ impl Spool {
     }
 
     fn write_out(&mut self, n: usize) -> Result<(), SpoolError> {
-        match &mut self.file {
-            Some(f) => f.write_all(&self.buf[..n]).map_err(SpoolError::Sink),
-            None => Err(SpoolError::Sink(io::Error::other("spool not spilled"))),
+        match &self.file {
+            Some(f) => f
+                .write_all_at(&self.buf[..n], self.on_disk)
+                .map_err(SpoolError::Sink)?,
+            None => return Err(SpoolError::Sink(io::Error::other("spool not spilled"))),
+        }
+        self.on_disk += n as u64;
+        Ok(())
+    }
+
+    /// Bytes in the temp file not yet read by [`Spool::next_chunk`].
+    pub fn ready(&self) -> u64 {
+        if self.file.is_some() {
+            self.on_disk - self.pos
+        } else {
+            0
+        }
+    }
+
+    /// Gives the temp file's already-read bytes back to the filesystem (a hole punched in
+    /// it), so their dirty pages are dropped instead of written to disk. Where the
+    /// filesystem cannot punch holes the bytes simply stay until the file closes.
+    pub fn release_read(&mut self) {
+        let Some(f) = &self.file else {
+            return;
+        };
+        let end = self.pos & !4095;
+        if end <= self.released {
+            return;
+        }
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: fallocate on a descriptor we own, within the file's size.
+        let rc = unsafe {
+            libc::fallocate(
+                f.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                self.released as libc::off_t,
+                (end - self.released) as libc::off_t,
+            )
+        };
+        if rc == 0 {
+            self.released = end;
         }
     }
 
@@ -140,6 +210,7 @@ impl Spool {
         fs::remove_file(&path).map_err(SpoolError::Sink)?;
         f.write_all(&self.buf[..self.in_memory])
             .map_err(SpoolError::Sink)?;
+        self.on_disk = self.in_memory as u64;
         self.in_memory = 0;
         self.file = Some(f);
         Ok(())
@@ -161,10 +232,7 @@ impl Spool {
                 Ok(Some(&self.buf[start..start + n]))
             }
             Some(f) => {
-                if self.pos == 0 {
-                    f.seek(SeekFrom::Start(0))?;
-                }
-                f.read_exact(&mut self.buf[..n])?;
+                f.read_exact_at(&mut self.buf[..n], self.pos)?;
                 self.pos += n as u64;
                 Ok(Some(&self.buf[..n]))
             }

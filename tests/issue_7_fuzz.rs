@@ -74,6 +74,8 @@ fn read(ct: &str, b: Vec<u8>, dir: &std::path::Path) -> Result<(Vec<u8>, String)
         max_parts: 8,
         max_file_bytes: None,
         spool_dir: dir,
+        spool_window: u64::MAX,
+        reusable_bytes: 0,
     };
     match read_upload(&req, &limits) {
         Ok(mut up) => {

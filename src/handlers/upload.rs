@@ -10,9 +10,9 @@ use crate::app::App;
 use crate::duration::FileLifetime;
 use crate::error::{Error, Result, StoreError};
 use crate::model::{parse_expiration, Filename, GuestLinkId, Note, Timestamp};
-use crate::multipart::{read_upload, Limits};
+use crate::multipart::{read_upload_with, Limits};
 use crate::spool::Spool;
-use crate::store::NewEntry;
+use crate::store::{NewEntry, UploadInProgress};
 
 /// Room for the multipart framing around a guest's file (boundaries, part headers, a long
 /// file name, small extra fields) when comparing a request's `Content-Length` with the link's
@@ -31,9 +31,15 @@ struct Received {
 /// Reads and validates the multipart body: file (non-empty, at most `max_file_bytes` if set,
 /// a valid name) and note. Errors are PicoShare's `invalid request: …` 400s, or 413 for a
 /// file over the cap.
-fn receive(app: &App, req: &Request, max_file_bytes: Option<u64>) -> Result<Received> {
+/// Chunks move on into the store while the body still arrives, through `upload`.
+fn receive(
+    app: &App,
+    req: &Request,
+    max_file_bytes: Option<u64>,
+    upload: &mut UploadInProgress,
+) -> Result<Received> {
     let spool_dir = app.config.spool_dir();
-    let mut upload = read_upload(
+    let mut upload = read_upload_with(
         req,
         &Limits {
             memory: app.config.multipart_memory,
@@ -42,7 +48,10 @@ fn receive(app: &App, req: &Request, max_file_bytes: Option<u64>) -> Result<Rece
             max_parts: app.config.max_form_parts,
             max_file_bytes,
             spool_dir: &spool_dir,
+            spool_window: (app.config.copy_batch_bytes + app.config.multipart_memory) as u64,
+            reusable_bytes: app.store.reclaimable_bytes().unwrap_or(0),
         },
+        &mut |spool| upload.copy_ready(spool),
     )?;
     if upload.spool.is_empty() {
         return Err(invalid("file must be non-empty"));
@@ -59,6 +68,15 @@ fn receive(app: &App, req: &Request, max_file_bytes: Option<u64>) -> Result<Rece
     })
 }
 
+/// A failed upload's chunks are deleted as it unwinds (before this runs); ask the collector
+/// to give their space back to the filesystem.
+fn reclaim_on_failure<T>(app: &App, result: Result<T>) -> Result<T> {
+    if result.is_err() {
+        app.gc_wake.notify();
+    }
+    result
+}
+
 fn invalid(m: &str) -> Error {
     Error::BadRequest(format!("invalid request: {m}"))
 }
@@ -68,18 +86,19 @@ pub fn admin(app: &App, req: &Request) -> Result<Response> {
     let now = app.now();
     let expiration = parse_expiration(&req.get_param("expiration").unwrap_or_default(), now)
         .map_err(|m| Error::BadRequest(format!("Invalid expiration URL parameter: {m}")))?;
-    let mut got = receive(app, req, None)?;
-    let id = app.store.insert_entry(
-        &NewEntry {
+    let mut upload = app.store.begin_upload();
+    let stored = receive(app, req, None, &mut upload).and_then(|mut got| {
+        let new = NewEntry {
             filename: got.filename,
             content_type: got.content_type,
             upload_time: now,
             expiration,
             guest_link_id: None,
             note: got.note,
-        },
-        &mut got.spool,
-    )?;
+        };
+        Ok(upload.finish_entry(&new, &mut got.spool, |_| Ok(()))?)
+    });
+    let id = reclaim_on_failure(app, stored)?;
     Ok(json_response(json!({ "id": id.as_str() })))
 }
 
@@ -113,22 +132,24 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
     )
     .map_err(|m| Error::BadRequest(format!("Invalid expiration: {m}")))?;
     // Crossing the cap mid-stream stops the upload at once with the same 413.
-    let mut got = receive(app, req, link.max_file_bytes)?;
-    if got.note.as_deref().is_some() {
-        return Err(invalid("guest uploads cannot have file notes"));
-    }
-    let id = app.store.insert_guest_entry(
-        &NewEntry {
+    let mut upload = app.store.begin_upload();
+    let stored = receive(app, req, link.max_file_bytes, &mut upload).and_then(|mut got| {
+        if got.note.as_deref().is_some() {
+            return Err(invalid("guest uploads cannot have file notes"));
+        }
+        let new = NewEntry {
             filename: got.filename,
             content_type: got.content_type,
             upload_time: now,
             expiration,
             guest_link_id: Some(link_id.clone()),
             note: Note::none(),
-        },
-        &mut got.spool,
-        &slot,
-    )?;
+        };
+        Ok(app
+            .store
+            .insert_guest_entry(upload, &new, &mut got.spool, &slot)?)
+    });
+    let id = reclaim_on_failure(app, stored)?;
     if req.header("Accept") == Some("application/json") {
         return Ok(json_response(json!({ "id": id.as_str() })));
     }

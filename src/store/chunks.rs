@@ -36,49 +36,17 @@ impl Store {
         }
     }
 
-    /// Copies `spool` into chunk rows for `id`, committing every `copy_batch_bytes`. `last`
-    /// runs inside the final transaction, so the entry's row appears in the same commit as its
-    /// last chunk: a file is either complete and visible, or invisible.
-    pub(crate) fn write_chunks(
-        &self,
-        id: &EntryId,
-        spool: &mut Spool,
-        last: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let chunk_size = self.settings.chunk_size;
-        let mut index: i64 = 0;
-        let mut last = Some(last);
-        loop {
-            let mut conn = self.writer();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut batch = 0;
-            let mut done = false;
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO entries_data (id, chunk_index, chunk) VALUES (?1, ?2, ?3)",
-                )?;
-                while batch < self.settings.copy_batch_bytes {
-                    match spool.next_chunk(chunk_size)? {
-                        Some(chunk) => {
-                            insert.execute(params![id.as_str(), index, chunk])?;
-                            index += 1;
-                            batch += chunk.len();
-                        }
-                        None => {
-                            done = true;
-                            break;
-                        }
-                    }
-                }
-            }
-            if done {
-                if let Some(last) = last.take() {
-                    last(&tx)?;
-                }
-                tx.commit()?;
-                return Ok(());
-            }
-            tx.commit()?;
+    /// Starts writing a new file's chunks under a fresh id. The collector leaves them alone
+    /// while the returned value lives; dropping it unfinished deletes them.
+    pub fn begin_upload(&self) -> UploadInProgress<'_> {
+        let id = EntryId::random();
+        let uploading = self.mark_uploading(&id);
+        UploadInProgress {
+            store: self,
+            id,
+            index: 0,
+            finished: false,
+            _uploading: uploading,
         }
     }
 
@@ -129,6 +97,110 @@ impl Store {
             buf_len: 0,
             conn: None,
         })
+    }
+}
+
+/// A file whose chunks are being written. Chunks go in while the body still arrives
+/// ([`UploadInProgress::copy_ready`]) and the rest after it ends ([`UploadInProgress::finish`]),
+/// always in short transactions; the `entries` row goes in with the last chunk, so a file is
+/// either complete and visible or invisible.
+pub struct UploadInProgress<'a> {
+    store: &'a Store,
+    id: EntryId,
+    index: i64,
+    finished: bool,
+    _uploading: UploadingGuard<'a>,
+}
+
+impl UploadInProgress<'_> {
+    pub fn id(&self) -> &EntryId {
+        &self.id
+    }
+
+    /// While the body still arrives: once a batch of whole chunks waits in the spool's temp
+    /// file, copies them in one transaction and gives their space back, so the temp file stays
+    /// a window of a few MiB and its pages are mostly never written to disk.
+    pub fn copy_ready(&mut self, spool: &mut Spool) -> Result<(), StoreError> {
+        let chunk = self.store.settings.chunk_size;
+        let batch = self.store.settings.copy_batch_bytes.max(chunk) as u64;
+        if spool.ready() < batch {
+            return Ok(());
+        }
+        self.copy(spool, |s| s.ready() >= chunk as u64, |_| Ok(()))?;
+        spool.release_read();
+        Ok(())
+    }
+
+    /// After the closing boundary: copies what is left, then runs `last` (checks, the
+    /// `entries` row) inside the final transaction.
+    pub fn finish(
+        mut self,
+        spool: &mut Spool,
+        last: impl FnOnce(&rusqlite::Transaction, &EntryId) -> Result<(), StoreError>,
+    ) -> Result<EntryId, StoreError> {
+        let id = self.id.clone();
+        self.copy(spool, |_| true, |tx| last(tx, &id))?;
+        self.finished = true;
+        Ok(id)
+    }
+
+    /// Copies chunks while `more(spool)` holds and the spool has any, committing every
+    /// `copy_batch_bytes`; `last` runs in the transaction that saw the spool's end (or the
+    /// final one).
+    fn copy(
+        &mut self,
+        spool: &mut Spool,
+        more: impl Fn(&Spool) -> bool,
+        last: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let chunk_size = self.store.settings.chunk_size;
+        let mut last = Some(last);
+        loop {
+            let mut conn = self.store.writer();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut batch = 0;
+            let mut done = false;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO entries_data (id, chunk_index, chunk) VALUES (?1, ?2, ?3)",
+                )?;
+                while batch < self.store.settings.copy_batch_bytes {
+                    if !more(spool) {
+                        done = true;
+                        break;
+                    }
+                    match spool.next_chunk(chunk_size)? {
+                        Some(chunk) => {
+                            insert.execute(params![self.id.as_str(), self.index, chunk])?;
+                            self.index += 1;
+                            batch += chunk.len();
+                        }
+                        None => {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if done {
+                if let Some(last) = last.take() {
+                    last(&tx)?;
+                }
+                tx.commit()?;
+                return Ok(());
+            }
+            tx.commit()?;
+        }
+    }
+}
+
+impl Drop for UploadInProgress<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            if let Err(e) = self.store.delete_chunks(self.id.as_str()) {
+                eprintln!("picoshare: could not remove a failed upload's chunks: {e}");
+            }
+        }
     }
 }
 

@@ -55,6 +55,36 @@ fn meta_from_row(r: &Row) -> rusqlite::Result<EntryMeta> {
     })
 }
 
+impl super::chunks::UploadInProgress<'_> {
+    /// Finishes the upload as the file `new`: its last chunks, then `check` and its `entries`
+    /// row in the final transaction. If anything fails, every chunk of it is deleted.
+    pub fn finish_entry(
+        self,
+        new: &NewEntry,
+        spool: &mut Spool,
+        check: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
+    ) -> Result<EntryId, StoreError> {
+        self.finish(spool, |tx, id| {
+            check(tx)?;
+            tx.execute(
+                "INSERT INTO entries (id, filename, content_type, upload_time, \
+                 expiration_time, guest_link_id, note) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id.as_str(),
+                    new.filename.as_str(),
+                    new.content_type,
+                    new.upload_time.rfc3339(),
+                    new.expiration.rfc3339(),
+                    new.guest_link_id.as_ref().map(|g| g.as_str()),
+                    new.note.as_deref(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+}
+
 impl Store {
     /// Stores a completely received upload and returns its new id.
     ///
@@ -75,33 +105,7 @@ impl Store {
         spool: &mut Spool,
         check: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
     ) -> Result<EntryId, StoreError> {
-        let id = EntryId::random();
-        let _uploading = self.mark_uploading(&id);
-        let result = self.write_chunks(&id, spool, |tx| {
-            check(tx)?;
-            tx.execute(
-                "INSERT INTO entries (id, filename, content_type, upload_time, \
-                 expiration_time, guest_link_id, note) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    id.as_str(),
-                    new.filename.as_str(),
-                    new.content_type,
-                    new.upload_time.rfc3339(),
-                    new.expiration.rfc3339(),
-                    new.guest_link_id.as_ref().map(|g| g.as_str()),
-                    new.note.as_deref(),
-                ],
-            )?;
-            Ok(())
-        });
-        if let Err(e) = result {
-            if let Err(cleanup) = self.delete_chunks(id.as_str()) {
-                eprintln!("picoshare: could not remove a failed upload's chunks: {cleanup}");
-            }
-            return Err(e);
-        }
-        Ok(id)
+        self.begin_upload().finish_entry(new, spool, check)
     }
 
     /// The metadata of a file that has not expired at `now`.

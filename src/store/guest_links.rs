@@ -216,6 +216,7 @@ impl Store {
     /// and the error is [`StoreError::GuestLinkInactive`].
     pub fn insert_guest_entry(
         &self,
+        upload: super::UploadInProgress<'_>,
         new: &NewEntry,
         spool: &mut Spool,
         slot: &GuestUploadSlot<'_>,
@@ -224,7 +225,7 @@ impl Store {
         let now = new.upload_time;
         let mut new = new.clone();
         new.guest_link_id = Some(link_id.clone());
-        self.insert_entry_checked(&new, spool, |tx| {
+        upload.finish_entry(&new, spool, |tx| {
             let link = link_in(tx, &link_id, now)
                 .optional_not_found()?
                 .ok_or(StoreError::GuestLinkInactive)?;
@@ -381,7 +382,7 @@ mod tests {
             let slot = t.store.reserve_guest_upload(&older, now()).unwrap();
             let mut s = spool(&t.dir, b"guest data");
             t.store
-                .insert_guest_entry(&guest_file(now()), &mut s, &slot)
+                .insert_guest_entry(t.store.begin_upload(), &guest_file(now()), &mut s, &slot)
                 .unwrap();
         }
         let link = t.store.guest_link(&older, now()).unwrap();
@@ -404,7 +405,7 @@ mod tests {
         let mut s = spool(&t.dir, b"kept after the link goes");
         let file = t
             .store
-            .insert_guest_entry(&guest_file(now()), &mut s, &slot)
+            .insert_guest_entry(t.store.begin_upload(), &guest_file(now()), &mut s, &slot)
             .unwrap();
         drop(slot);
         assert_eq!(
@@ -432,7 +433,7 @@ mod tests {
         let mut s = spool(&t.dir, &[7u8; 37]);
         assert!(matches!(
             t.store
-                .insert_guest_entry(&guest_file(now()), &mut s, &slot),
+                .insert_guest_entry(t.store.begin_upload(), &guest_file(now()), &mut s, &slot),
             Err(StoreError::GuestLinkInactive)
         ));
         assert_eq!(count(&t, "SELECT COUNT(*) FROM entries"), 0);
@@ -452,7 +453,7 @@ mod tests {
             let slot = t.store.reserve_guest_upload(&link, now()).unwrap();
             let mut s = spool(&t.dir, b"earlier");
             t.store
-                .insert_guest_entry(&guest_file(now()), &mut s, &slot)
+                .insert_guest_entry(t.store.begin_upload(), &guest_file(now()), &mut s, &slot)
                 .unwrap();
         }
         let barrier = Arc::new(Barrier::new(8));
@@ -468,7 +469,12 @@ mod tests {
                         };
                         let mut s = spool(dir, &[1u8; 23]);
                         store
-                            .insert_guest_entry(&guest_file(now()), &mut s, &slot)
+                            .insert_guest_entry(
+                                store.begin_upload(),
+                                &guest_file(now()),
+                                &mut s,
+                                &slot,
+                            )
                             .is_ok()
                     })
                 })

@@ -21,7 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::config::Config;
 use crate::error::StoreError;
 
-pub use chunks::ChunkReader;
+pub use chunks::{ChunkReader, UploadInProgress};
 pub use downloads::{unique_ips, DownloadRecord, MAX_HISTORY_ROWS};
 pub use entries::{EntryUpdate, NewEntry, PurgeStats};
 pub use guest_links::{GuestLink, GuestUploadSlot, NewGuestLink};
