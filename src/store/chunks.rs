@@ -1,10 +1,9 @@
 //! The chunk store: the only code that knows how file bytes sit in `entries_data` — rows of
 //! `chunk_size` bytes, `chunk_index` from 0, the last one possibly short. Writing copies a
-//! spool through its one buffer in short transactions; reading looks up exactly one row per
-//! chunk (`chunk_index = ?`, never `>=`) and copies its bytes straight from SQLite's pages into
-//! the response's buffer (incremental BLOB I/O), on a read connection the download keeps to
-//! itself (one file descriptor per stream lets the kernel's read-ahead see a sequential read),
-//! with no statement or transaction open between reads.
+//! spool through its one buffer in short transactions; reading fetches exactly one row per
+//! refill (`chunk_index = ?`, never `>=`) into one chunk-sized buffer, on a read connection the
+//! download keeps to itself (one file descriptor per stream lets the kernel's read-ahead see a
+//! sequential read), with no statement or transaction open between refills.
 
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -93,7 +92,9 @@ impl Store {
             chunk_size: chunk_size as u64,
             pos: start,
             end: start + len,
-            current: None,
+            buf: Vec::new(),
+            buf_index: None,
+            buf_len: 0,
             conn: None,
         })
     }
@@ -211,9 +212,10 @@ pub struct ChunkReader {
     chunk_size: u64,
     pos: u64,
     end: u64,
-    /// The current chunk: its index, rowid and length.
-    current: Option<(u64, i64, u64)>,
-    /// Taken from the pool at the first read, given back when the reader drops.
+    buf: Vec<u8>,
+    buf_index: Option<u64>,
+    buf_len: usize,
+    /// Taken from the pool at the first refill, given back when the reader drops.
     conn: Option<rusqlite::Connection>,
 }
 
@@ -226,36 +228,26 @@ impl Drop for ChunkReader {
 }
 
 impl ChunkReader {
-    /// Copies bytes of chunk `index` from `offset` straight out of SQLite's pages into `out`
-    /// (incremental BLOB I/O: no copy of the whole chunk is assembled anywhere). The blob
-    /// handle lives only for this call, so no read transaction spans the download.
-    fn read_chunk(&mut self, index: u64, offset: u64, out: &mut [u8]) -> Result<usize, StoreError> {
+    fn load(&mut self, index: u64) -> Result<(), StoreError> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; self.chunk_size as usize];
+        }
         let conn = match &mut self.conn {
             Some(c) => c,
             slot => slot.insert(self.store.take_reader()?),
         };
-        let (rowid, len) = match self.current {
-            Some((i, rowid, len)) if i == index => (rowid, len),
-            _ => {
-                let (rowid, len): (i64, i64) = conn
-                    .prepare_cached(
-                        "SELECT rowid, LENGTH(chunk) FROM entries_data \
-                         WHERE id = ?1 AND chunk_index = ?2",
-                    )?
-                    .query_row(params![self.id.as_str(), index as i64], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?;
-                self.current = Some((index, rowid, len.max(0) as u64));
-                (rowid, len.max(0) as u64)
-            }
-        };
-        if offset >= len {
-            return Ok(0);
-        }
-        let want = out.len().min((len - offset) as usize);
-        let blob = conn.blob_open(rusqlite::MAIN_DB, "entries_data", "chunk", rowid, true)?;
-        blob.read_at_exact(&mut out[..want], offset as usize)?;
-        Ok(want)
+        let mut select = conn
+            .prepare_cached("SELECT chunk FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?;
+        let buf = &mut self.buf;
+        let n = select.query_row(params![self.id.as_str(), index as i64], |row| {
+            let blob = row.get_ref(0)?.as_blob()?;
+            let n = blob.len().min(buf.len());
+            buf[..n].copy_from_slice(&blob[..n]);
+            Ok(n)
+        })?;
+        self.buf_index = Some(index);
+        self.buf_len = n;
+        Ok(())
     }
 }
 
@@ -265,23 +257,27 @@ impl Read for ChunkReader {
             return Ok(0);
         }
         let index = self.pos / self.chunk_size;
-        let offset = self.pos - index * self.chunk_size;
-        let want = out.len().min((self.end - self.pos) as usize);
-        let n = self
-            .read_chunk(index, offset, &mut out[..want])
-            .map_err(|e| match e {
+        if self.buf_index != Some(index) {
+            self.load(index).map_err(|e| match e {
                 StoreError::NotFound => io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "chunk missing: the file was deleted during the download",
                 ),
                 e => io::Error::other(e),
             })?;
-        if n == 0 {
+        }
+        let offset = (self.pos - index * self.chunk_size) as usize;
+        if offset >= self.buf_len {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "stored chunk shorter than the file's chunk size",
             ));
         }
+        let n = out
+            .len()
+            .min(self.buf_len - offset)
+            .min((self.end - self.pos) as usize);
+        out[..n].copy_from_slice(&self.buf[offset..offset + n]);
         self.pos += n as u64;
         Ok(n)
     }
