@@ -142,9 +142,7 @@ impl Config {
     /// The folder beside the database that holds upload spool files; ours alone, emptied at
     /// start-up.
     pub fn spool_dir(&self) -> PathBuf {
-        let mut s = self.db_path.clone().into_os_string();
-        s.push("-spool");
-        PathBuf::from(s)
+        crate::disk::beside(&self.db_path, "-spool")
     }
 
     /// Parses `args` (with the program name first) and the process environment.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::config::Config;
-use crate::disk::available_bytes;
+use crate::disk::{available_bytes, beside};
 
 fn db_size(conn: &Connection) -> rusqlite::Result<u64> {
     let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
@@ -114,10 +114,9 @@ pub fn backup(config: &Config, dest: &Path) -> Result<(), String> {
 /// Takes the lock a running server holds on its database, or fails if one is running.
 pub fn lock_database(db: &Path) -> std::io::Result<Option<File>> {
     use std::os::unix::io::AsRawFd;
-    let mut p = db.as_os_str().to_owned();
-    p.push("-spool");
-    fs::create_dir_all(&p)?;
-    let path = PathBuf::from(p).join(".lock");
+    let spool = beside(db, "-spool");
+    fs::create_dir_all(&spool)?;
+    let path = spool.join(".lock");
     let f = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -166,9 +165,7 @@ pub fn compact(config: &Config) -> Result<(), String> {
             dir.display()
         ));
     }
-    let mut tmp = db.as_os_str().to_owned();
-    tmp.push("-compact-tmp");
-    let tmp = PathBuf::from(tmp);
+    let tmp = beside(db, "-compact-tmp");
     let _ = fs::remove_file(&tmp);
     // The pending setting applies to the VACUUM INTO output.
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
@@ -183,9 +180,7 @@ pub fn compact(config: &Config) -> Result<(), String> {
     }
     drop(conn);
     for suffix in ["-wal", "-shm"] {
-        let mut p = db.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = fs::remove_file(PathBuf::from(p));
+        let _ = fs::remove_file(beside(db, suffix));
     }
     fs::rename(&tmp, db).map_err(|e| format!("cannot replace {}: {e}", db.display()))?;
     if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {

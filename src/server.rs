@@ -47,18 +47,16 @@ pub fn run(config: Config) -> Result<(), String> {
     let spool = config.spool_dir();
     crate::spool::prepare_dir(&spool)
         .map_err(|e| format!("cannot prepare spool folder {}: {e}", spool.display()))?;
-    let mut key_path = config.db_path.clone().into_os_string();
-    key_path.push("-session.key");
-    let install_key = load_or_create_install_key(std::path::Path::new(&key_path))
+    let key_path = crate::disk::beside(&config.db_path, "-session.key");
+    let install_key = load_or_create_install_key(&key_path)
         .map_err(|e| format!("cannot read or create the session key beside {db}: {e}"))?;
-    let mut revoked = config.db_path.clone().into_os_string();
-    revoked.push("-revoked");
+    let revoked = crate::disk::beside(&config.db_path, "-revoked");
     let auth = Auth::new(
         &config.secret,
         &install_key,
         config.session_lifetime.as_secs() as i64,
     )
-    .with_revocation_file(revoked.into(), (system_clock())())
+    .with_revocation_file(revoked, (system_clock())())
     .map_err(|e| format!("cannot read the logout list beside {db}: {e}"))?;
     if config.secret_source == SecretSource::Generated {
         println!(

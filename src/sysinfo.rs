@@ -2,7 +2,7 @@
 //! filesystem, the sizes of the database's own files, stored file data, reclaimable space,
 //! and the program's version.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::StoreError;
 use crate::store::Store;
@@ -43,8 +43,8 @@ impl SystemInfo {
             fs_used_bytes: fs.total.saturating_sub(fs.free),
             fs_available_bytes: fs.available,
             db_file_bytes: file_size(db),
-            wal_file_bytes: file_size(&with_suffix(db, "-wal")),
-            shm_file_bytes: file_size(&with_suffix(db, "-shm")),
+            wal_file_bytes: file_size(&crate::disk::beside(db, "-wal")),
+            shm_file_bytes: file_size(&crate::disk::beside(db, "-shm")),
             stored_file_bytes: store.stored_file_bytes()?,
             reclaimable_bytes: store.reclaimable_bytes()?,
             version: env!("CARGO_PKG_VERSION").trim_start_matches('v'),
@@ -81,15 +81,9 @@ impl SystemInfo {
     }
 }
 
-struct Filesystem {
-    total: u64,
-    free: u64,
-    available: u64,
-}
-
-fn filesystem(path: &Path) -> Result<Filesystem, StoreError> {
-    use std::os::unix::ffi::OsStrExt;
-    // statvfs needs an existing path: the database file, else its folder.
+/// The filesystem holding the database: statvfs needs an existing path, the database file,
+/// else its folder.
+fn filesystem(path: &Path) -> Result<crate::disk::Usage, StoreError> {
     let target = if path.exists() {
         path
     } else {
@@ -97,25 +91,7 @@ fn filesystem(path: &Path) -> Result<Filesystem, StoreError> {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
     };
-    let c = std::ffi::CString::new(target.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::other("database path contains a NUL byte"))?;
-    // SAFETY: `statvfs` only writes into the zeroed struct we pass; `c` is a valid C string.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
-    let unit = st.f_frsize as u64;
-    Ok(Filesystem {
-        total: (st.f_blocks as u64).saturating_mul(unit),
-        free: (st.f_bfree as u64).saturating_mul(unit),
-        available: (st.f_bavail as u64).saturating_mul(unit),
-    })
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
+    Ok(crate::disk::usage(target)?)
 }
 
 fn file_size(path: &Path) -> u64 {

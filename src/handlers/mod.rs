@@ -25,9 +25,9 @@ pub fn empty_ok() -> Response {
     Response::text("").with_status_code(200)
 }
 
-/// Reads a JSON request body of at most `max` bytes. Any failure is PicoShare's
-/// `malformed request` (400), or 413 when too large.
-pub fn read_json(req: &Request, max: usize) -> Result<serde_json::Value> {
+/// Reads a small request body (JSON, a form) of at most `max` bytes: a read failure is
+/// PicoShare's `malformed request` (400), a larger body 413.
+pub fn read_small_body(req: &Request, max: usize) -> Result<Vec<u8>> {
     let body = req
         .data()
         .ok_or_else(|| Error::Internal("request body already taken".into()))?;
@@ -40,6 +40,12 @@ pub fn read_json(req: &Request, max: usize) -> Result<serde_json::Value> {
             "request body larger than {max} bytes"
         )));
     }
+    Ok(buf)
+}
+
+/// Reads a JSON request body of at most `max` bytes; unparsable JSON is `malformed request`.
+pub fn read_json(req: &Request, max: usize) -> Result<serde_json::Value> {
+    let buf = read_small_body(req, max)?;
     serde_json::from_slice(&buf).map_err(|_| Error::BadRequest("malformed request".into()))
 }
 

@@ -1,14 +1,12 @@
 //! The login page (`GET /login`), and the form posts `POST /login` and `POST /logout` for
 //! browsers without JavaScript (login.js and common.js use the JSON API instead).
 
-use std::io::Read;
-
 use rouille::{Request, Response};
 
 use super::{Nav, Page};
 use crate::app::App;
 use crate::auth::session_cookie;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::html::{escape, parse_form};
 
 /// Whether `next` is safe to go to after logging in: a path on this site (starts with one
@@ -121,18 +119,7 @@ pub fn logout_form(app: &App, req: &Request) -> Result<Response> {
 
 /// Reads a form-encoded request body of at most `max` bytes.
 fn read_form(req: &Request, max: usize) -> Result<Vec<(String, String)>> {
-    let data = req
-        .data()
-        .ok_or_else(|| Error::Internal("request body already taken".into()))?;
-    let mut buf = Vec::new();
-    data.take(max as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(|_| Error::BadRequest("malformed request".into()))?;
-    if buf.len() > max {
-        return Err(Error::TooLarge(format!(
-            "request body larger than {max} bytes"
-        )));
-    }
+    let buf = crate::handlers::read_small_body(req, max)?;
     Ok(parse_form(&String::from_utf8_lossy(&buf)))
 }
 
