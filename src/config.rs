@@ -134,6 +134,10 @@ impl Config {
                 // Unread request bodies (refused uploads) are drained up to this, through a
                 // small fixed buffer; past it the connection is closed instead.
                 drain_cap: 1 << 20,
+                // A response is written from one buffer this big: a download's chunk is read
+                // from SQLite straight into it and sent with one system call, with room for
+                // the response head before the first chunk. Follows `chunk_size` (see parse).
+                write_buffer: 327_680 + RESPONSE_HEAD_ROOM,
                 ..tiny_http::Limits::default()
             },
         }
@@ -248,6 +252,7 @@ impl Config {
         }
         if let Some(s) = m.opt_str("chunk-size") {
             c.chunk_size = parse_in(&s, "chunk size", 1, 64 << 20)?;
+            c.transport.write_buffer = c.chunk_size + RESPONSE_HEAD_ROOM;
         }
         if let Some(s) = m.opt_str("gc-interval") {
             c.gc_interval = Duration::from_secs(parse_in(&s, "gc interval", 1, 365 * 86400)?);
@@ -261,6 +266,9 @@ impl Config {
         })
     }
 }
+
+/// Room for a response head in the transport's write buffer, beside one chunk of body.
+const RESPONSE_HEAD_ROOM: usize = 16 << 10;
 
 fn parse_in<T>(s: &str, what: &str, min: T, max: T) -> Result<T, String>
 where

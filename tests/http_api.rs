@@ -94,6 +94,33 @@ fn a_tiny_chunk_size_still_round_trips() {
     }
 }
 
+/// Downloads copy whole chunks straight into the response buffer, which is sized for the
+/// server's own chunk size. A file written with bigger chunks (another `--chunk-size`, or
+/// another program) goes through the reader's own chunk buffer instead, and must read the same.
+#[test]
+fn issue_6_chunks_bigger_than_the_response_buffer_download_the_same() {
+    let s = Server::builder().chunk_size(100_000).start();
+    let data = pattern(350_000, 6);
+    let id = s.put_file(&data, "wide.bin");
+    let dir = s.into_dir();
+    let s = Server::builder().in_dir(dir).chunk_size(1000).start();
+    assert_downloads(&s, &id, &data);
+    let size = data.len();
+    for (a, b) in [
+        (0, 0),
+        (99_999, 100_000),
+        (150_000, 320_000),
+        (size - 5, size - 1),
+    ] {
+        let r = s
+            .get(&format!("/-{id}"))
+            .header("Range", &format!("bytes={a}-{b}"))
+            .send();
+        assert_eq!(r.status, 206);
+        assert!(r.body == data[a..=b], "bytes={a}-{b}");
+    }
+}
+
 #[test]
 fn a_few_mib_file_round_trips_with_the_default_chunk_size() {
     let s = Server::start();

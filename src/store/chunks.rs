@@ -1,14 +1,17 @@
 //! The chunk store: the only code that knows how file bytes sit in `entries_data` — rows of
 //! `chunk_size` bytes, `chunk_index` from 0, the last one possibly short. Writing copies a
 //! spool through its one buffer in short transactions; reading fetches exactly one row per
-//! refill (`chunk_index = ?`, never `>=`) into one chunk-sized buffer, on a read connection the
-//! download keeps to itself (one file descriptor per stream lets the kernel's read-ahead see a
-//! sequential read), with no statement or transaction open between refills.
+//! refill (`chunk_index = ?`, never `>=`), on a read connection the download keeps to itself
+//! (one file descriptor per stream lets the kernel's read-ahead see a sequential read), with no
+//! statement or transaction open between refills. A refill copies the row's bytes from SQLite's
+//! pages straight into the caller's buffer when it has room for the rest of the chunk (the
+//! response buffer, sized for a chunk: no copy of ours at all), else into one chunk-sized
+//! buffer of the reader's.
 
 use std::io::{self, Read};
 use std::sync::Arc;
 
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, TransactionBehavior, MAIN_DB};
 
 use super::{lock, Store};
 use crate::error::StoreError;
@@ -228,25 +231,44 @@ impl Drop for ChunkReader {
 }
 
 impl ChunkReader {
-    fn load(&mut self, index: u64) -> Result<(), StoreError> {
-        if self.buf.is_empty() {
-            self.buf = vec![0; self.chunk_size as usize];
-        }
+    /// Copies bytes `offset..offset + out.len()` of chunk `index` into `out` with SQLite's
+    /// incremental BLOB I/O, which reads overflow pages straight into `out` (no row value is
+    /// assembled, nothing is copied twice). The rowid lookup and the read share one read
+    /// transaction, so a row deleted in between (its rowid reused) can never be read instead.
+    fn read_chunk(&mut self, index: u64, offset: usize, out: &mut [u8]) -> Result<(), StoreError> {
         let conn = match &mut self.conn {
             Some(c) => c,
             slot => slot.insert(self.store.take_reader()?),
         };
-        let mut select = conn
-            .prepare_cached("SELECT chunk FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?;
-        let buf = &mut self.buf;
-        let n = select.query_row(params![self.id.as_str(), index as i64], |row| {
-            let blob = row.get_ref(0)?.as_blob()?;
-            let n = blob.len().min(buf.len());
-            buf[..n].copy_from_slice(&blob[..n]);
-            Ok(n)
-        })?;
+        let tx = conn.transaction()?;
+        let rowid: i64 = tx
+            .prepare_cached("SELECT rowid FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?
+            .query_row(params![self.id.as_str(), index as i64], |r| r.get(0))?;
+        let blob = tx.blob_open(MAIN_DB, c"entries_data", c"chunk", rowid, true)?;
+        if blob.len() < offset + out.len() {
+            return Err(StoreError::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "stored chunk shorter than the file's chunk size",
+            )));
+        }
+        blob.read_at_exact(out, offset)?;
+        drop(blob);
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Fills the reader's own buffer with chunk `index` (for callers with a smaller buffer).
+    fn load(&mut self, index: u64, len: usize) -> Result<(), StoreError> {
+        let mut buf = std::mem::take(&mut self.buf);
+        if buf.is_empty() {
+            buf = vec![0; self.chunk_size as usize];
+        }
+        self.buf_index = None;
+        let got = self.read_chunk(index, 0, &mut buf[..len]);
+        self.buf = buf;
+        got?;
         self.buf_index = Some(index);
-        self.buf_len = n;
+        self.buf_len = len;
         Ok(())
     }
 }
@@ -257,28 +279,35 @@ impl Read for ChunkReader {
             return Ok(0);
         }
         let index = self.pos / self.chunk_size;
-        if self.buf_index != Some(index) {
-            self.load(index).map_err(|e| match e {
-                StoreError::NotFound => io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "chunk missing: the file was deleted during the download",
-                ),
-                e => io::Error::other(e),
-            })?;
-        }
-        let offset = (self.pos - index * self.chunk_size) as usize;
-        if offset >= self.buf_len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "stored chunk shorter than the file's chunk size",
-            ));
-        }
-        let n = out
-            .len()
-            .min(self.buf_len - offset)
-            .min((self.end - self.pos) as usize);
-        out[..n].copy_from_slice(&self.buf[offset..offset + n]);
+        let chunk_start = index * self.chunk_size;
+        let offset = (self.pos - chunk_start) as usize;
+        // What this chunk still has to give: to its end or to the end of the range.
+        let rest = ((chunk_start + self.chunk_size).min(self.end) - self.pos) as usize;
+        let n = if self.buf_index == Some(index) {
+            let n = out.len().min(rest);
+            out[..n].copy_from_slice(&self.buf[offset..offset + n]);
+            n
+        } else if out.len() >= rest {
+            self.read_chunk(index, offset, &mut out[..rest])
+                .map_err(into_io)?;
+            rest
+        } else {
+            self.load(index, offset + rest).map_err(into_io)?;
+            out.copy_from_slice(&self.buf[offset..offset + out.len()]);
+            out.len()
+        };
         self.pos += n as u64;
         Ok(n)
+    }
+}
+
+fn into_io(e: StoreError) -> io::Error {
+    match e {
+        StoreError::NotFound => io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "chunk missing: the file was deleted during the download",
+        ),
+        StoreError::Io(e) => e,
+        e => io::Error::other(e),
     }
 }

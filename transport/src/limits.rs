@@ -7,8 +7,8 @@ use std::time::Duration;
 ///
 /// The defaults fit a 256 MB VM: at most 64 connections, each holding one thread (256 KiB of
 /// reserved stack, a few KiB touched) and one read buffer of `max_head_bytes`, so the transport's
-/// own worst case is about 64 × 40 KiB ≈ 2.5 MiB of resident memory, plus a 64 KiB write buffer
-/// per response being written.
+/// own worst case is about 64 × 40 KiB ≈ 2.5 MiB of resident memory, plus one write buffer
+/// (at most `write_buffer`, 64 KiB by default) per response being written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Most connections open at once. Each open connection is served by one thread, so this also
@@ -42,6 +42,11 @@ pub struct Limits {
     /// Most bytes of an unread request body that are read and discarded after the response so
     /// the connection can be reused. A larger remainder closes the connection instead.
     pub drain_cap: u64,
+    /// Largest buffer a response is written from: the head and the first body bytes go out in
+    /// one write, then the body in reads of up to this size, each sent as it is read. A
+    /// response smaller than this gets a buffer its own size. Larger means fewer system calls
+    /// and, for a body reader that can fill the caller's buffer directly, no extra copy.
+    pub write_buffer: usize,
     /// Longest time spent draining an unread request body; past it the connection is closed.
     pub drain_timeout: Duration,
     /// Longest time spent discarding input after the last response before closing a connection
@@ -70,6 +75,7 @@ impl Default for Limits {
             max_headers: 100,
             max_head_bytes: 32 * 1024,
             drain_cap: 1024 * 1024,
+            write_buffer: 64 * 1024,
             drain_timeout: Duration::from_secs(10),
             linger_timeout: Duration::from_secs(2),
             accept_backoff: Duration::from_millis(100),
@@ -98,6 +104,7 @@ impl Limits {
             max_headers: self.max_headers.max(1),
             max_head_bytes: self.max_head_bytes.clamp(1024, 1024 * 1024),
             drain_cap: self.drain_cap,
+            write_buffer: self.write_buffer.clamp(4 * 1024, 64 * 1024 * 1024),
             drain_timeout: at_least(self.drain_timeout, ms(10)),
             linger_timeout: at_least(self.linger_timeout, ms(10)),
             accept_backoff: at_least(self.accept_backoff, ms(1)),

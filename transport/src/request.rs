@@ -131,6 +131,7 @@ impl Request {
                 && !self.shared.is_stopping()
                 && body.after(limits.drain_cap) != After::Close,
             upgrade: None,
+            write_buffer: limits.write_buffer,
         }
     }
 
@@ -172,6 +173,7 @@ impl Request {
             head_request: false,
             keep_alive: true,
             upgrade: Some(protocol),
+            write_buffer: self.shared.limits.write_buffer,
         };
         let written = write_response(body.io().stream(), ctx, response);
         let mut io = body.into_io();

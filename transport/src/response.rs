@@ -140,10 +140,6 @@ impl Response<Cursor<Vec<u8>>> {
     }
 }
 
-/// Size of the response write buffer (and of chunks): large enough for few system calls per
-/// megabyte, small enough that 64 concurrent downloads hold 4 MiB.
-const WRITE_BUFFER: usize = 64 * 1024;
-
 /// What the request side tells the writer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WriteCtx<'a> {
@@ -153,6 +149,8 @@ pub(crate) struct WriteCtx<'a> {
     pub(crate) keep_alive: bool,
     /// For `Request::upgrade`: the protocol to name in `Upgrade`, with `Connection: upgrade`.
     pub(crate) upgrade: Option<&'a str>,
+    /// `Limits::write_buffer`: the most a response holds in memory while being written.
+    pub(crate) write_buffer: usize,
 }
 
 /// Headers the transport always writes itself.
@@ -213,9 +211,9 @@ pub(crate) fn write_response<R: Read>(
         keep_alive = false;
     }
 
-    let mut out = BufWriter::with_capacity(WRITE_BUFFER, stream);
+    let mut head = Vec::with_capacity(512);
     write!(
-        out,
+        head,
         "HTTP/1.1 {} {}\r\n",
         status_code.0,
         status_code.default_reason_phrase()
@@ -228,49 +226,96 @@ pub(crate) fn write_response<R: Read>(
         }
         has_date |= h.field.equiv("Date");
         has_server |= h.field.equiv("Server");
-        write!(out, "{}: {}\r\n", h.field, h.value)?;
+        write!(head, "{}: {}\r\n", h.field, h.value)?;
     }
     if !has_date {
-        write!(out, "Date: {}\r\n", http_date(SystemTime::now()))?;
+        write!(head, "Date: {}\r\n", http_date(SystemTime::now()))?;
     }
     if !has_server {
-        out.write_all(b"Server: picoshare\r\n")?;
+        head.extend_from_slice(b"Server: picoshare\r\n");
     }
     match mode {
-        BodyMode::Length(n) => write!(out, "Content-Length: {n}\r\n")?,
-        BodyMode::Chunked => out.write_all(b"Transfer-Encoding: chunked\r\n")?,
+        BodyMode::Length(n) => write!(head, "Content-Length: {n}\r\n")?,
+        BodyMode::Chunked => head.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         BodyMode::None | BodyMode::UntilClose => {}
     }
     if let Some(protocol) = ctx.upgrade {
-        write!(out, "Upgrade: {protocol}\r\nConnection: upgrade\r\n")?;
+        write!(head, "Upgrade: {protocol}\r\nConnection: upgrade\r\n")?;
     } else if !keep_alive {
-        out.write_all(b"Connection: close\r\n")?;
+        head.extend_from_slice(b"Connection: close\r\n");
     } else if !http11 {
-        out.write_all(b"Connection: keep-alive\r\n")?;
+        head.extend_from_slice(b"Connection: keep-alive\r\n");
     }
-    out.write_all(b"\r\n")?;
+    head.extend_from_slice(b"\r\n");
 
-    if !ctx.head_request {
-        match mode {
-            BodyMode::None => {}
-            BodyMode::Length(n) => {
-                let sent = io::copy(&mut (&mut data).take(n), &mut out)?;
-                if sent < n {
-                    out.flush()?;
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("response body ended after {sent} of {n} declared bytes"),
-                    ));
-                }
-            }
-            BodyMode::Chunked => write_chunked(&mut data, &mut out)?,
-            BodyMode::UntilClose => {
+    let mut out: &TcpStream = stream;
+    match mode {
+        _ if ctx.head_request => out.write_all(&head)?,
+        BodyMode::None => out.write_all(&head)?,
+        BodyMode::Length(n) => write_sized(head, &mut data, n, ctx.write_buffer, &mut out)?,
+        BodyMode::Chunked | BodyMode::UntilClose => {
+            let mut out = BufWriter::with_capacity(ctx.write_buffer, out);
+            out.write_all(&head)?;
+            if mode == BodyMode::Chunked {
+                write_chunked(&mut data, &mut out)?;
+            } else {
                 io::copy(&mut data, &mut out)?;
             }
+            out.flush()?;
         }
     }
-    out.flush()?;
     Ok(keep_alive)
+}
+
+/// Writes `head` and then exactly `len` body bytes from `data`, through one buffer of at most
+/// `cap` bytes that the body is read straight into (no intermediate copy): the head goes out
+/// with the first body bytes, and the buffer is sent whenever it is at least half full, so a
+/// reader that fills whole buffers gets one system call per read. A body that ends early is
+/// an error after what it gave has been sent.
+fn write_sized<R: Read, W: Write>(
+    head: Vec<u8>,
+    data: &mut R,
+    len: u64,
+    cap: usize,
+    out: &mut W,
+) -> io::Result<()> {
+    let size = (head.len() as u64 + len).min(cap.max(head.len()) as u64) as usize;
+    let mut filled = head.len();
+    let mut buf = head;
+    buf.resize(size, 0);
+    let mut left = len;
+    while left > 0 {
+        if filled == buf.len() {
+            out.write_all(&buf)?;
+            filled = 0;
+        }
+        let room = (buf.len() - filled).min(usize::try_from(left).unwrap_or(usize::MAX));
+        let got = match data.read(&mut buf[filled..filled + room]) {
+            Ok(0) => {
+                out.write_all(&buf[..filled])?;
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "response body ended after {} of {len} declared bytes",
+                        len - left
+                    ),
+                ));
+            }
+            Ok(got) => got,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        filled += got;
+        left -= got as u64;
+        if left == 0 || buf.len() - filled < buf.len() / 2 {
+            out.write_all(&buf[..filled])?;
+            filled = 0;
+        }
+    }
+    if filled > 0 {
+        out.write_all(&buf[..filled])?;
+    }
+    Ok(())
 }
 
 /// Copies `data` as chunks of at most 16 KiB, then the terminating empty chunk.
@@ -302,4 +347,104 @@ pub(crate) fn write_error(stream: &TcpStream, status: u16) -> io::Result<()> {
     );
     (&*stream).write_all(text.as_bytes())?;
     (&*stream).flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gives out its bytes at most `step` at a time.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = out.len().min(self.step).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Records each write, so tests can see how the bytes were grouped into system calls.
+    #[derive(Default)]
+    struct Writes(Vec<Vec<u8>>);
+
+    impl Write for Writes {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.push(b.to_vec());
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn body(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn sized_bodies_arrive_whole_for_every_buffer_and_read_size() {
+        for (len, cap, step) in [
+            (0, 4096, 1),
+            (10, 4096, 3),
+            (100_000, 4096, 4096),
+            (100_000, 4096, 1000),
+            (100_000, 65_536, 65_536),
+            (100_000, 200_000, 7),
+            (5000, 16, 100), // head larger than the buffer
+        ] {
+            let data = body(len);
+            let head = b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n".to_vec();
+            let mut out = Writes::default();
+            let mut r = Trickle { data: &data, step };
+            write_sized(head.clone(), &mut r, len as u64, cap, &mut out).unwrap();
+            let all: Vec<u8> = out.0.concat();
+            assert_eq!(&all[..head.len()], &head[..], "{len} {cap} {step}");
+            assert_eq!(&all[head.len()..], &data[..], "{len} {cap} {step}");
+            assert!(out.0.iter().all(|w| w.len() <= cap.max(head.len())));
+        }
+    }
+
+    #[test]
+    fn a_reader_filling_the_buffer_gets_one_write_per_read_and_the_head_rides_along() {
+        let data = body(3 * 1000);
+        let head = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+        let mut out = Writes::default();
+        let mut r = Trickle {
+            data: &data,
+            step: 1000,
+        };
+        write_sized(head.clone(), &mut r, 3000, head.len() + 1000, &mut out).unwrap();
+        let sizes: Vec<usize> = out.0.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![head.len() + 1000, 1000, 1000]);
+    }
+
+    #[test]
+    fn small_reads_are_gathered_before_sending() {
+        let data = body(4096);
+        let mut out = Writes::default();
+        let mut r = Trickle {
+            data: &data,
+            step: 100,
+        };
+        write_sized(Vec::new(), &mut r, 4096, 4096, &mut out).unwrap();
+        assert!(out.0.len() <= 3, "{} writes", out.0.len());
+    }
+
+    #[test]
+    fn a_short_body_is_an_error_after_sending_what_it_gave() {
+        let data = body(500);
+        let mut out = Writes::default();
+        let mut r = Trickle {
+            data: &data,
+            step: 64,
+        };
+        let e = write_sized(b"H\r\n\r\n".to_vec(), &mut r, 1000, 4096, &mut out).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(out.0.concat().len(), 5 + 500);
+    }
 }
