@@ -33,8 +33,21 @@ fn install_signal_handlers() {
     }
 }
 
+/// Applies the malloc bounds from the config; must run before any thread is started.
+fn tune_malloc(config: &Config) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, config.malloc_arena_max);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, config.malloc_mmap_threshold);
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = config;
+}
+
 /// Opens everything, serves until SIGTERM/SIGINT, then shuts down gracefully.
 pub fn run(config: Config) -> Result<(), String> {
+    tune_malloc(&config);
     let config = Arc::new(config);
     let db = config.db_path.display().to_string();
     // One server per database: a second one would race the first's spool sweep and
