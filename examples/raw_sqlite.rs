@@ -1,8 +1,10 @@
 //! Baseline for `make bench`: the same bytes written as raw 327,680-byte chunk rows into
 //! SQLite with rusqlite and read back the same way, with the server's pragmas but no HTTP,
-//! multipart or spool. Prints one JSON line of timings.
+//! multipart or spool. Prints one JSON line of timings. The read-back is timed `READ_PASSES`
+//! times (default 1), so the benchmark can take a median as it does for downloads.
 //!
-//! Usage: `raw_sqlite DB CHUNK_SIZE BATCH_BYTES FILE...`
+//! Usage: `raw_sqlite DB CHUNK_SIZE BATCH_BYTES FILE...`, or `raw_sqlite --read DB ID...` to
+//! only read back, the same way, files the server stored (its database, its layout).
 
 use std::fs::File;
 use std::io::Read;
@@ -12,6 +14,22 @@ use rusqlite::{params, Connection};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    let passes: usize = std::env::var("READ_PASSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    if args.len() >= 3 && args[1] == "--read" {
+        let conn = Connection::open(&args[2])?;
+        conn.pragma_update(None, "cache_size", -512)?;
+        let mut buf = Vec::new();
+        let (read, read_secs) = read_back(&conn, &args[3..], passes, &mut buf)?;
+        println!(
+            "{{\"read_bytes\": {read}, \"read_secs\": [{}]}}",
+            read_secs.join(", ")
+        );
+        return Ok(());
+    }
     if args.len() < 5 {
         return Err("usage: raw_sqlite DB CHUNK_SIZE BATCH_BYTES FILE...".into());
     }
@@ -70,30 +88,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let insert_secs = start.elapsed().as_secs_f64();
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
 
-    let start = Instant::now();
-    let mut read = 0u64;
-    let mut st =
-        conn.prepare_cached("SELECT chunk FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?;
-    for n in 0..files.len() {
-        let id = format!("file{n:06}");
-        let mut index = 0i64;
-        loop {
-            let got = st.query_row(params![id, index], |row| {
-                let b = row.get_ref(0)?.as_blob()?;
-                buf[..b.len()].copy_from_slice(b);
-                Ok(b.len())
-            });
-            match got {
-                Ok(len) => read += len as u64,
-                Err(rusqlite::Error::QueryReturnedNoRows) => break,
-                Err(e) => return Err(e.into()),
-            }
-            index += 1;
-        }
-    }
-    let read_secs = start.elapsed().as_secs_f64();
+    let ids: Vec<String> = (0..files.len()).map(|n| format!("file{n:06}")).collect();
+    let (read, read_secs) = read_back(&conn, &ids, passes, &mut buf)?;
     println!(
-        "{{\"bytes\": {total}, \"insert_secs\": {insert_secs:.3}, \"read_bytes\": {read}, \"read_secs\": {read_secs:.3}}}"
+        "{{\"bytes\": {total}, \"insert_secs\": {insert_secs:.3}, \"read_bytes\": {read}, \"read_secs\": [{}]}}",
+        read_secs.join(", ")
     );
     Ok(())
+}
+
+/// Reads every chunk of `ids` back, one row per statement into one buffer, `passes` times;
+/// returns the bytes of one pass and each pass's seconds.
+fn read_back(
+    conn: &Connection,
+    ids: &[String],
+    passes: usize,
+    buf: &mut Vec<u8>,
+) -> rusqlite::Result<(u64, Vec<String>)> {
+    let mut st =
+        conn.prepare_cached("SELECT chunk FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?;
+    let mut read = 0u64;
+    let mut secs = Vec::new();
+    for _ in 0..passes {
+        let start = Instant::now();
+        read = 0;
+        for id in ids {
+            let mut index = 0i64;
+            loop {
+                let got = st.query_row(params![id, index], |row| {
+                    let b = row.get_ref(0)?.as_blob()?;
+                    if buf.len() < b.len() {
+                        buf.resize(b.len(), 0);
+                    }
+                    buf[..b.len()].copy_from_slice(b);
+                    Ok(b.len())
+                });
+                match got {
+                    Ok(len) => read += len as u64,
+                    Err(rusqlite::Error::QueryReturnedNoRows) => break,
+                    Err(e) => return Err(e),
+                }
+                index += 1;
+            }
+        }
+        secs.push(format!("{:.3}", start.elapsed().as_secs_f64()));
+    }
+    Ok((read, secs))
 }
