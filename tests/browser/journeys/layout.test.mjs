@@ -116,6 +116,11 @@ test("no page scrolls sideways at 360 px, light or dark; ids unique, controls la
 
 test("the upload page works from the keyboard alone", async () => {
   const { page, context, expectClean } = await newPage(browser);
+  // Listen before anything loads: Playwright turns on file-chooser interception
+  // asynchronously when the first listener is added, and a chooser Chromium opens before that
+  // is a native one that swallows every later Enter (the cause of this test's old flakiness).
+  const choosers = [];
+  page.on("filechooser", (c) => choosers.push(c));
   await login(page, server);
   // The paste box has focus on load; Shift+Tab reaches the file picker.
   assert.equal(await page.evaluate(() => document.activeElement.id), "pastebox");
@@ -123,14 +128,12 @@ test("the upload page works from the keyboard alone", async () => {
   assert.equal(await page.evaluate(() => document.activeElement.id), "file-input");
   const outline = await page.evaluate(() => getComputedStyle(document.querySelector(".file-label")).outlineStyle);
   assert.equal(outline, "solid", "the picker's label shows the focus ring");
-  // Enter on the focused picker opens the file chooser. (Chromium now and then ignores the
-  // first key press right after load, so allow a second try.)
-  let chooser = null;
-  for (let attempt = 0; attempt < 3 && !chooser; attempt++) {
-    const waiting = page.waitForEvent("filechooser", { timeout: 5000 }).catch(() => null);
-    await page.keyboard.press("Enter");
-    chooser = await waiting;
+  // Enter on the focused picker opens the file chooser.
+  await page.keyboard.press("Enter");
+  for (let waited = 0; waited < 10000 && choosers.length === 0; waited += 50) {
+    await page.waitForTimeout(50);
   }
+  const chooser = choosers[0];
   assert.ok(chooser, "Enter opened the file chooser");
   await chooser.setFiles({ name: "keys.txt", mimeType: "text/plain", buffer: Buffer.from("typed") });
   await page.locator("#upload-result .message-body").waitFor();
