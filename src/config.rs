@@ -64,6 +64,7 @@ pub struct Config {
     /// glibc malloc arenas. Every thread that allocates may get its own arena (up to 8 per
     /// core), and each keeps freed memory for reuse: with 16 handler threads, about 5 MB of a
     /// 12 MB peak was buffers freed long ago. Two arenas halve the peak (make bench).
+    /// 0 leaves glibc's own setting, as when `MALLOC_ARENA_MAX` is in the environment.
     pub malloc_arena_max: i32,
     /// Allocations at least this big (the 1 MiB multipart buffer) get their own mapping,
     /// handed back to the kernel on free. Fixed, because glibc's default threshold rises after
@@ -268,6 +269,13 @@ impl Config {
         if let Some(s) = m.opt_str("gc-interval") {
             c.gc_interval = Duration::from_secs(parse_in(&s, "gc interval", 1, 365 * 86400)?);
         }
+        // An operator's own glibc malloc tuning wins over ours.
+        if env("MALLOC_ARENA_MAX").is_some() {
+            c.malloc_arena_max = 0;
+        }
+        if env("MALLOC_MMAP_THRESHOLD_").is_some() {
+            c.malloc_mmap_threshold = 0;
+        }
         c.behind_proxy = env("PS_BEHIND_PROXY").is_some_and(|v| !v.is_empty());
         c.litestream = env("LITESTREAM_BUCKET").is_some_and(|v| !v.is_empty());
         Ok(match command {
@@ -342,6 +350,26 @@ mod tests {
         assert_eq!(c.port, 9, "the flag wins over the environment");
         assert_eq!(c.secret_source, SecretSource::Generated);
         assert_eq!(c.spool_dir(), PathBuf::from("/y.db-spool"));
+    }
+
+    #[test]
+    fn issue_6_malloc_bounds_yield_to_the_operators_environment() {
+        let c = parse(&[], &[]).unwrap();
+        assert_eq!(
+            (c.malloc_arena_max, c.malloc_mmap_threshold),
+            (2, 512 << 10)
+        );
+        assert_eq!(c.transport.write_buffer, c.chunk_size + RESPONSE_HEAD_ROOM);
+        let c = parse(
+            &["--chunk-size", "1000"],
+            &[
+                ("MALLOC_ARENA_MAX", "4"),
+                ("MALLOC_MMAP_THRESHOLD_", "65536"),
+            ],
+        )
+        .unwrap();
+        assert_eq!((c.malloc_arena_max, c.malloc_mmap_threshold), (0, 0));
+        assert_eq!(c.transport.write_buffer, 1000 + RESPONSE_HEAD_ROOM);
     }
 
     #[test]

@@ -33,13 +33,18 @@ fn install_signal_handlers() {
     }
 }
 
-/// Applies the malloc bounds from the config; must run before any thread is started.
+/// Applies the malloc bounds from the config (0: leave glibc's); must run before any thread
+/// is started.
 fn tune_malloc(config: &Config) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called before other threads exist.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, config.malloc_arena_max);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, config.malloc_mmap_threshold);
+        if config.malloc_arena_max > 0 {
+            libc::mallopt(libc::M_ARENA_MAX, config.malloc_arena_max);
+        }
+        if config.malloc_mmap_threshold > 0 {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, config.malloc_mmap_threshold);
+        }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = config;

@@ -853,7 +853,6 @@ fn systemd_units_pass_systemd_analyze_verify() {
         "LimitNOFILE=",
         "MemoryMax=",
         "Restart=on-failure",
-        "Environment=MALLOC_ARENA_MAX=2",
         "Environment=PS_BEHIND_PROXY=1",
         "EnvironmentFile=/etc/picoshare/env",
         "KillSignal=SIGTERM",
