@@ -354,7 +354,8 @@ def main():
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results + ([big] if big else []):
-        lines.append(f"| {r['limit'] >> 20} MiB | {r['cgroup']} | {r['up_secs']:.1f} s | {r['up_mbs']:.0f} | "
+        label = f"{r['limit'] >> 20} MiB" + (" (BIG: one 7 GiB file)" if r is big else "")
+        lines.append(f"| {label} | {r['cgroup']} | {r['up_secs']:.1f} s | {r['up_mbs']:.0f} | "
                      f"{r['down_secs']:.1f} s | {r['down_mbs']:.0f} | {mb(r['hwm'])} | {mb(r['peak'])} | "
                      f"{r['ooms']} | {'yes' if r['identical'] else 'NO'} |")
     lines += [
