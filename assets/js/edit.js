@@ -2,6 +2,23 @@
 "use strict";
 
 (() => {
+  // Sends one change; on success goes back to the file list (and returns true), else shows
+  // the server's reason in `error`.
+  async function send(url, init, error) {
+    try {
+      const r = await fetch(url, init);
+      if (r.ok) {
+        window.location.href = "/files";
+        return true;
+      }
+      error.textContent = await PicoShare.reason(r);
+    } catch (_) {
+      error.textContent = "The server could not be reached.";
+    }
+    error.hidden = false;
+    return false;
+  }
+
   const form = document.getElementById("edit-form");
   if (form) {
     const $ = (id) => document.getElementById(id);
@@ -41,21 +58,11 @@
         }
       }
       const body = { filename: $("filename").value, expiration, note: $("note").value };
-      try {
-        const r = await fetch(`/api/entry/${encodeURIComponent(form.dataset.id)}`, {
-          method: "PUT",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify(body),
-        });
-        if (r.ok) {
-          window.location.href = "/files";
-          return;
-        }
-        error.textContent = await PicoShare.reason(r);
-      } catch (_) {
-        error.textContent = "The server could not be reached.";
-      }
-      error.hidden = false;
+      await send(
+        `/api/entry/${encodeURIComponent(form.dataset.id)}`,
+        { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) },
+        error,
+      );
     });
   }
 
@@ -64,18 +71,9 @@
     const error = document.getElementById("delete-error");
     del.addEventListener("click", async () => {
       del.disabled = true;
-      try {
-        const r = await fetch(`/api/entry/${encodeURIComponent(del.dataset.id)}`, { method: "DELETE" });
-        if (r.ok) {
-          window.location.href = "/files";
-          return;
-        }
-        error.textContent = await PicoShare.reason(r);
-      } catch (_) {
-        error.textContent = "The server could not be reached.";
+      if (!(await send(`/api/entry/${encodeURIComponent(del.dataset.id)}`, { method: "DELETE" }, error))) {
+        del.disabled = false;
       }
-      error.hidden = false;
-      del.disabled = false;
     });
   }
 })();

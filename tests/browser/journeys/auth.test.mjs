@@ -1,19 +1,13 @@
 // Logging in and out, the redirect of anonymous visitors, the 404 page and static files.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, newPage, login, shotBoth, SECRET } from "../harness.mjs";
+import { serverAndBrowser, newPage, login, shotBoth, SECRET } from "../harness.mjs";
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 test("anonymous visitors see the introduction and a Log In button", async () => {

@@ -1,20 +1,14 @@
 // Journeys through the admin's own files: log in, upload by picker, drag-and-drop and paste,
 // copy a link, see the file in the list, look at it, edit it and delete it.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, newPage, login, shot, shotBoth } from "../harness.mjs";
+import { serverAndBrowser, newPage, login, shot, shotBoth } from "../harness.mjs";
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 async function uploadResultId(page) {

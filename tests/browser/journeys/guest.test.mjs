@@ -1,20 +1,14 @@
 // Guest links: create one, hand it to a guest in a second browser with no cookie, watch the
 // limits work; disable, enable and delete links.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, newPage, login, shot, shotBoth } from "../harness.mjs";
+import { serverAndBrowser, newPage, login, shot, shotBoth } from "../harness.mjs";
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 async function createLink(page, { label = "", size = "", limit = "", lifetime = "Never" } = {}) {

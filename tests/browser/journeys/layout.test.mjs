@@ -1,20 +1,14 @@
 // Every page at a 360-px phone width without sideways scrolling, in light and dark mode, and
 // screenshots of each at 1280 and 390 px.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, newPage, login, shot, shotBoth, apiUpload } from "../harness.mjs";
+import { serverAndBrowser, newPage, login, shot, shotBoth, apiUpload } from "../harness.mjs";
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 test("no page scrolls sideways at 360 px, light or dark; ids unique, controls labelled", async () => {

@@ -1,19 +1,13 @@
 // Settings (the default expiration), system information and download history.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, newPage, login, shotBoth, apiUpload } from "../harness.mjs";
+import { serverAndBrowser, newPage, login, shotBoth, apiUpload } from "../harness.mjs";
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 async function setDefault(page, { number, unit = "Days", forever = false }) {
