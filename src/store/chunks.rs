@@ -97,7 +97,6 @@ impl Store {
             end: start + len,
             buf: Vec::new(),
             buf_index: None,
-            buf_len: 0,
             conn: None,
         })
     }
@@ -215,9 +214,10 @@ pub struct ChunkReader {
     chunk_size: u64,
     pos: u64,
     end: u64,
+    /// Chunk `buf_index` (its first bytes up to what the range needs), only for callers whose
+    /// buffer is smaller than the rest of a chunk; empty otherwise.
     buf: Vec<u8>,
     buf_index: Option<u64>,
-    buf_len: usize,
     /// Taken from the pool at the first refill, given back when the reader drops.
     conn: Option<rusqlite::Connection>,
 }
@@ -268,7 +268,6 @@ impl ChunkReader {
         self.buf = buf;
         got?;
         self.buf_index = Some(index);
-        self.buf_len = len;
         Ok(())
     }
 }
