@@ -270,8 +270,8 @@ pub(crate) fn write_response<R: Read>(
 /// Writes `head` and then exactly `len` body bytes from `data`, through one buffer of at most
 /// `cap` bytes that the body is read straight into (no intermediate copy): the head goes out
 /// with the first body bytes, and the buffer is sent whenever it is at least half full, so a
-/// reader that fills whole buffers gets one system call per read. A body that ends early is
-/// an error after what it gave has been sent.
+/// reader that fills whole buffers gets one system call per read. A body that ends early or
+/// fails is an error after what it gave has been sent.
 fn write_sized<R: Read, W: Write>(
     head: Vec<u8>,
     data: &mut R,
@@ -303,7 +303,12 @@ fn write_sized<R: Read, W: Write>(
             }
             Ok(got) => got,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                // As for a short body: the client gets what there was, then the connection
+                // closes, so it sees the length fall short.
+                let _ = out.write_all(&buf[..filled]);
+                return Err(e);
+            }
         };
         filled += got;
         left -= got as u64;
@@ -433,6 +438,35 @@ mod tests {
         };
         write_sized(Vec::new(), &mut r, 4096, 4096, &mut out).unwrap();
         assert!(out.0.len() <= 3, "{} writes", out.0.len());
+    }
+
+    /// Gives `good` bytes, then fails.
+    struct Failing(usize);
+
+    impl Read for Failing {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let n = out.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_failing_body_is_an_error_after_sending_the_head_and_what_it_gave() {
+        let mut out = Writes::default();
+        let e = write_sized(
+            b"H\r\n\r\n".to_vec(),
+            &mut Failing(10),
+            1000,
+            4096,
+            &mut out,
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "disk on fire");
+        assert_eq!(out.0.concat().len(), 5 + 10);
     }
 
     #[test]
