@@ -117,6 +117,17 @@ impl Server {
         self.dir.join("store.db")
     }
 
+    /// The `expiration_time` stored for entry `id`.
+    fn stored_expiration(&self, id: &str) -> String {
+        self.sql()
+            .query_row(
+                "SELECT expiration_time FROM entries WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
     fn sql(&self) -> Connection {
         let c = Connection::open(self.db()).expect("open db");
         c.busy_timeout(Duration::from_secs(10))
@@ -560,14 +571,7 @@ fn issue_4_guest_upload_answers_curl_in_plain_text_and_browsers_in_json() {
         &format!("/api/guest/{link}?expiration={within}"),
     );
     assert_eq!(a.status, 200, "{a:?}");
-    let stored: String = s
-        .sql()
-        .query_row(
-            "SELECT expiration_time FROM entries WHERE id = ?1",
-            [id_from_url(&a.body)],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored = s.stored_expiration(&id_from_url(&a.body));
     assert_eq!(stored, within);
     for (when, start) in [
         (
@@ -609,14 +613,7 @@ fn issue_4_guest_upload_answers_curl_in_plain_text_and_browsers_in_json() {
     // A never-expiring link gives never-expiring files.
     let forever = s.create_link(&link_body(None, None, "876000h0m0s"));
     let a = s.guest_upload(&forever, &file, &[]);
-    let stored: String = s
-        .sql()
-        .query_row(
-            "SELECT expiration_time FROM entries WHERE id = ?1",
-            [id_from_url(&a.body)],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored = s.stored_expiration(&id_from_url(&a.body));
     assert_eq!(stored, "2999-12-31T00:00:00Z");
 
     // Bad and unknown link ids.
@@ -1220,14 +1217,7 @@ fn issue_4_picoshare_fixture_guest_links_history_and_settings() {
     );
     let a = s.guest_upload("mv7puYcjqnAKns45", &file, &[]);
     assert_eq!(a.status, 200, "{a:?}");
-    let expiration: String = s
-        .sql()
-        .query_row(
-            "SELECT expiration_time FROM entries WHERE id = ?1",
-            [id_from_url(&a.body)],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let expiration = s.stored_expiration(&id_from_url(&a.body));
     assert_eq!(expiration, "2999-12-31T00:00:00Z");
     let a = s.guest_upload("ZZkAPdHsixtKqbdE", &file, &[]);
     let expected = if past("2026-12-27T05:42:59Z") {
