@@ -2,7 +2,7 @@
 
 use rouille::{Request, Response};
 
-use super::{link_boxes, login_redirect, origin, page_entry, Nav, Page};
+use super::{admin_entry, link_boxes, login_redirect, origin, Nav, Page};
 use crate::app::App;
 use crate::error::Result;
 use crate::html::{escape, expiry, format_size, time};
@@ -81,10 +81,7 @@ pub fn files(app: &App, req: &Request) -> Result<Response> {
 
 /// `GET /files/{id}/info`.
 pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Ok(r);
-    }
-    let e = match page_entry(app, req, id) {
+    let e = match admin_entry(app, req, id) {
         Ok(e) => e,
         Err(r) => return Ok(r),
     };
@@ -144,10 +141,7 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
 
 /// `GET /files/{id}/edit`: file name, expiry and note.
 pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Ok(r);
-    }
-    let e = match page_entry(app, req, id) {
+    let e = match admin_entry(app, req, id) {
         Ok(e) => e,
         Err(r) => return Ok(r),
     };
@@ -197,10 +191,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
 
 /// `GET /files/{id}/confirm-delete`.
 pub fn confirm_delete(app: &App, req: &Request, id: &str) -> Result<Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Ok(r);
-    }
-    let e = match page_entry(app, req, id) {
+    let e = match admin_entry(app, req, id) {
         Ok(e) => e,
         Err(r) => return Ok(r),
     };

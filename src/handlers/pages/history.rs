@@ -2,7 +2,7 @@
 
 use rouille::{Request, Response};
 
-use super::{login_redirect, page_entry, Nav, Page};
+use super::{admin_entry, Nav, Page};
 use crate::app::App;
 use crate::error::Result;
 use crate::html::{escape, time};
@@ -11,10 +11,7 @@ use crate::useragent;
 /// `GET /files/{id}/downloads`: newest first, numbered so the newest has the highest number.
 /// The "Unique IPs only" checkbox is a GET form, so it works without JavaScript too.
 pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Ok(r);
-    }
-    let e = match page_entry(app, req, id) {
+    let e = match admin_entry(app, req, id) {
         Ok(e) => e,
         Err(r) => return Ok(r),
     };

@@ -206,9 +206,13 @@ pub fn not_found(app: &App, req: &Request) -> Result<Response> {
     ))
 }
 
-/// Looks up the file a `/files/{id}/…` page is about, answering with an error page when the
-/// id is malformed (400) or unknown or expired (404).
-fn page_entry(app: &App, req: &Request, id: &str) -> std::result::Result<EntryMeta, Response> {
+/// Looks up the file an admin's `/files/{id}/…` page is about: a visitor who is not logged in
+/// is sent to the login page first; a malformed id gets an error page (400), an unknown or
+/// expired one 404.
+fn admin_entry(app: &App, req: &Request, id: &str) -> std::result::Result<EntryMeta, Response> {
+    if let Some(r) = login_redirect(app, req) {
+        return Err(r);
+    }
     let id = EntryId::parse(id).map_err(|m| error_page(app, req, 400, "Bad file address", &m))?;
     match app.store.entry(&id, app.now()) {
         Ok(e) => Ok(e),
