@@ -1,8 +1,11 @@
 //! Issue 2, compatibility with the Go PicoShare's database: a copy of the fixture written by
-//! PicoShare 1.5.1 (`../shared/fixtures/picoshare-go/`) is served byte-identical (expired
-//! entries, judged against the clock, answer 404), its guest-link, download and settings rows
-//! read without error, and after our server has written to it the schema and `user_version` are
-//! still PicoShare's. A database we create has PicoShare's schema exactly (spec §2.2).
+//! PicoShare 1.5.1 (`../shared/fixtures/picoshare-go/`) is served byte-identical (an entry
+//! whose expiration the test moved into the past answers 404), its guest-link, download and
+//! settings rows read without error, and after our server has written to it the schema and
+//! `user_version` are still PicoShare's. A database we create has PicoShare's schema exactly
+//! (spec §2.2). Each test works on a copy whose dates are moved relative to now
+//! ([`copy_fixture_db`]), so no assertion depends on today's date; one test reads the untouched
+//! fixture, read-only.
 //!
 //! A missing fixture skips these tests with a message; with `CI=true` it fails them.
 
@@ -14,6 +17,7 @@ use std::fs;
 use chrono::{DateTime, Utc};
 use common::*;
 use rusqlite::Connection;
+use rusqlite::OpenFlags;
 
 const FIXTURE_SECRET: &str = "somesecretpass";
 
@@ -25,7 +29,6 @@ struct ManifestEntry {
     size: usize,
     sha256: String,
     content_type: String,
-    expiration: DateTime<Utc>,
     guest_link_id: Option<String>,
 }
 
@@ -54,11 +57,12 @@ fn manifest_entries() -> Vec<ManifestEntry> {
         if t.len() < 6 || t[0].len() != 10 {
             continue; // A note line below the table.
         }
-        let expiration = t[5..]
-            .iter()
-            .find_map(|tok| DateTime::parse_from_rfc3339(tok).ok())
-            .unwrap_or_else(|| panic!("no expiration in MANIFEST line {line:?}"))
-            .with_timezone(&Utc);
+        assert!(
+            t[5..]
+                .iter()
+                .any(|tok| DateTime::parse_from_rfc3339(tok).is_ok()),
+            "no expiration in MANIFEST line {line:?}"
+        );
         let last = *t.last().unwrap();
         out.push(ManifestEntry {
             id: t[0].to_owned(),
@@ -66,7 +70,6 @@ fn manifest_entries() -> Vec<ManifestEntry> {
             size: t[2].parse().expect("size"),
             sha256: t[3].to_owned(),
             content_type: t[4].to_owned(),
-            expiration,
             guest_link_id: (last != "NULL").then(|| last.to_owned()),
         });
     }
@@ -74,12 +77,15 @@ fn manifest_entries() -> Vec<ManifestEntry> {
     out
 }
 
-/// Copies the fixture database into a fresh folder.
+/// Copies the fixture database into a fresh folder, its dates moved relative to now.
 fn fixture_copy() -> TempDir {
     let dir = TempDir::new("compat");
-    fs::copy(fixture_dir().join("store.db"), dir.join("store.db")).expect("copy store.db");
+    copy_fixture_db(&dir.join("store.db"));
     dir
 }
+
+/// The fixture's 7-day admin upload: the entry these tests expire.
+const SEVEN_DAY_ENTRY: &str = "2LJTBB85fP";
 
 fn start_on_fixture(dir: TempDir) -> Server {
     Server::builder()
@@ -93,20 +99,18 @@ fn compat_fixture_entries_download_byte_identical_and_expired_ones_404() {
     if !fixture_available("store.db") || !fixture_available("MANIFEST.txt") {
         return;
     }
-    let s = start_on_fixture(fixture_copy());
-    let now = Utc::now();
+    let dir = fixture_copy();
+    // The collector runs at start-up and would delete an expired entry before we look: expire
+    // it once the server is up, as time passing would.
+    let s = start_on_fixture(dir);
+    set_fixture_time(&s.db_path, "entries", SEVEN_DAY_ENTRY, -3600);
+    let entries = manifest_entries();
     let mut served = 0;
     let mut length_problems = Vec::new();
-    for e in manifest_entries() {
+    for e in &entries {
         let path = format!("/-{}", e.id);
-        if e.expiration <= now {
-            assert_eq!(
-                s.get(&path).send().status,
-                404,
-                "{} expired {}",
-                e.id,
-                e.expiration
-            );
+        if e.id == SEVEN_DAY_ENTRY {
+            assert_eq!(s.get(&path).send().status, 404, "{} expired", e.id);
             assert_eq!(s.head(&path).send().status, 404, "{} expired", e.id);
             continue;
         }
@@ -183,7 +187,7 @@ fn compat_fixture_entries_download_byte_identical_and_expired_ones_404() {
             assert!(r.body == original[a..=b], "{} bytes={a}-{b}", e.id);
         }
     }
-    eprintln!("compat: {served} fixture entries still ahead of their expiry were served");
+    assert_eq!(served, entries.len() - 1, "every unexpired entry served");
     assert!(length_problems.is_empty(), "{length_problems:#?}");
 }
 
@@ -257,11 +261,12 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
     let links = read_guest_links(&s.db());
     let ids: BTreeSet<String> = links.iter().map(|l| l.0.clone()).collect();
     assert_eq!(ids, listed, "guest_links rows");
-    let fixture_link = links.iter().find(|l| l.1 == "Fixture guest link");
-    if let Some(l) = fixture_link {
-        assert_eq!((l.2, l.3), (Some(10_485_760), Some(3)));
-        assert_eq!(l.4, "168h0m0s|0");
-    }
+    let l = links
+        .iter()
+        .find(|l| l.1 == "Fixture guest link")
+        .expect("the fixture's labelled guest link");
+    assert_eq!((l.2, l.3), (Some(10_485_760), Some(3)));
+    assert_eq!(l.4, "168h0m0s|0");
 
     // Downloads PicoShare recorded: readable, and still there.
     let db = s.db();
@@ -297,9 +302,6 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
 
     // Entries: every column reads with PicoShare's types.
     for e in &entries {
-        if e.expiration <= Utc::now() {
-            continue; // May have been collected at start-up.
-        }
         let row = entry_row(&db, &e.id).unwrap_or_else(|| panic!("entries row {}", e.id));
         assert_eq!(row.filename, e.filename);
         assert_eq!(row.content_type, e.content_type);
@@ -314,9 +316,10 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
     assert!(s.get(&format!("/-{new_id}")).send().body == data);
     let victim = entries
         .iter()
-        .find(|e| e.guest_link_id.is_none() && e.expiration > Utc::now())
-        .map(|e| e.id.clone());
-    if let Some(victim) = &victim {
+        .find(|e| e.guest_link_id.is_none())
+        .map(|e| e.id.clone())
+        .expect("an admin upload in the fixture");
+    {
         s.get(&format!("/-{victim}")).send();
         let r = s
             .request("DELETE", &format!("/api/entry/{victim}"))
@@ -325,10 +328,11 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
         assert_eq!(r.status, 200);
         assert_eq!(s.get(&format!("/-{victim}")).send().status, 404);
     }
-    let edited = entries
+    let e = entries
         .iter()
-        .find(|e| e.expiration > Utc::now() && Some(&e.id) != victim.as_ref());
-    if let Some(e) = edited {
+        .find(|e| e.id != victim)
+        .expect("a second entry in the fixture");
+    {
         let body =
             serde_json::json!({ "filename": e.filename, "note": "edited", "expiration": "" });
         let r = s
@@ -372,17 +376,17 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
     assert_eq!(row.guest_link_id, None);
     assert_eq!(row.note.as_deref(), Some("written by the Rust server"));
     assert_eq!(chunks(&c, &new_id).len(), 3, "327,680-byte chunks");
-    if let Some(victim) = &victim {
+    {
         for sql in [
             "SELECT COUNT(*) FROM entries WHERE id = ?1",
             "SELECT COUNT(*) FROM entries_data WHERE id = ?1",
             "SELECT COUNT(*) FROM downloads WHERE entry_id = ?1",
         ] {
-            let n: i64 = c.query_row(sql, [victim], |r| r.get(0)).unwrap();
+            let n: i64 = c.query_row(sql, [&victim], |r| r.get(0)).unwrap();
             assert_eq!(n, 0, "{sql} for the deleted {victim}");
         }
     }
-    if let Some(e) = edited {
+    {
         let row = entry_row(&c, &e.id).unwrap();
         assert_eq!(row.note.as_deref(), Some("edited"));
         assert_eq!(row.expiration_time.as_deref(), Some(NEVER));
@@ -485,10 +489,7 @@ fn compat_an_expired_fixture_entry_is_404_and_collected_with_its_downloads() {
         assert_eq!(n, 0, "{sql}");
     }
     drop(db);
-    for e in entries
-        .iter()
-        .filter(|e| e.id != victim && e.expiration > Utc::now())
-    {
+    for e in entries.iter().filter(|e| e.id != victim) {
         let r = s.get(&format!("/-{}", e.id)).send();
         assert_eq!(sha256_hex(&r.body), e.sha256, "{} still served", e.id);
     }
@@ -502,4 +503,40 @@ fn compat_an_expired_fixture_entry_is_404_and_collected_with_its_downloads() {
         count(&c, "SELECT COUNT(*) FROM pragma_foreign_key_check"),
         0
     );
+}
+
+/// The fixture itself, untouched and opened read-only: what it holds does not depend on the
+/// date (the other tests work on copies whose dates they move).
+#[test]
+fn compat_untouched_fixture_holds_what_its_manifest_lists() {
+    if !fixture_available("store.db") || !fixture_available("MANIFEST.txt") {
+        return;
+    }
+    let c = Connection::open_with_flags(
+        fixture_dir().join("store.db"),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .expect("open the fixture read-only");
+    assert_eq!(count(&c, "PRAGMA user_version"), 15);
+    let integrity: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    if let Some(reference) = reference_schema() {
+        assert_eq!(schema_of(&c), reference, "equals schema.sql");
+    }
+    let entries = manifest_entries();
+    assert_eq!(
+        count(&c, "SELECT COUNT(*) FROM entries"),
+        entries.len() as i64
+    );
+    for e in &entries {
+        let bytes: Vec<u8> = chunks(&c, &e.id).into_iter().flat_map(|(_, b)| b).collect();
+        assert_eq!(bytes.len(), e.size, "{} size", e.id);
+        assert_eq!(sha256_hex(&bytes), e.sha256, "{} bytes", e.id);
+        let row = entry_row(&c, &e.id).expect("entries row");
+        assert_eq!(row.upload_time, FIXTURE_WRITTEN, "{} upload_time", e.id);
+    }
+    assert_eq!(count(&c, "SELECT COUNT(*) FROM guest_links"), 2);
+    assert_eq!(count(&c, "SELECT COUNT(*) FROM downloads"), 2);
 }

@@ -1,6 +1,9 @@
 //! Issue 4 (guest links, guest uploads, download history, settings, system information)
 //! against the real `picoshare` binary on 127.0.0.1, with curl where a user would use it and
-//! raw sockets where curl cannot show what matters. The small harness below is self-contained.
+//! raw sockets where curl cannot show what matters. The small harness below is self-contained
+//! but for the fixture helpers of `common`.
+
+mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -1140,17 +1143,7 @@ fn issue_4_system_information_json() {
 /// `../shared/fixtures/picoshare-go/store.db`, written by the Go PicoShare 1.5.1 (see its
 /// MANIFEST.txt): two guest links, two downloads, a 14-day default.
 fn fixture_db() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/picoshare-go/store.db");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "fixture {} missing and CI=true",
-        p.display()
-    );
-    eprintln!("SKIPPED: fixture {} is missing", p.display());
-    None
+    common::fixture_available("store.db").then(|| common::fixture_dir().join("store.db"))
 }
 
 #[test]
@@ -1159,10 +1152,12 @@ fn issue_4_picoshare_fixture_guest_links_history_and_settings() {
         return;
     };
     let dir = fresh_dir();
-    fs::copy(&fixture, dir.join("store.db")).expect("copy fixture");
+    assert!(fixture.exists());
+    // A copy whose dates are moved relative to now: the labelled link's URL is valid for 30
+    // more days, whatever today's date.
+    common::copy_fixture_db(&dir.join("store.db"));
     let s = Server::start_in(dir);
     let now = Utc::now();
-    let past = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap() < now;
 
     // Its links, as our store reads them.
     {
@@ -1220,12 +1215,11 @@ fn issue_4_picoshare_fixture_guest_links_history_and_settings() {
     let expiration = s.stored_expiration(&id_from_url(&a.body));
     assert_eq!(expiration, "2999-12-31T00:00:00Z");
     let a = s.guest_upload("ZZkAPdHsixtKqbdE", &file, &[]);
-    let expected = if past("2026-12-27T05:42:59Z") {
-        401
-    } else {
-        200
-    };
-    assert_eq!(a.status, expected, "{a:?}");
+    assert_eq!(a.status, 200, "{a:?}");
+    // Once its URL has expired, the same link refuses uploads.
+    common::set_fixture_time(&s.db(), "guest_links", "ZZkAPdHsixtKqbdE", -60);
+    let a = s.guest_upload("ZZkAPdHsixtKqbdE", &file, &[]);
+    assert_eq!(a.status, 401, "{a:?}");
 
     // Settings written the way PicoShare reads them; the schema stays PicoShare's.
     assert_eq!(

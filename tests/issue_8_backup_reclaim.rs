@@ -172,7 +172,7 @@ fn issue_8_compact_converts_a_picoshare_database_and_refuses_while_serving() {
     }
     let dir = TempDir::new("compact");
     let db = dir.join("store.db");
-    std::fs::copy(fixture_dir().join("store.db"), &db).expect("copy fixture");
+    copy_fixture_db(&db);
     assert_eq!(
         count(&open_db(&db), "PRAGMA auto_vacuum"),
         0,

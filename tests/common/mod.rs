@@ -1211,6 +1211,75 @@ pub fn fixture_dir() -> PathBuf {
     }
 }
 
+/// When the PicoShare fixture was written: every `upload_time` and `creation_time` in it
+/// (MANIFEST.txt); its other dates are this plus a lifetime (7 days, 30 days) or the sentinel.
+/// Only the read-only test of the untouched fixture uses it.
+pub const FIXTURE_WRITTEN: &str = "2026-11-27T05:42:59Z";
+
+/// Copies the fixture's `store.db` to `dest` and moves every date in the copy by the same
+/// amount, so the copy looks written one minute ago: the 7-day entries expire in 7 days, the
+/// 30-day ones and the guest link's URL in 30, "never" (the 2999 sentinel) stays. An expiration
+/// that would still not be a day ahead (a fixture edited to hold past dates) becomes 7 days
+/// ahead. A test that needs an expired entry or link sets it with [`set_fixture_time`];
+/// nothing a test asserts depends on today's date or on the fixture's.
+#[track_caller]
+pub fn copy_fixture_db(dest: &Path) {
+    let source = fixture_dir().join("store.db");
+    fs::copy(&source, dest).unwrap_or_else(|e| panic!("copy {}: {e}", source.display()));
+    let c = open_db(dest);
+    let written: String = c
+        .query_row("SELECT MIN(upload_time) FROM entries", [], |r| r.get(0))
+        .expect("the fixture's upload time");
+    let written = chrono::DateTime::parse_from_rfc3339(&written).expect("RFC 3339 upload_time");
+    let shift = (Utc::now() - chrono::Duration::minutes(1)).timestamp() - written.timestamp();
+    let moved = |table: &str, column: &str| {
+        c.execute(
+            &format!(
+                "UPDATE {table} SET {column} = \
+                 strftime('%Y-%m-%dT%H:%M:%SZ', {column}, ?1 || ' seconds') \
+                 WHERE {column} IS NOT NULL AND {column} < '2999-'"
+            ),
+            [format!("{shift:+}")],
+        )
+        .unwrap_or_else(|e| panic!("shift {table}.{column}: {e}"));
+    };
+    moved("entries", "upload_time");
+    moved("guest_links", "creation_time");
+    moved("downloads", "download_timestamp");
+    for (table, column) in [
+        ("entries", "expiration_time"),
+        ("guest_links", "url_expiration_time"),
+    ] {
+        moved(table, column);
+        c.execute(
+            &format!(
+                "UPDATE {table} SET {column} = ?1 \
+                 WHERE {column} IS NOT NULL AND {column} < ?2"
+            ),
+            [in_days(7), in_days(1)],
+        )
+        .unwrap_or_else(|e| panic!("clamp {table}.{column}: {e}"));
+    }
+}
+
+/// Sets an entry's expiration (`entries`) or a guest link's URL expiration (`guest_links`) in
+/// a database to now + `secs` (negative: already past).
+#[track_caller]
+pub fn set_fixture_time(db: &Path, table: &str, id: &str, secs: i64) {
+    let column = match table {
+        "entries" => "expiration_time",
+        "guest_links" => "url_expiration_time",
+        other => panic!("no expiration column in {other}"),
+    };
+    let n = open_db(db)
+        .execute(
+            &format!("UPDATE {table} SET {column} = ?1 WHERE id = ?2"),
+            [in_secs(secs), id.to_owned()],
+        )
+        .unwrap_or_else(|e| panic!("set {table}.{column}: {e}"));
+    assert_eq!(n, 1, "{table} row {id}");
+}
+
 /// For tests that need the shared fixture: `true` to go on; `false` (after a message) to skip.
 /// With `CI=true` a missing fixture fails the test instead.
 #[track_caller]
