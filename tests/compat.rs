@@ -526,6 +526,12 @@ fn compat_untouched_fixture_holds_what_its_manifest_lists() {
         assert_eq!(schema_of(&c), reference, "equals schema.sql");
     }
     let entries = manifest_entries();
+    let text = manifest();
+    let written = text
+        .lines()
+        .find_map(|l| l.strip_prefix("All upload_time = "))
+        .and_then(|rest| rest.split(['.', ' ']).next())
+        .expect("MANIFEST: All upload_time = …");
     assert_eq!(
         count(&c, "SELECT COUNT(*) FROM entries"),
         entries.len() as i64
@@ -535,7 +541,7 @@ fn compat_untouched_fixture_holds_what_its_manifest_lists() {
         assert_eq!(bytes.len(), e.size, "{} size", e.id);
         assert_eq!(sha256_hex(&bytes), e.sha256, "{} bytes", e.id);
         let row = entry_row(&c, &e.id).expect("entries row");
-        assert_eq!(row.upload_time, FIXTURE_WRITTEN, "{} upload_time", e.id);
+        assert_eq!(row.upload_time, written, "{} upload_time", e.id);
     }
     assert_eq!(count(&c, "SELECT COUNT(*) FROM guest_links"), 2);
     assert_eq!(count(&c, "SELECT COUNT(*) FROM downloads"), 2);

@@ -1211,11 +1211,6 @@ pub fn fixture_dir() -> PathBuf {
     }
 }
 
-/// When the PicoShare fixture was written: every `upload_time` and `creation_time` in it
-/// (MANIFEST.txt); its other dates are this plus a lifetime (7 days, 30 days) or the sentinel.
-/// Only the read-only test of the untouched fixture uses it.
-pub const FIXTURE_WRITTEN: &str = "2026-11-27T05:42:59Z";
-
 /// Copies the fixture's `store.db` to `dest` and moves every date in the copy by the same
 /// amount, so the copy looks written one minute ago: the 7-day entries expire in 7 days, the
 /// 30-day ones and the guest link's URL in 30, "never" (the 2999 sentinel) stays. An expiration
