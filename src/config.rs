@@ -1,9 +1,13 @@
 //! Every setting and every bound, parsed once from flags and environment variables into an
 //! immutable [`Config`]. No other module reads the environment.
 
+use std::ffi::OsString;
 use std::net::IpAddr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::model::check_passphrase;
 
 /// What `main` should do after parsing.
 pub enum Parsed {
@@ -163,14 +167,17 @@ impl Config {
 
     /// Parses `args` (with the program name first) and the process environment.
     pub fn from_env_and_args(args: Vec<String>) -> Result<Parsed, String> {
-        Self::parse(args, |name| std::env::var(name).ok())
+        Self::parse(args, |name| std::env::var_os(name))
     }
 
-    /// Parses flags with environment fallbacks from `env`. Flags win over environment.
+    /// Parses flags with environment fallbacks from `env_os`. Flags win over environment.
     pub fn parse(
         args: Vec<String>,
-        env: impl Fn(&str) -> Option<String>,
+        env_os: impl Fn(&str) -> Option<OsString>,
     ) -> Result<Parsed, String> {
+        // Settings are text; one that is not UTF-8 counts as unset, except the passphrase,
+        // which is refused (see read_secret).
+        let env = |name: &str| env_os(name).and_then(|v| v.into_string().ok());
         let mut opts = getopts::Options::new();
         // PicoShare's flag is `-db`: long options with one dash, as Go's flag package takes.
         opts.long_only(true);
@@ -242,7 +249,7 @@ impl Config {
         if db_path.as_os_str().is_empty() {
             return Err("-db must not be empty".into());
         }
-        let (secret, secret_source) = match read_secret(&env)? {
+        let (secret, secret_source) = match read_secret(&env_os)? {
             Some(s) => (s, SecretSource::Configured),
             None => (crate::random::id(20), SecretSource::Generated),
         };
@@ -299,18 +306,37 @@ where
     }
 }
 
-/// `PS_SHARED_SECRET_FILE` wins (trailing CR/LF trimmed), then `PS_SHARED_SECRET`.
-fn read_secret(env: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, String> {
+/// `PS_SHARED_SECRET_FILE` wins (trailing CR/LF trimmed), then `PS_SHARED_SECRET`; `None`
+/// when neither is set (or the variable is empty). Either must pass PicoShare's passphrase
+/// rule (valid UTF-8, no NUL, 1-100 code points), else the server refuses to start with
+/// PicoShare's message.
+fn read_secret(env: &impl Fn(&str) -> Option<OsString>) -> Result<Option<String>, String> {
+    let invalid = |m: &str| format!("invalid PS_SHARED_SECRET: {m}");
     if let Some(path) = env("PS_SHARED_SECRET_FILE").filter(|p| !p.is_empty()) {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read PS_SHARED_SECRET_FILE {path:?}: {e}"))?;
-        let secret = text.trim_end_matches(['\r', '\n']).to_owned();
-        if secret.is_empty() {
-            return Err(format!("PS_SHARED_SECRET_FILE {path:?} is empty"));
-        }
-        return Ok(Some(secret));
+        let path = PathBuf::from(path);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("cannot read PS_SHARED_SECRET_FILE {}: {e}", path.display()))?;
+        let end = bytes
+            .iter()
+            .rposition(|b| !matches!(b, b'\r' | b'\n'))
+            .map_or(0, |i| i + 1);
+        let secret = check_passphrase(&bytes[..end]).map_err(|m| {
+            format!(
+                "{} (read from PS_SHARED_SECRET_FILE {})",
+                invalid(m),
+                path.display()
+            )
+        })?;
+        return Ok(Some(secret.to_owned()));
     }
-    Ok(env("PS_SHARED_SECRET").filter(|s| !s.is_empty()))
+    match env("PS_SHARED_SECRET").filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(raw) => Ok(Some(
+            check_passphrase(raw.as_bytes())
+                .map_err(invalid)?
+                .to_owned(),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -327,7 +353,9 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         match Config::parse(args, |k| {
-            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+            env.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| OsString::from(v))
         })? {
             Parsed::Run(c) => Ok(*c),
             _ => Err("not a serve command".into()),
@@ -383,6 +411,55 @@ mod tests {
         assert!(parse(&["--listen", "nowhere"], &[]).is_err());
         assert!(parse(&["--bogus"], &[]).is_err());
         assert!(parse(&[], &[("PS_SHARED_SECRET_FILE", "/nonexistent/x")]).is_err());
+    }
+
+    #[test]
+    fn issue_17_the_shared_secret_must_pass_picoshares_passphrase_rule() {
+        let rule = "passphrase must contain between 1 and 100 Unicode code points";
+        let refused = |v: &str| parse(&[], &[("PS_SHARED_SECRET", v)]).unwrap_err();
+        assert_eq!(
+            refused(&"é".repeat(101)),
+            format!("invalid PS_SHARED_SECRET: {rule}")
+        );
+        assert_eq!(
+            refused("a\0b"),
+            format!("invalid PS_SHARED_SECRET: {rule}: NUL bytes are not allowed")
+        );
+        assert_eq!(
+            parse(&[], &[("PS_SHARED_SECRET", &"é".repeat(100))])
+                .unwrap()
+                .secret
+                .chars()
+                .count(),
+            100
+        );
+        // Generated when none is set: valid by the same rule.
+        let c = parse(&[], &[]).unwrap();
+        assert_eq!(c.secret_source, SecretSource::Generated);
+        assert!(check_passphrase(c.secret.as_bytes()).is_ok());
+
+        let dir = std::env::temp_dir().join(format!("ps-cfg-{}", crate::random::hex(6)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("secret");
+        let from_file = |bytes: &[u8]| {
+            std::fs::write(&f, bytes).unwrap();
+            parse(&[], &[("PS_SHARED_SECRET_FILE", f.to_str().unwrap())])
+        };
+        let e = from_file(b"caf\xe9\n").unwrap_err();
+        assert!(
+            e.starts_with(&format!("invalid PS_SHARED_SECRET: {rule}: invalid UTF-8")),
+            "{e}"
+        );
+        let e = from_file(b"\r\n").unwrap_err();
+        assert!(
+            e.starts_with(&format!("invalid PS_SHARED_SECRET: {rule} (")),
+            "{e}"
+        );
+        assert_eq!(
+            from_file(" spaced \r\n".as_bytes()).unwrap().secret,
+            " spaced "
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

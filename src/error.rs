@@ -18,6 +18,9 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     /// Any other I/O failure (spool file, database folder).
     Io(io::Error),
+    /// The database is one we must not open (an unknown schema version, or tables that are
+    /// not what its version says); the reason names the version. Nothing was written.
+    Schema(String),
 }
 
 impl fmt::Display for StoreError {
@@ -28,6 +31,7 @@ impl fmt::Display for StoreError {
             StoreError::Full => f.write_str("disk full"),
             StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
             StoreError::Io(e) => write!(f, "io: {e}"),
+            StoreError::Schema(why) => f.write_str(why),
         }
     }
 }

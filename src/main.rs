@@ -6,8 +6,10 @@ fn main() -> ExitCode {
     use picoshare::config::{Config, Parsed};
     let outcome = match Config::from_env_and_args(std::env::args().collect()) {
         Ok(Parsed::Run(config)) => picoshare::server::run(*config),
-        Ok(Parsed::Backup(config, dest)) => picoshare::maintenance::backup(&config, &dest),
-        Ok(Parsed::Compact(config)) => picoshare::maintenance::compact(&config),
+        Ok(Parsed::Backup(config, dest)) => {
+            picoshare::maintenance::backup(&config, &dest).map_err(Into::into)
+        }
+        Ok(Parsed::Compact(config)) => picoshare::maintenance::compact(&config).map_err(Into::into),
         Ok(Parsed::Exit(text)) => {
             print!("{text}");
             return ExitCode::SUCCESS;
@@ -19,9 +21,9 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(reason) => {
-            eprintln!("picoshare: {reason}");
-            ExitCode::FAILURE
+        Err(fatal) => {
+            eprintln!("picoshare: {fatal}");
+            ExitCode::from(fatal.status())
         }
     }
 }

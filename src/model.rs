@@ -155,6 +155,75 @@ impl Note {
     }
 }
 
+/// PicoShare's passphrase rule (download passphrases, and the shared secret since its #798):
+/// valid UTF-8, no NUL, 1 to 100 Unicode code points, kept exactly as typed.
+pub const PASSPHRASE_RULE: &str = "passphrase must contain between 1 and 100 Unicode code points";
+const PASSPHRASE_NUL: &str =
+    "passphrase must contain between 1 and 100 Unicode code points: NUL bytes are not allowed";
+const PASSPHRASE_NOT_UTF8: &str =
+    "passphrase must contain between 1 and 100 Unicode code points: invalid UTF-8";
+
+/// Checks `bytes` against [`PASSPHRASE_RULE`]; the error is PicoShare's message.
+pub fn check_passphrase(bytes: &[u8]) -> Result<&str, &'static str> {
+    let s = std::str::from_utf8(bytes).map_err(|_| PASSPHRASE_NOT_UTF8)?;
+    if s.contains('\0') {
+        return Err(PASSPHRASE_NUL);
+    }
+    if !(1..=DownloadPassphrase::MAX_CODE_POINTS).contains(&s.chars().count()) {
+        return Err(PASSPHRASE_RULE);
+    }
+    Ok(s)
+}
+
+/// A file's download passphrase: visitors must give it to download the file. Stored as typed
+/// (the bytes it guards sit unencrypted in the same database, so a hash would protect
+/// nothing); `None` in a field means "not protected", stored as NULL, never `''`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DownloadPassphrase(String);
+
+impl DownloadPassphrase {
+    pub const MAX_CODE_POINTS: usize = 100;
+    /// The most bytes a valid passphrase can have (4 per code point).
+    const MAX_BYTES: usize = 4 * Self::MAX_CODE_POINTS;
+
+    /// A passphrase from a form or JSON field: empty means none.
+    pub fn parse_optional(bytes: &[u8]) -> Result<Option<Self>, &'static str> {
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        check_passphrase(bytes).map(|s| Some(DownloadPassphrase(s.to_owned())))
+    }
+    /// A value read back from the database, as it is (an invalid one, such as `''`, written
+    /// by hand, matches nothing a visitor can give, so the file stays protected).
+    pub fn from_db(s: String) -> Self {
+        DownloadPassphrase(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Whether a visitor's `given` passphrase is this one. Only a valid passphrase can match,
+    /// and the comparison runs over a fixed number of bytes with no early exit, so its time
+    /// says nothing about how much of a guess was right.
+    pub fn matches(&self, given: &[u8]) -> bool {
+        if check_passphrase(given).is_err() {
+            return false;
+        }
+        let (a, b) = (self.0.as_bytes(), given);
+        let mut diff = u8::from(a.len() != b.len());
+        for i in 0..Self::MAX_BYTES.max(a.len()).max(b.len()) {
+            diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+        }
+        std::hint::black_box(diff) == 0
+    }
+}
+
+/// Never printed: a passphrase must not end up in a log line.
+impl fmt::Debug for DownloadPassphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DownloadPassphrase(..)")
+    }
+}
+
 /// PicoShare refuses notes holding an opening or closing `script`/`iframe` tag, with optional
 /// whitespace inside the brackets (case-sensitive, as there).
 fn has_script_tag(s: &str) -> bool {
@@ -267,6 +336,8 @@ pub struct EntryMeta {
     pub guest_link_id: Option<GuestLinkId>,
     pub note: Note,
     pub size: u64,
+    /// Visitors must give this to download the file (`None`: anyone with the link may).
+    pub download_passphrase: Option<DownloadPassphrase>,
 }
 
 #[cfg(test)]
@@ -321,6 +392,56 @@ mod tests {
             "PicoShare's check is case-sensitive"
         );
         assert!(Note::parse(&"a".repeat(501)).is_err());
+    }
+
+    #[test]
+    fn passphrase_rules_and_messages() {
+        let ok = |b: &[u8]| DownloadPassphrase::parse_optional(b).map(|p| p.map(|p| p.0));
+        assert_eq!(ok(b""), Ok(None), "empty: not protected");
+        assert_eq!(ok(b" x "), Ok(Some(" x ".into())), "kept as typed");
+        assert_eq!(
+            ok("é".repeat(100).as_bytes()).map(|p| p.is_some()),
+            Ok(true)
+        );
+        assert_eq!(ok("é".repeat(101).as_bytes()), Err(PASSPHRASE_RULE));
+        assert_eq!(
+            ok(b"a\0b"),
+            Err(
+                "passphrase must contain between 1 and 100 Unicode code points: NUL bytes are \
+                 not allowed"
+            )
+        );
+        assert_eq!(
+            ok(b"a\xffb"),
+            Err("passphrase must contain between 1 and 100 Unicode code points: invalid UTF-8")
+        );
+        assert_eq!(check_passphrase(b""), Err(PASSPHRASE_RULE));
+        assert_eq!(
+            check_passphrase("🔑".repeat(100).as_bytes()).map(str::len),
+            Ok(400)
+        );
+    }
+
+    #[test]
+    fn passphrases_match_exactly() {
+        let p = DownloadPassphrase::from_db("open sesame".into());
+        assert!(p.matches(b"open sesame"));
+        for wrong in [
+            &b"open sesam"[..],
+            b"open sesame ",
+            b"Open sesame",
+            b"",
+            b"open\0sesame",
+        ] {
+            assert!(!p.matches(wrong), "{wrong:?}");
+        }
+        assert!(!DownloadPassphrase::from_db(String::new()).matches(b""));
+        let long = DownloadPassphrase::from_db("x".repeat(500));
+        assert!(
+            !long.matches("x".repeat(500).as_bytes()),
+            "only a valid one matches"
+        );
+        assert_eq!(format!("{p:?}"), "DownloadPassphrase(..)");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::app::{system_clock, App};
 use crate::auth::{load_or_create_install_key, Auth};
 use crate::config::{Config, SecretSource};
+use crate::error::StoreError;
 use crate::store::{Store, StoreSettings};
 
 static STOPPING: AtomicBool = AtomicBool::new(false);
@@ -50,8 +51,41 @@ fn tune_malloc(config: &Config) {
     let _ = config;
 }
 
+/// Why the program stopped with an error; `main` prints it and exits with [`Fatal::status`].
+#[derive(Debug)]
+pub enum Fatal {
+    /// The database is one we must not open (unknown schema version, unexpected tables): it
+    /// is left untouched and the exit status is 2, as for a configuration error.
+    Refused(String),
+    /// Anything else: exit status 1.
+    Failed(String),
+}
+
+impl Fatal {
+    pub fn status(&self) -> u8 {
+        match self {
+            Fatal::Refused(_) => 2,
+            Fatal::Failed(_) => 1,
+        }
+    }
+}
+
+impl From<String> for Fatal {
+    fn from(reason: String) -> Self {
+        Fatal::Failed(reason)
+    }
+}
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fatal::Refused(reason) | Fatal::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
 /// Opens everything, serves until SIGTERM/SIGINT, then shuts down gracefully.
-pub fn run(config: Config) -> Result<(), String> {
+pub fn run(config: Config) -> Result<(), Fatal> {
     tune_malloc(&config);
     let config = Arc::new(config);
     let db = config.db_path.display().to_string();
@@ -60,8 +94,11 @@ pub fn run(config: Config) -> Result<(), String> {
     let _lock = crate::maintenance::lock_database(&config.db_path)
         .map_err(|e| format!("cannot lock {db}: {e}"))?
         .ok_or_else(|| format!("another picoshare is already serving {db}"))?;
-    let store = Store::open(&config.db_path, StoreSettings::from_config(&config))
-        .map_err(|e| format!("cannot open database {db}: {e}"))?;
+    let store =
+        Store::open(&config.db_path, StoreSettings::from_config(&config)).map_err(|e| match e {
+            StoreError::Schema(why) => Fatal::Refused(format!("cannot open database {db}: {why}")),
+            e => Fatal::Failed(format!("cannot open database {db}: {e}")),
+        })?;
     let spool = config.spool_dir();
     crate::spool::prepare_dir(&spool)
         .map_err(|e| format!("cannot prepare spool folder {}: {e}", spool.display()))?;

@@ -2,8 +2,9 @@
 //! PicoShare 1.5.1 (`../shared/fixtures/picoshare-go/`) is served byte-identical (an entry
 //! whose expiration the test moved into the past answers 404), its guest-link, download and
 //! settings rows read without error, and after our server has written to it the schema and
-//! `user_version` are still PicoShare's. A database we create has PicoShare's schema exactly
-//! (spec §2.2). Each test works on a copy whose dates are moved relative to now
+//! `user_version` are still PicoShare's: upgraded in place to version 16 exactly as PicoShare's
+//! master upgrades it (issue 17), nothing else. A database we create has PicoShare's version-16
+//! schema exactly (spec §2.2 plus migration 016). Each test works on a copy whose dates are moved relative to now
 //! ([`copy_fixture_db`]), so no assertion depends on today's date; one test reads the untouched
 //! fixture, read-only.
 //!
@@ -246,6 +247,23 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
         .collect();
     let original_downloads = count(&original, "SELECT COUNT(*) FROM downloads");
     drop(original);
+    // What PicoShare's master makes of the same file: its migration 016 applied to a copy.
+    let upstream_16 = TempDir::new("upstream-16");
+    fs::copy(dir.join("store.db"), upstream_16.join("store.db")).unwrap();
+    let (upstream_schema, upstream_sql) = {
+        let c = open_db(&upstream_16.join("store.db"));
+        c.execute_batch(MIGRATION_016).unwrap();
+        c.pragma_update(None, "user_version", 16).unwrap();
+        let sql: Vec<Option<String>> = c
+            .prepare("SELECT sql FROM sqlite_master ORDER BY type, name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        (schema_of(&c), sql)
+    };
+    assert_ne!(upstream_schema, original_schema, "016 changes the schema");
 
     let mut s = start_on_fixture(dir);
     let text = manifest();
@@ -344,16 +362,17 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
     }
     s.stop();
 
-    // The file is still PicoShare's.
+    // The file is still PicoShare's: upgraded from 15 to 16 as PicoShare's master does it
+    // (issue 17; this assertion said 15 before), and nothing else changed.
     let c = open_db(&s.db_path);
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 15);
+    assert_eq!(version, 16);
     assert_eq!(
         schema_of(&c),
-        original_schema,
-        "schema unchanged by our server"
+        upstream_schema,
+        "schema = the fixture's + migration 016, nothing else"
     );
     let sql_now: Vec<Option<String>> = c
         .prepare("SELECT sql FROM sqlite_master ORDER BY type, name")
@@ -362,9 +381,17 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(sql_now, original_sql, "sqlite_master text unchanged");
-    if let Some(reference) = reference_schema() {
-        assert_eq!(schema_of(&c), reference, "equals schema.sql");
+    assert_eq!(
+        sql_now, upstream_sql,
+        "sqlite_master text = what PicoShare's migration 016 writes"
+    );
+    assert_ne!(sql_now, original_sql);
+    if let Some(reference) = reference_schema_16() {
+        assert_eq!(
+            schema_of(&c),
+            reference,
+            "equals schema.sql + migration 016"
+        );
     }
     let integrity: String = c
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -410,7 +437,8 @@ fn a_new_database_has_picoshares_schema() {
     s.stop();
     let c = open_db(&s.db_path);
     let q = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(q("PRAGMA user_version"), 15);
+    // New databases are created at PicoShare's newest known version (issue 17; was 15).
+    assert_eq!(q("PRAGMA user_version"), 16);
     assert_eq!(q("PRAGMA auto_vacuum"), 2, "incremental auto-vacuum");
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -434,7 +462,7 @@ fn a_new_database_has_picoshares_schema() {
         return;
     }
     let ours = schema_of(&c);
-    let reference = reference_schema().expect("schema.sql");
+    let reference = reference_schema_16().expect("schema.sql");
     let names = |v: &[(String, String, String, String)]| -> Vec<String> {
         v.iter().map(|r| format!("{} {}", r.0, r.1)).collect()
     };

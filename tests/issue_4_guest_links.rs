@@ -1236,7 +1236,8 @@ fn issue_4_picoshare_fixture_guest_links_history_and_settings() {
         s.count("SELECT default_expiration_in_days FROM settings WHERE id = 1"),
         36_500
     );
-    assert_eq!(s.count("PRAGMA user_version"), 15);
+    // Upgraded on start to PicoShare's version 16 (issue 17; was 15).
+    assert_eq!(s.count("PRAGMA user_version"), 16);
     assert_eq!(
         s.count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"),
         5

@@ -38,6 +38,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
                 filename,
                 expiration,
                 note,
+                download_passphrase: current.download_passphrase,
             },
         )
         .map_err(|e| match e {

@@ -95,6 +95,7 @@ pub fn admin(app: &App, req: &Request) -> Result<Response> {
             expiration,
             guest_link_id: None,
             note: got.note,
+            download_passphrase: None,
         };
         Ok(upload.finish_entry(&new, &mut got.spool, |_| Ok(()))?)
     });
@@ -144,6 +145,7 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
             expiration,
             guest_link_id: Some(link_id.clone()),
             note: Note::none(),
+            download_passphrase: None,
         };
         Ok(app
             .store

@@ -4,7 +4,9 @@ use rusqlite::{params, Row};
 
 use super::{lock, Store};
 use crate::error::StoreError;
-use crate::model::{EntryId, EntryMeta, Filename, GuestLinkId, Note, Timestamp};
+use crate::model::{
+    DownloadPassphrase, EntryId, EntryMeta, Filename, GuestLinkId, Note, Timestamp,
+};
 use crate::spool::Spool;
 
 /// A file about to be stored.
@@ -16,6 +18,7 @@ pub struct NewEntry {
     pub expiration: Timestamp,
     pub guest_link_id: Option<GuestLinkId>,
     pub note: Note,
+    pub download_passphrase: Option<DownloadPassphrase>,
 }
 
 /// The editable metadata of a file.
@@ -23,6 +26,7 @@ pub struct EntryUpdate {
     pub filename: Filename,
     pub expiration: Timestamp,
     pub note: Note,
+    pub download_passphrase: Option<DownloadPassphrase>,
 }
 
 /// What one collection removed.
@@ -34,7 +38,8 @@ pub struct PurgeStats {
 
 const META_COLUMNS: &str = "e.id, e.filename, e.content_type, e.upload_time, \
      e.expiration_time, e.guest_link_id, e.note, \
-     (SELECT COALESCE(SUM(LENGTH(d.chunk)), 0) FROM entries_data d WHERE d.id = e.id)";
+     (SELECT COALESCE(SUM(LENGTH(d.chunk)), 0) FROM entries_data d WHERE d.id = e.id), \
+     e.download_passphrase";
 
 fn meta_from_row(r: &Row) -> rusqlite::Result<EntryMeta> {
     let upload: String = r.get(3)?;
@@ -52,6 +57,9 @@ fn meta_from_row(r: &Row) -> rusqlite::Result<EntryMeta> {
             .map(GuestLinkId::from_db),
         note: Note::from_db(r.get(6)?),
         size: size.max(0) as u64,
+        download_passphrase: r
+            .get::<_, Option<String>>(8)?
+            .map(DownloadPassphrase::from_db),
     })
 }
 
@@ -68,8 +76,8 @@ impl super::chunks::UploadInProgress<'_> {
             check(tx)?;
             tx.execute(
                 "INSERT INTO entries (id, filename, content_type, upload_time, \
-                 expiration_time, guest_link_id, note) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 expiration_time, guest_link_id, note, download_passphrase) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     id.as_str(),
                     new.filename.as_str(),
@@ -78,6 +86,7 @@ impl super::chunks::UploadInProgress<'_> {
                     new.expiration.rfc3339(),
                     new.guest_link_id.as_ref().map(|g| g.as_str()),
                     new.note.as_deref(),
+                    new.download_passphrase.as_ref().map(|p| p.as_str()),
                 ],
             )?;
             Ok(())
@@ -139,15 +148,17 @@ impl Store {
         Ok(out)
     }
 
-    /// Changes a file's name, expiration and note.
+    /// Changes a file's name, expiration, note and download passphrase.
     pub fn update_entry(&self, id: &EntryId, u: &EntryUpdate) -> Result<(), StoreError> {
         let n = self.writer().execute(
-            "UPDATE entries SET filename = ?2, expiration_time = ?3, note = ?4 WHERE id = ?1",
+            "UPDATE entries SET filename = ?2, expiration_time = ?3, note = ?4, \
+             download_passphrase = ?5 WHERE id = ?1",
             params![
                 id.as_str(),
                 u.filename.as_str(),
                 u.expiration.rfc3339(),
-                u.note.as_deref()
+                u.note.as_deref(),
+                u.download_passphrase.as_ref().map(|p| p.as_str()),
             ],
         )?;
         if n == 0 {
@@ -232,6 +243,7 @@ mod tests {
             expiration: now.plus_secs(86400),
             guest_link_id: None,
             note: Note::none(),
+            download_passphrase: None,
         }
     }
 
@@ -348,6 +360,6 @@ mod tests {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!((v, av, days), (15, 2, 30));
+        assert_eq!((v, av, days), (16, 2, 30));
     }
 }

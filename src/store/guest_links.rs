@@ -283,6 +283,7 @@ mod tests {
             expiration: at.plus_secs(7 * 86_400),
             guest_link_id: None,
             note: Note::none(),
+            download_passphrase: None,
         }
     }
 

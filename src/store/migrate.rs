@@ -1,19 +1,29 @@
 //! Schema set-up: numbered SQL files in `migrations/`, tracked by `PRAGMA user_version` the way
-//! PicoShare tracks its own (a fully migrated PicoShare database is at version 15).
+//! PicoShare tracks its own. A database is opened only at a version we know (15: PicoShare
+//! 1.5.x; 16: its master's download passphrases) and only if its tables are exactly that
+//! version's; anything else is refused before a byte of the file is written.
 
-use rusqlite::Connection;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
 
-/// PicoShare's schema version that our tables match.
-pub const PICOSHARE_VERSION: i64 = 15;
+/// The newest PicoShare schema version we know; new databases are created at it and older
+/// known ones are brought up to it.
+pub const PICOSHARE_VERSION: i64 = 16;
 
-/// Our migrations: (the user_version after it, SQL). The first creates PicoShare's final
-/// schema in one step.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    PICOSHARE_VERSION,
-    include_str!("migrations/0001_picoshare_schema.sql"),
-)];
+/// The oldest version we open as it is (PicoShare 1.5.x); older ones are refused.
+const OLDEST_VERSION: i64 = 15;
+
+/// Our migrations: (the user_version after it, SQL). The first creates PicoShare 1.5's final
+/// schema in one step; each later one is one of PicoShare's own, with its SQL unchanged, so a
+/// file upgraded by either program is the same.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (15, include_str!("migrations/0001_picoshare_schema.sql")),
+    (16, include_str!("migrations/0002_download_passphrase.sql")),
+];
 
 /// On a brand-new, empty database, turn on incremental auto-vacuum: it can only be chosen
 /// before the first table exists, and it lets deleted files' pages go back to the filesystem
@@ -26,16 +36,74 @@ pub fn prepare_new_database(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Brings the schema to [`PICOSHARE_VERSION`]. A database from an older PicoShare (1 … 14) is
-/// refused with a reason rather than guessed at.
-pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version > 0 && version < PICOSHARE_VERSION {
-        return Err(StoreError::Io(std::io::Error::other(format!(
-            "this database is at PicoShare schema version {version}; open it once with \
-             PicoShare 1.5 or newer to upgrade it to version {PICOSHARE_VERSION}"
-        ))));
+/// Before the database is opened for writing: looks at an existing file through a read-only
+/// connection and refuses one we must not touch ([`check`]), so a refused file's bytes stay
+/// exactly as they were (no journal-mode change, no checkpoint). A file that cannot be read
+/// this way (missing, empty, a hot journal to roll back) is left to the normal open, which
+/// checks again.
+pub fn refuse_unknown(path: &Path, busy_timeout: Duration) -> Result<(), StoreError> {
+    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+        return Ok(());
     }
+    let Ok(conn) = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return Ok(());
+    };
+    if conn.busy_timeout(busy_timeout).is_err() {
+        return Ok(());
+    }
+    match check(&conn) {
+        Err(StoreError::Schema(reason)) => Err(StoreError::Schema(reason)),
+        _ => Ok(()),
+    }
+}
+
+/// The database's schema version, if we may open it: 0 for a new, empty database, else a
+/// version we know whose tables and indexes are exactly that version's.
+pub fn check(conn: &Connection) -> Result<i64, StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let objects = schema_objects(conn)?;
+    let refuse = |why: String| Err(StoreError::Schema(why));
+    if version == 0 {
+        if objects.is_empty() {
+            return Ok(0);
+        }
+        return refuse(format!(
+            "this database has no PicoShare schema version (user_version 0) but holds tables \
+             ({}); it is not a PicoShare database",
+            names(&objects)
+        ));
+    }
+    if version > PICOSHARE_VERSION {
+        return refuse(format!(
+            "this database is at PicoShare schema version {version}, newer than {}, the \
+             newest this server knows; refusing to open it so it stays as it is",
+            PICOSHARE_VERSION
+        ));
+    }
+    if version < OLDEST_VERSION {
+        return refuse(format!(
+            "this database is at PicoShare schema version {version}; open it once with \
+             PicoShare 1.5 or newer to upgrade it to version {OLDEST_VERSION}"
+        ));
+    }
+    let reference = reference(version)?;
+    let expected = schema_objects(&reference)?;
+    if let Some(difference) = difference((conn, &objects), (&reference, &expected)) {
+        return refuse(format!(
+            "this database says PicoShare schema version {version}, but its tables differ \
+             from that version's ({difference}); refusing to open it so it stays as it is"
+        ));
+    }
+    Ok(version)
+}
+
+/// Brings a database that passed [`check`] to [`PICOSHARE_VERSION`], one migration per
+/// transaction, each setting the version it reaches.
+pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let version = check(conn)?;
     for (target, sql) in MIGRATIONS {
         if version < *target {
             let tx = conn.unchecked_transaction()?;
@@ -45,4 +113,233 @@ pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// One schema object: (type, name, table, normalised SQL).
+type Object = (String, String, String, String);
+
+/// Every table, index, view and trigger, SQLite's own (`sqlite_…`) left out.
+fn schema_objects(conn: &Connection) -> Result<Vec<Object>, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master \
+         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            normalise_sql(&r.get::<_, String>(3)?),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An in-memory database holding what our migrations up to `version` create.
+fn reference(version: i64) -> Result<Connection, StoreError> {
+    let mem = Connection::open_in_memory()?;
+    for (target, sql) in MIGRATIONS.iter().filter(|(t, _)| *t <= version) {
+        mem.execute_batch(sql)?;
+        mem.pragma_update(None, "user_version", target)?;
+    }
+    Ok(mem)
+}
+
+/// A table's column names, in order.
+fn columns(conn: &Connection, table: &str) -> String {
+    conn.prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+        .and_then(|mut st| {
+            st.query_map([table], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map(|c| c.join(", "))
+        .unwrap_or_default()
+}
+
+fn names(objects: &[Object]) -> String {
+    objects
+        .iter()
+        .map(|o| o.1.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first way the schema `found` in a database differs from the `expected` one, in words;
+/// `None` when they are the same.
+fn difference(
+    (conn, found): (&Connection, &[Object]),
+    (reference, expected): (&Connection, &[Object]),
+) -> Option<String> {
+    for e in expected {
+        match found.iter().find(|f| f.0 == e.0 && f.1 == e.1) {
+            None => return Some(format!("{} {} is missing", e.0, e.1)),
+            Some(f) if f != e => {
+                let (has, wanted) = (columns(conn, &f.1), columns(reference, &e.1));
+                return Some(if e.0 == "table" && has != wanted {
+                    format!("table {} has columns ({has}) instead of ({wanted})", e.1)
+                } else {
+                    format!("{} {} is defined differently", e.0, e.1)
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    found
+        .iter()
+        .find(|f| !expected.iter().any(|e| e.0 == f.0 && e.1 == f.1))
+        .map(|f| format!("unexpected {} {}", f.0, f.1))
+}
+
+/// Normalises a `CREATE …` statement so that equal definitions compare equal whatever their
+/// layout: comments dropped, identifier quotes dropped, keywords and names in lower case,
+/// whitespace collapsed and removed around punctuation. String literals are kept as written.
+pub fn normalise_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    // A pending space: written only between two words.
+    let mut space = false;
+    let push = |out: &mut String, c: char, space: &mut bool| {
+        let prev_is_word = out
+            .chars()
+            .next_back()
+            .is_some_and(|p| !"(),;".contains(p) && !p.is_whitespace());
+        if *space && prev_is_word && !"(),;".contains(c) {
+            out.push(' ');
+        }
+        *space = false;
+        out.push(c);
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                push(&mut out, c, &mut space);
+                // A literal, with '' as an escaped quote.
+                while let Some(l) = chars.next() {
+                    out.push(l);
+                    if l == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            chars.next();
+                            out.push('\'');
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for l in chars.by_ref() {
+                    if l == '\n' {
+                        break;
+                    }
+                }
+                space = true;
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                for l in chars.by_ref() {
+                    if prev == '*' && l == '/' {
+                        break;
+                    }
+                    prev = l;
+                }
+                space = true;
+            }
+            '"' | '`' | '[' | ']' => {}
+            c if c.is_whitespace() => space = true,
+            c => {
+                for l in c.to_lowercase() {
+                    push(&mut out, l, &mut space);
+                }
+            }
+        }
+    }
+    out.trim_end_matches(';').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_comments_quotes_and_case_do_not_matter_literals_do() {
+        assert_eq!(
+            normalise_sql("CREATE TABLE \"entries\" (\n  id TEXT, -- the id\n  note TEXT\n)"),
+            normalise_sql("create table entries(id text,note /* x */ text)")
+        );
+        assert_eq!(
+            normalise_sql("CREATE TABLE t (a TEXT\n, b TEXT) STRICT"),
+            "create table t(a text,b text)strict"
+        );
+        assert_ne!(
+            normalise_sql("CHECK (x >= '2022-02-20')"),
+            normalise_sql("CHECK (x >= '2022-02-21')")
+        );
+        assert_eq!(
+            normalise_sql("CHECK (x = 'It''s -- A')"),
+            "check(x = 'It''s -- A')"
+        );
+    }
+
+    fn version(c: &Connection) -> i64 {
+        c.pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_database_is_created_at_16_and_a_15_one_is_upgraded() {
+        let c = Connection::open_in_memory().unwrap();
+        assert_eq!(check(&c).unwrap(), 0);
+        migrate(&c).unwrap();
+        assert_eq!(version(&c), 16);
+        assert_eq!(check(&c).unwrap(), 16);
+
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0].1).unwrap();
+        c.pragma_update(None, "user_version", 15).unwrap();
+        assert_eq!(check(&c).unwrap(), 15);
+        migrate(&c).unwrap();
+        assert_eq!(version(&c), 16);
+        c.execute("UPDATE entries SET download_passphrase = NULL", [])
+            .unwrap();
+    }
+
+    #[test]
+    fn unknown_versions_and_other_tables_are_refused_with_the_version() {
+        let refused = |c: &Connection| match check(c) {
+            Err(StoreError::Schema(why)) => why,
+            other => panic!("not refused: {other:?}"),
+        };
+        let c = Connection::open_in_memory().unwrap();
+        migrate(&c).unwrap();
+        c.pragma_update(None, "user_version", 17).unwrap();
+        assert!(refused(&c).contains("version 17"));
+
+        // 16 by its number, 15 by its tables (a fork's "016" of another kind).
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0].1).unwrap();
+        c.execute_batch("ALTER TABLE entries ADD COLUMN download_passphrase_hash TEXT")
+            .unwrap();
+        c.pragma_update(None, "user_version", 16).unwrap();
+        let why = refused(&c);
+        assert!(
+            why.contains("version 16") && why.contains("entries"),
+            "{why}"
+        );
+
+        let c = Connection::open_in_memory().unwrap();
+        migrate(&c).unwrap();
+        c.execute_batch("CREATE TABLE friendly_links (id TEXT)")
+            .unwrap();
+        assert!(refused(&c).contains("friendly_links"));
+
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE notes (x TEXT)").unwrap();
+        assert!(refused(&c).contains("user_version 0"));
+
+        let c = Connection::open_in_memory().unwrap();
+        migrate(&c).unwrap();
+        c.pragma_update(None, "user_version", 14).unwrap();
+        assert!(refused(&c).contains("version 14"));
+    }
 }

@@ -25,6 +25,7 @@ pub use chunks::{ChunkReader, UploadInProgress};
 pub use downloads::{unique_ips, DownloadRecord, MAX_HISTORY_ROWS};
 pub use entries::{EntryUpdate, NewEntry, PurgeStats};
 pub use guest_links::{GuestLink, GuestUploadSlot, NewGuestLink};
+pub use migrate::{normalise_sql, PICOSHARE_VERSION};
 pub use settings::{INITIAL_DAYS, NEVER_DAYS};
 
 /// The store's own bounds, taken from [`Config`].
@@ -84,13 +85,18 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Store {
     /// Opens (creating if needed, with parent folders) the database at `path`, in PicoShare's
-    /// schema.
+    /// schema, upgraded to the newest version we know. A database we must not open (see
+    /// `migrate::check`) is refused with [`StoreError::Schema`] before anything is written.
     pub fn open(path: &Path, settings: StoreSettings) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
+        migrate::refuse_unknown(path, settings.busy_timeout)?;
         let writer = Connection::open(path)?;
         set_global_limits(&writer, &settings)?;
+        writer.busy_timeout(settings.busy_timeout)?;
+        // Again on the writer, before the first write, for a file the peek could not read.
+        migrate::check(&writer)?;
         migrate::prepare_new_database(&writer)?;
         configure(&writer, &settings, Role::Writer)?;
         migrate::migrate(&writer)?;
@@ -272,6 +278,7 @@ pub(crate) mod test_support {
                     expiration: Timestamp::never(),
                     guest_link_id: None,
                     note: Note::none(),
+                    download_passphrase: None,
                 },
                 &mut spool,
             )

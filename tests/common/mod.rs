@@ -1203,6 +1203,20 @@ pub fn reference_schema() -> Option<Vec<(String, String, String, String)>> {
     Some(schema_of(&c))
 }
 
+/// PicoShare's migration 016 (its master, September 2026), as upstream runs it: a database at
+/// `user_version` 16 is a 15 one with this column appended.
+pub const MIGRATION_016: &str = "ALTER TABLE entries ADD COLUMN download_passphrase TEXT;";
+
+/// The schema PicoShare's master has at version 16: `schema.sql` plus [`MIGRATION_016`];
+/// `None` if the fixture is missing.
+pub fn reference_schema_16() -> Option<Vec<(String, String, String, String)>> {
+    let sql = fs::read_to_string(fixture_dir().join("schema.sql")).ok()?;
+    let c = Connection::open_in_memory().expect("memory db");
+    c.execute_batch(&sql).expect("load schema.sql");
+    c.execute_batch(MIGRATION_016).expect("migration 016");
+    Some(schema_of(&c))
+}
+
 /// `../shared/fixtures/picoshare-go` relative to the package (or `PICOSHARE_FIXTURE_DIR`).
 pub fn fixture_dir() -> PathBuf {
     match std::env::var_os("PICOSHARE_FIXTURE_DIR") {
