@@ -37,6 +37,9 @@ pub struct App {
     pub clock: Clock,
     /// Slows down passphrase guessing.
     pub login_throttle: crate::throttle::LoginThrottle,
+    /// Slows down guessing of files' download passphrases, per client address like logins
+    /// (kept apart, so a visitor's typos never lock the admin out).
+    pub unlock_throttle: crate::throttle::LoginThrottle,
     /// Wakes the collector to give deleted files' space back.
     pub gc_wake: Arc<crate::gc::Wake>,
     /// Requests whose response has not been completely written yet (for graceful shutdown).
@@ -62,6 +65,10 @@ impl App {
             clock,
             gc_wake: Arc::default(),
             login_throttle: crate::throttle::LoginThrottle::new(
+                crate::throttle::ThrottleLimits::default(),
+                std::time::Instant::now(),
+            ),
+            unlock_throttle: crate::throttle::LoginThrottle::new(
                 crate::throttle::ThrottleLimits::default(),
                 std::time::Instant::now(),
             ),
@@ -152,11 +159,18 @@ impl App {
             ["api", "information"] => {
                 methods!(method, "GET, HEAD", { "GET" | "HEAD" => information::get(self, req) })
             }
+            [first, "unlock"] if first.starts_with('-') => {
+                let answer = methods!(method, "GET, HEAD, POST", {
+                    "GET" | "HEAD" => pages::unlock::unlock_page(self, req, &first[1..]),
+                    "POST" => pages::unlock::unlock(self, req, &first[1..]),
+                });
+                Ok(answer.unwrap_or_else(download::error_answer))
+            }
             [first, ..] if first.starts_with('-') || first.starts_with('!') => {
                 let answer = methods!(method, "GET, HEAD", {
                     "GET" | "HEAD" => download::serve(self, req, &first[1..]),
                 });
-                Ok(answer.unwrap_or_else(download::sandboxed_error))
+                Ok(answer.unwrap_or_else(download::error_answer))
             }
             _ => match assets::find(&url) {
                 Some(asset) => methods!(method, "GET, HEAD", {

@@ -34,6 +34,15 @@ impl EntryId {
     pub fn random() -> Self {
         EntryId(random::id(ENTRY_ID_LEN))
     }
+    /// An id from a URL that is not in today's format but may name an entry an older
+    /// PicoShare wrote (1 to 64 ASCII letters, digits, `-` or `_`): the caller serves it only
+    /// if such an entry exists.
+    pub fn legacy(s: &str) -> Option<Self> {
+        let shaped = (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        shaped.then(|| EntryId(s.to_owned()))
+    }
     /// Wraps a value read back from our own database.
     pub fn from_db(s: String) -> Self {
         EntryId(s)
@@ -436,6 +445,8 @@ mod tests {
             assert!(!p.matches(wrong), "{wrong:?}");
         }
         assert!(!DownloadPassphrase::from_db(String::new()).matches(b""));
+        // A NUL-padded stored value (written by hand) is not the shorter passphrase.
+        assert!(!DownloadPassphrase::from_db("abc\0".into()).matches(b"abc"));
         let long = DownloadPassphrase::from_db("x".repeat(500));
         assert!(
             !long.matches("x".repeat(500).as_bytes()),
@@ -452,6 +463,11 @@ mod tests {
             EntryId::parse("2LJTBB85fl").is_err(),
             "l is not in the alphabet"
         );
+        assert!(EntryId::legacy("abc").is_some());
+        assert!(EntryId::legacy("a_b-C9").is_some());
+        for not_an_id in ["", "a b", "a/b", "ü", "%20", &"a".repeat(65)] {
+            assert!(EntryId::legacy(not_an_id).is_none(), "{not_an_id:?}");
+        }
         assert!(GuestLinkId::parse("ZZkAPdHsixtKqbdE").is_ok());
         assert!(GuestLinkId::parse("ZZkAPdHsixtKqbd").is_err());
     }

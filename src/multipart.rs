@@ -1,5 +1,5 @@
 //! The multipart front end: reads an upload request's `file` part into a [`Spool`] and its
-//! `note` part into a bounded string, and accepts the upload only once the closing boundary
+//! `note` and `downloadPassphrase` parts into bounded buffers, and accepts the upload only once the closing boundary
 //! has arrived — a truncated body is a failed upload, never a shorter file.
 
 use std::io::Read;
@@ -36,6 +36,8 @@ pub struct Upload {
     pub content_type: String,
     /// The `note` part, if any.
     pub note: Option<String>,
+    /// The `downloadPassphrase` part's bytes, if any (validated by the caller).
+    pub download_passphrase: Option<Vec<u8>>,
 }
 
 /// The `boundary` of a `multipart/form-data` content type, unquoted.
@@ -121,6 +123,7 @@ pub fn read_upload_with(
     let mut form = Multipart::with_body(body, boundary);
     let mut file: Option<(Spool, String, String)> = None;
     let mut note = None;
+    let mut download_passphrase = None;
     let mut parts = 0;
     loop {
         let mut field = match form.read_entry() {
@@ -164,21 +167,17 @@ pub fn read_upload_with(
                 file = Some((spool, base, content_type));
             }
             "note" => {
-                let mut text = Vec::new();
-                let read = (&mut field.data)
-                    .take(limits.max_text_field as u64 + 1)
-                    .read_to_end(&mut text);
-                if read.is_err() {
-                    return Err(incomplete());
-                }
-                if text.len() > limits.max_text_field {
-                    return Err(Error::BadRequest(
-                        "invalid request: note is too long".into(),
-                    ));
-                }
+                let text = read_text(&mut field.data, limits.max_text_field, "note")?;
                 let text = String::from_utf8(text)
                     .map_err(|_| Error::BadRequest("invalid request: note is not UTF-8".into()))?;
                 note = Some(text);
+            }
+            "downloadPassphrase" => {
+                download_passphrase = Some(read_text(
+                    &mut field.data,
+                    limits.max_text_field,
+                    "downloadPassphrase",
+                )?);
             }
             // Anything else is skipped by the next read_entry, through the parser's own
             // small buffer.
@@ -192,7 +191,22 @@ pub fn read_upload_with(
         filename,
         content_type,
         note,
+        download_passphrase,
     })
+}
+
+/// A text part's bytes, at most `max` of them.
+fn read_text(data: &mut impl Read, max: usize, name: &str) -> Result<Vec<u8>, Error> {
+    let mut text = Vec::new();
+    if data.take(max as u64 + 1).read_to_end(&mut text).is_err() {
+        return Err(incomplete());
+    }
+    if text.len() > max {
+        return Err(Error::BadRequest(format!(
+            "invalid request: {name} is too long"
+        )));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -38,6 +38,18 @@
     };
     checkbox.addEventListener("change", sync);
     sync();
+    const protect = $("passphrase-checkbox");
+    const passphraseField = $("passphrase-field");
+    const passphrase = $("download-passphrase");
+    const syncProtection = () => {
+      passphraseField.hidden = !protect.checked;
+      passphrase.disabled = !protect.checked;
+    };
+    protect.addEventListener("change", () => {
+      syncProtection();
+      if (protect.checked) passphrase.focus();
+    });
+    syncProtection();
 
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -57,7 +69,17 @@
           expiration = new Date(y, m - 1, d).toISOString();
         }
       }
-      const body = { filename: $("filename").value, expiration, note: $("note").value };
+      if (protect.checked && !passphrase.value) {
+        error.textContent = "Enter a passphrase, or untick “Require guests to enter a passphrase”.";
+        error.hidden = false;
+        return;
+      }
+      const body = {
+        filename: $("filename").value,
+        expiration,
+        note: $("note").value,
+        downloadPassphrase: protect.checked ? passphrase.value : "",
+      };
       await send(
         `/api/entry/${encodeURIComponent(form.dataset.id)}`,
         { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) },

@@ -12,6 +12,7 @@
   const picker = $("expiration-picker");
   const dateInput = $("expiration");
   const note = $("note");
+  const passphrase = $("download-passphrase");
   const progress = $("upload-progress");
   const saving = $("upload-saving");
   const errorBox = $("upload-error");
@@ -117,6 +118,7 @@
     const data = new FormData();
     data.append("file", file, file.name);
     if (note && note.value) data.append("note", note.value);
+    if (passphrase && passphrase.value) data.append("downloadPassphrase", passphrase.value);
 
     $("progress-name").textContent = `Uploading ${file.name} (${formatSize(file.size)})`;
     const bar = $("progress-bar");

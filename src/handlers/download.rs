@@ -1,5 +1,7 @@
 //! `GET`/`HEAD` `/-{id}[/…]` and `/!{id}[/…]`: a stored file, whole or by range, streamed one
-//! chunk at a time, with conditional requests and safe headers.
+//! chunk at a time, with conditional requests and safe headers. A passphrase-protected file
+//! goes to the admin directly and sends everyone else to its unlock page
+//! ([`crate::handlers::pages::unlock`]), which answers with [`send`] once the passphrase is right.
 
 use rouille::{Request, Response, ResponseBody};
 
@@ -8,29 +10,66 @@ use crate::error::{Error, Result};
 use crate::model::{EntryId, EntryMeta, Timestamp};
 use crate::range::{self, RangeSpec};
 
-/// Download answers, errors included, run in a sandbox: an uploaded HTML page gets an opaque
+/// Answers carrying a file's bytes run in a sandbox: an uploaded HTML page gets an opaque
 /// origin and cannot act as the admin.
 const SANDBOX: (&str, &str) = ("Content-Security-Policy", "sandbox");
 
-pub fn sandboxed_error(e: Error) -> Response {
-    e.into_response().with_unique_header(SANDBOX.0, SANDBOX.1)
+/// An error on a download route: the normal page CSP (as PicoShare's #801 has it); `sandbox`
+/// is only for answers that serve file bytes.
+pub fn error_answer(e: Error) -> Response {
+    e.into_response().with_unique_header(
+        "Content-Security-Policy",
+        crate::handlers::pages::page_csp(),
+    )
 }
 
 pub fn serve(app: &App, req: &Request, id: &str) -> Result<Response> {
     // `/-{id}/{anything}`: only the id segment matters.
-    let id = EntryId::parse(id).map_err(Error::BadRequest)?;
-    let now = app.now();
-    let meta = app.store.entry(&id, now)?;
+    let id = super::entry_id(app, id)?;
+    let meta = app.store.entry(&id, app.now())?;
+    if meta.download_passphrase.is_none() {
+        return send(app, req, &meta, Conditional::Honoured);
+    }
+    if !app.is_admin(req) {
+        return Ok(to_unlock_page(&meta.id));
+    }
+    Ok(send(app, req, &meta, Conditional::Honoured)?
+        .with_unique_header("Cache-Control", "no-store"))
+}
+
+/// `302` to a protected file's unlock page; nothing is served or recorded.
+fn to_unlock_page(id: &EntryId) -> Response {
+    Response::redirect_302(format!("/-{id}/unlock")).with_unique_header("Cache-Control", "no-store")
+}
+
+/// Whether [`send`] answers `If-None-Match` / `If-Modified-Since` with a 304.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Conditional {
+    Honoured,
+    /// The unlock form's answer: always the file (a `Range` still applies).
+    Ignored,
+}
+
+/// The file's bytes (whole, or the requested range) with its headers; records one download
+/// when the transfer starts at byte 0.
+pub fn send(
+    app: &App,
+    req: &Request,
+    meta: &EntryMeta,
+    conditional: Conditional,
+) -> Result<Response> {
+    let id = &meta.id;
     let etag = format!("\"{}-{}-{}\"", meta.id, meta.size, meta.upload_time.unix());
     let last_modified = meta.upload_time.http_date();
 
-    let not_modified = match req.header("If-None-Match") {
-        Some(tags) => etag_listed(tags, &etag),
-        None => req
-            .header("If-Modified-Since")
-            .and_then(Timestamp::parse_http_date)
-            .is_some_and(|since| meta.upload_time <= since),
-    };
+    let not_modified = conditional == Conditional::Honoured
+        && match req.header("If-None-Match") {
+            Some(tags) => etag_listed(tags, &etag),
+            None => req
+                .header("If-Modified-Since")
+                .and_then(Timestamp::parse_http_date)
+                .is_some_and(|since| meta.upload_time <= since),
+        };
     if not_modified {
         return Ok(Response::text("")
             .with_status_code(304)
@@ -56,20 +95,20 @@ pub fn serve(app: &App, req: &Request, id: &str) -> Result<Response> {
     let len = end - start + 1;
 
     // One history row per transfer: the request that starts at byte 0.
-    if req.method() == "GET" && start == 0 {
+    if req.method() != "HEAD" && start == 0 {
         let ua = req.header("User-Agent").unwrap_or("");
         app.store
-            .record_download(&id, now, &app.client_ip(req), ua)?;
+            .record_download(id, app.now(), &app.client_ip(req), ua)?;
     }
 
-    let body = app.store.open_reader(&id, start, len)?;
+    let body = app.store.open_reader(id, start, len)?;
     let mut r = Response {
         status_code: status,
         headers: Vec::new(),
         data: ResponseBody::from_reader_and_size(body, len as usize),
         upgrade: None,
     }
-    .with_unique_header("Content-Type", content_type(&meta))
+    .with_unique_header("Content-Type", content_type(meta))
     .with_unique_header(
         "Content-Disposition",
         content_disposition(meta.filename.as_str()),

@@ -13,7 +13,22 @@ use std::io::Read;
 
 use rouille::{Request, Response};
 
+use crate::app::App;
 use crate::error::{Error, Result};
+use crate::model::EntryId;
+
+/// The entry id in a URL: PicoShare's format, or the id of an entry an older PicoShare wrote in
+/// another format (such entries are listed, so their links must work). Anything else is
+/// PicoShare's 400 `bad entry ID: …`.
+pub fn entry_id(app: &App, raw: &str) -> Result<EntryId> {
+    match EntryId::parse(raw) {
+        Ok(id) => Ok(id),
+        Err(message) => match EntryId::legacy(raw) {
+            Some(id) if app.store.entry_exists(&id)? => Ok(id),
+            _ => Err(Error::BadRequest(message)),
+        },
+    }
+}
 
 /// A JSON object answer: PicoShare's shape (`application/json`, one object, a newline).
 pub fn json(value: serde_json::Value) -> Response {

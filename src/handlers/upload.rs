@@ -9,7 +9,7 @@ use super::json as json_response;
 use crate::app::App;
 use crate::duration::FileLifetime;
 use crate::error::{Error, Result, StoreError};
-use crate::model::{parse_expiration, Filename, GuestLinkId, Note, Timestamp};
+use crate::model::{parse_expiration, DownloadPassphrase, Filename, GuestLinkId, Note, Timestamp};
 use crate::multipart::{read_upload_with, Limits};
 use crate::spool::Spool;
 use crate::store::{NewEntry, UploadInProgress};
@@ -26,10 +26,11 @@ struct Received {
     filename: Filename,
     content_type: String,
     note: Note,
+    download_passphrase: Option<DownloadPassphrase>,
 }
 
 /// Reads and validates the multipart body: file (non-empty, at most `max_file_bytes` if set,
-/// a valid name) and note. Errors are PicoShare's `invalid request: …` 400s, or 413 for a
+/// a valid name), note and download passphrase (empty: none). Errors are PicoShare's `invalid request: …` 400s, or 413 for a
 /// file over the cap.
 /// Chunks move on into the store while the body still arrives, through `upload`.
 fn receive(
@@ -60,11 +61,16 @@ fn receive(
     // Go's FormValue also reads `note` from the query string.
     let note_text = upload.note.take().or_else(|| req.get_param("note"));
     let note = Note::parse(note_text.as_deref().unwrap_or("")).map_err(invalid)?;
+    // From the body only: a passphrase in the URL would end up in access logs.
+    let download_passphrase =
+        DownloadPassphrase::parse_optional(upload.download_passphrase.as_deref().unwrap_or(&[]))
+            .map_err(invalid)?;
     Ok(Received {
         spool: upload.spool,
         filename,
         content_type: upload.content_type,
         note,
+        download_passphrase,
     })
 }
 
@@ -95,7 +101,7 @@ pub fn admin(app: &App, req: &Request) -> Result<Response> {
             expiration,
             guest_link_id: None,
             note: got.note,
-            download_passphrase: None,
+            download_passphrase: got.download_passphrase,
         };
         Ok(upload.finish_entry(&new, &mut got.spool, |_| Ok(()))?)
     });
@@ -137,6 +143,9 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
     let stored = receive(app, req, link.max_file_bytes, &mut upload).and_then(|mut got| {
         if got.note.as_deref().is_some() {
             return Err(invalid("guest uploads cannot have file notes"));
+        }
+        if got.download_passphrase.is_some() {
+            return Err(invalid("guest uploads cannot have download passphrases"));
         }
         let new = NewEntry {
             filename: got.filename,

@@ -131,6 +131,14 @@ impl Store {
         Ok(meta)
     }
 
+    /// Whether an entry with this id exists (expired or not).
+    pub fn entry_exists(&self, id: &EntryId) -> Result<bool, StoreError> {
+        Ok(self
+            .reader()?
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM entries WHERE id = ?1)")?
+            .query_row([id.as_str()], |r| r.get(0))?)
+    }
+
     /// Every file not yet expired at `now`, newest first.
     pub fn entries(&self, now: Timestamp) -> Result<Vec<EntryMeta>, StoreError> {
         let conn = self.reader()?;

@@ -14,6 +14,11 @@ pub const ICON_INFO: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><pa
 pub const ICON_EDIT: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M4 \
      17.2V20h2.8l8.3-8.3-2.8-2.8zM19.7 7.1a1 1 0 0 0 0-1.4l-1.4-1.4a1 1 0 0 0-1.4 0l-1.6 1.6 \
      2.8 2.8z\"/></svg>";
+/// The lock shown beside a passphrase-protected file.
+pub const ICON_LOCK: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path \
+     fill-rule=\"evenodd\" d=\"M7 10V7a5 5 0 0 1 10 0v3h1a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H6a1 \
+     1 0 0 1-1-1V11a1 1 0 0 1 1-1zm2 0h6V7a3 3 0 0 0-6 0zm3 4a1.5 1.5 0 0 0-1 2.6V18h2v-1.4a1.5 \
+     1.5 0 0 0-1-2.6z\"/></svg>";
 pub const ICON_COPY: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M8 \
      3h11a2 2 0 0 1 2 2v11h-2V5H8zM5 7h10a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V9a2 \
      2 0 0 1 2-2zm0 2v11h10V9z\"/></svg>";
@@ -34,7 +39,7 @@ pub fn files(app: &App, req: &Request) -> Result<Response> {
         let search = escape(&format!("{} {}", e.filename.as_str(), note).to_lowercase());
         rows.push_str(&format!(
             "<tr test-data-filename=\"{name}\" data-search=\"{search}\">\
-             <td class=\"cell-name\" data-label=\"Filename\"><a href=\"/-{id}\">{name}</a></td>\
+             <td class=\"cell-name\" data-label=\"Filename\"><a href=\"/-{id}\">{name}</a>{lock}</td>\
              <td class=\"cell-note\" data-label=\"Note\">{note}</td>\
              <td class=\"cell-size\" data-label=\"Size\">{size}</td>\
              <td class=\"cell-uploaded\" data-label=\"Uploaded\">{uploaded}</td>\
@@ -47,6 +52,14 @@ pub fn files(app: &App, req: &Request) -> Result<Response> {
              <button type=\"button\" class=\"icon-button js-only\" data-copy=\"/-{id}\" \
              aria-label=\"Copy\" title=\"Copy link\">{ICON_COPY}</button></div></td></tr>",
             note = escape(note),
+            lock = if e.download_passphrase.is_some() {
+                format!(
+                    "<span class=\"lock-mark\" title=\"Protected by a passphrase\">{ICON_LOCK}\
+                     <span class=\"visually-hidden\">(protected by a passphrase)</span></span>"
+                )
+            } else {
+                String::new()
+            },
             size = escape(&format_size(e.size)),
             uploaded = time(e.upload_time, "date"),
             expires = expiry(now, e.expiration),
@@ -119,6 +132,7 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
          <dt>Downloads</dt><dd class=\"downloads\">{downloads} \
          (<a href=\"/files/{eid}/downloads\">History</a>)</dd>\
          <dt>Note</dt><dd class=\"note\">{note}</dd>\
+         <dt>Passphrase protection</dt><dd class=\"protection\">{protection}</dd>\
          <dt>Uploaded by</dt><dd>{uploaded_by}</dd>\
          <dt>Upload time</dt><dd>{uploaded}</dd>\
          <dt>Type</dt><dd>{ctype}</dd>\
@@ -129,6 +143,11 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
         name = escape(e.filename.as_str()),
         size = escape(&format_size(e.size)),
         expires = expiry(now, e.expiration),
+        protection = if e.download_passphrase.is_some() {
+            "Protected - Guest users must enter the file's passphrase"
+        } else {
+            "Not protected - Anyone with the link can download the file"
+        },
         uploaded = time(e.upload_time, "datetime"),
         ctype = if e.content_type.is_empty() {
             "<span class=\"muted\">unknown</span>".to_owned()
@@ -139,7 +158,7 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
     Ok(Page::new("File Information", Nav::Admin("files"), body).render())
 }
 
-/// `GET /files/{id}/edit`: file name, expiry and note.
+/// `GET /files/{id}/edit`: file name, expiry, note and download passphrase.
 pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
     let e = match admin_entry(app, req, id) {
         Ok(e) => e,
@@ -166,6 +185,13 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
          <div class=\"field\"><label for=\"note\">Note <span class=\"hint\">(only you can see \
          it)</span></label><input type=\"text\" id=\"note\" value=\"{note}\" maxlength=\"500\" \
          autocomplete=\"off\"></div>\
+         <div class=\"field check\"><input type=\"checkbox\" id=\"passphrase-checkbox\"\
+         {protected}><label for=\"passphrase-checkbox\">Require guests to enter a passphrase \
+         before downloading</label></div>\
+         <div class=\"field\" id=\"passphrase-field\"{passphrase_hidden}>\
+         <label for=\"download-passphrase\">Passphrase</label>\
+         <input type=\"text\" id=\"download-passphrase\" value=\"{passphrase}\" \
+         autocomplete=\"off\" spellcheck=\"false\"></div>\
          <div id=\"edit-error\" class=\"alert error\" role=\"alert\" hidden></div>\
          <div class=\"actions\"><a class=\"button danger\" href=\"/files/{id}/confirm-delete\">\
          Delete</a><span class=\"spacer\"></span>\
@@ -183,6 +209,17 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
             e.expiration.date()
         },
         note = escape(e.note.as_deref().unwrap_or("")),
+        protected = if e.download_passphrase.is_some() {
+            " checked"
+        } else {
+            ""
+        },
+        passphrase_hidden = if e.download_passphrase.is_some() {
+            ""
+        } else {
+            " hidden"
+        },
+        passphrase = escape(e.download_passphrase.as_ref().map_or("", |p| p.as_str())),
     );
     Ok(Page::new("Edit", Nav::Admin("files"), body)
         .scripts(&["edit"])

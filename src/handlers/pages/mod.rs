@@ -7,6 +7,7 @@ mod guest_links;
 mod history;
 mod login;
 mod system;
+pub mod unlock;
 mod upload;
 
 pub use files::{confirm_delete, edit, files, info};
@@ -21,7 +22,7 @@ use rouille::{Request, Response};
 use crate::app::App;
 use crate::error::{Error, Result, StoreError};
 use crate::html::{encode_uri_component, escape};
-use crate::model::{EntryId, EntryMeta};
+use crate::model::EntryMeta;
 
 /// Which navigation bar a page shows.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -67,11 +68,7 @@ impl Page {
     /// The finished response, with PicoShare's page CSP and a fresh nonce. We need no inline
     /// script (all JavaScript is served from `/js/`), but the nonce keeps the policy's shape.
     pub fn render(self) -> Response {
-        let nonce = crate::random::hex(16);
-        let csp = format!(
-            "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src-elem 'self' \
-             'unsafe-inline'; img-src 'self' data:; media-src 'self' data:;"
-        );
+        let csp = page_csp();
         let v = crate::assets::build_tag();
         let title = if self.title.is_empty() {
             "PicoShare".to_owned()
@@ -113,6 +110,15 @@ impl Page {
             .with_unique_header("Referrer-Policy", "same-origin")
             .with_unique_header("Cache-Control", "no-store")
     }
+}
+
+/// PicoShare's page CSP, with a fresh nonce.
+pub fn page_csp() -> String {
+    let nonce = crate::random::hex(16);
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src-elem 'self' \
+         'unsafe-inline'; img-src 'self' data:; media-src 'self' data:;"
+    )
 }
 
 /// The top bar. The System menu is a `<details>` element, so it opens without JavaScript.
@@ -213,7 +219,10 @@ fn admin_entry(app: &App, req: &Request, id: &str) -> std::result::Result<EntryM
     if let Some(r) = login_redirect(app, req) {
         return Err(r);
     }
-    let id = EntryId::parse(id).map_err(|m| error_page(app, req, 400, "Bad file address", &m))?;
+    let id = crate::handlers::entry_id(app, id).map_err(|e| match e {
+        Error::BadRequest(m) => error_page(app, req, 400, "Bad file address", &m),
+        e => e.into_response(),
+    })?;
     match app.store.entry(&id, app.now()) {
         Ok(e) => Ok(e),
         Err(StoreError::NotFound) => Err(error_page(

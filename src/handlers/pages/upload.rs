@@ -49,14 +49,19 @@ pub fn expiration_options(max_days: i64, default_days: i64, custom: bool) -> Str
     out
 }
 
-/// The upload widget: drop zone with file picker, paste box, expiration, optional note;
-/// then the progress, saving, error and result panels upload.js switches between.
+/// The upload widget: drop zone with file picker, paste box, expiration, and for the admin an
+/// optional note and download passphrase; then the progress, saving, error and result panels
+/// upload.js switches between.
 /// `form_data` holds extra `data-` attributes for upload.js (where to send, limits).
-pub fn upload_widget(options: &str, note: bool, custom: bool, form_data: &str) -> String {
-    let note_field = if note {
+pub fn upload_widget(options: &str, admin: bool, custom: bool, form_data: &str) -> String {
+    let note_field = if admin {
         "<div class=\"field\"><label for=\"note\">Note <span class=\"hint\">(optional, only \
          you can see it)</span></label><input type=\"text\" id=\"note\" maxlength=\"500\" \
-         autocomplete=\"off\"></div>"
+         autocomplete=\"off\"></div>\
+         <div class=\"field\"><label for=\"download-passphrase\">Download passphrase \
+         <span class=\"hint\">(optional: visitors must enter it to download)</span></label>\
+         <input type=\"text\" id=\"download-passphrase\" autocomplete=\"off\" \
+         spellcheck=\"false\"></div>"
     } else {
         ""
     };

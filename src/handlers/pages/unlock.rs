@@ -1,0 +1,173 @@
+//! `/-{id}/unlock`, a passphrase-protected file's door: `GET` shows the passphrase form, `POST`
+//! answers with the file itself when the passphrase is right (no cookie: every download asks
+//! again; a `Range` applies, so a visitor can resume by unlocking again). Wrong guesses are
+//! throttled per client address like logins.
+
+use std::time::Instant;
+
+use rouille::{Request, Response};
+
+use super::{Nav, Page};
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::handlers::download::{self, Conditional};
+use crate::handlers::{entry_id, read_small_body};
+use crate::html::escape;
+use crate::model::{EntryId, EntryMeta};
+
+/// Largest unlock form body (PicoShare's bound).
+pub const MAX_FORM_BYTES: usize = 4096;
+
+/// The protected file `raw_id` names, or the answer for one that is not protected or is the
+/// admin's to download directly: a redirect to its download address.
+fn protected(
+    app: &App,
+    req: &Request,
+    raw_id: &str,
+) -> Result<std::result::Result<EntryMeta, Response>> {
+    let id = entry_id(app, raw_id)?;
+    let meta = app.store.entry(&id, app.now())?;
+    if meta.download_passphrase.is_none() || (req.method() != "POST" && app.is_admin(req)) {
+        let to_file = Response::redirect_302(format!("/-{id}"))
+            .with_unique_header("Cache-Control", "no-store");
+        // After a POST the browser must fetch the file, not post to it.
+        return Ok(Err(if req.method() == "POST" {
+            to_file.with_status_code(303)
+        } else {
+            to_file
+        }));
+    }
+    Ok(Ok(meta))
+}
+
+/// `GET /-{id}/unlock`.
+pub fn unlock_page(app: &App, req: &Request, raw_id: &str) -> Result<Response> {
+    match protected(app, req, raw_id)? {
+        Ok(meta) => Ok(page(&meta.id, None, 200)),
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+/// `POST /-{id}/unlock` with the form field `passphrase`.
+pub fn unlock(app: &App, req: &Request, raw_id: &str) -> Result<Response> {
+    let meta = match protected(app, req, raw_id)? {
+        Ok(meta) => meta,
+        Err(redirect) => return Ok(redirect),
+    };
+    let peer = req.remote_addr().ip();
+    let started = Instant::now();
+    if let Err(secs) = app.unlock_throttle.check(peer, started) {
+        let text = format!("Too many attempts. Try again in {secs} seconds.");
+        return Ok(
+            page(&meta.id, Some(&text), 429).with_unique_header("Retry-After", secs.to_string())
+        );
+    }
+    let given = passphrase_field(req)?;
+    let Some(expected) = &meta.download_passphrase else {
+        return Err(Error::Internal("checked as protected above".into()));
+    };
+    if !expected.matches(&given) {
+        // Only failures count; a right passphrase does not clear them, so knowing one file's
+        // passphrase does not buy more guesses at another's.
+        app.unlock_throttle.failure(peer, started);
+        return Ok(page(&meta.id, Some("Incorrect passphrase."), 401));
+    }
+    Ok(download::send(app, req, &meta, Conditional::Ignored)?
+        .with_unique_header("Cache-Control", "no-store"))
+}
+
+/// The `passphrase` field of the form body (empty when absent), as bytes: a value that is not
+/// UTF-8 is a wrong passphrase, not a malformed request. A body over [`MAX_FORM_BYTES`], of
+/// another type, or with a broken `%` escape is a 400.
+fn passphrase_field(req: &Request) -> Result<Vec<u8>> {
+    let bad = |m: &str| Error::BadRequest(format!("invalid request: {m}"));
+    let form_type = req.header("Content-Type").map_or(true, |t| {
+        t.split(';').next().is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    });
+    if !form_type {
+        return Err(bad("the body must be application/x-www-form-urlencoded"));
+    }
+    let body = read_small_body(req, MAX_FORM_BYTES).map_err(|e| match e {
+        Error::TooLarge(_) => bad(&format!("the form is larger than {MAX_FORM_BYTES} bytes")),
+        e => e,
+    })?;
+    let mut value = Vec::new();
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (k, v) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        let k = form_decode(k).ok_or_else(|| bad("malformed form"))?;
+        let v = form_decode(v).ok_or_else(|| bad("malformed form"))?;
+        if k == b"passphrase" {
+            value = v;
+        }
+    }
+    Ok(value)
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; `None` for a
+/// broken escape.
+fn form_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+/// The "Protected Download" page: one password field and a Download button posting back to
+/// this address. It does not name the file: the passphrase guards that too.
+fn page(id: &EntryId, error: Option<&str>, status: u16) -> Response {
+    let (error_text, error_hidden) = match error {
+        Some(e) => (escape(e), ""),
+        None => (String::new(), " hidden"),
+    };
+    let body = format!(
+        "<section class=\"card narrow\" id=\"unlock\"><h1>Protected Download</h1>\
+         <p>This file is protected by a passphrase. Enter it to download the file.</p>\
+         <form id=\"unlock-form\" method=\"post\" action=\"/-{id}/unlock\">\
+         <div class=\"field\"><label for=\"passphrase\">Passphrase</label>\
+         <input type=\"password\" id=\"passphrase\" name=\"passphrase\" autocomplete=\"off\" \
+         required autofocus></div>\
+         <div id=\"unlock-error\" class=\"alert error\" role=\"alert\"{error_hidden}>{error_text}\
+         </div>\
+         <button type=\"submit\" class=\"button primary wide\">Download</button>\
+         </form></section>",
+        id = escape(id.as_str()),
+    );
+    Page::new("Protected Download", Nav::Anonymous, body)
+        .status(status)
+        .render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_values_decode_strictly() {
+        assert_eq!(form_decode(b"a+b%21%C3%A9").unwrap(), "a b!é".as_bytes());
+        assert_eq!(form_decode(b"%ff").unwrap(), [0xff]);
+        for broken in [&b"%"[..], b"%4", b"%zz", b"a%g1"] {
+            assert_eq!(form_decode(broken), None, "{broken:?}");
+        }
+    }
+}
