@@ -118,11 +118,14 @@ pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
 /// One schema object: (type, name, table, normalised SQL).
 type Object = (String, String, String, String);
 
-/// Every table, index, view and trigger, SQLite's own (`sqlite_…`) left out.
+/// Every table, index, view and trigger, except SQLite's own (`sqlite_…`: automatic indexes,
+/// statistics) and Litestream's (`_litestream_seq` and `_litestream_lock`, which it adds to
+/// every database it replicates, ours and PicoShare's alike).
 fn schema_objects(conn: &Connection) -> Result<Vec<Object>, StoreError> {
     let mut st = conn.prepare(
         "SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master \
-         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+         AND tbl_name NOT LIKE '\\_litestream\\_%' ESCAPE '\\' ORDER BY type, name",
     )?;
     let rows = st.query_map([], |r| {
         Ok((
@@ -332,6 +335,16 @@ mod tests {
         c.execute_batch("CREATE TABLE friendly_links (id TEXT)")
             .unwrap();
         assert!(refused(&c).contains("friendly_links"));
+
+        // Litestream's own tables are not a different schema.
+        let c = Connection::open_in_memory().unwrap();
+        migrate(&c).unwrap();
+        c.execute_batch(
+            "CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER); \
+             CREATE TABLE _litestream_lock (id INTEGER);",
+        )
+        .unwrap();
+        assert_eq!(check(&c).unwrap(), 16);
 
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch("CREATE TABLE notes (x TEXT)").unwrap();
