@@ -59,9 +59,9 @@ pub fn upload_widget(options: &str, admin: bool, custom: bool, form_data: &str) 
          you can see it)</span></label><input type=\"text\" id=\"note\" maxlength=\"500\" \
          autocomplete=\"off\"></div>\
          <div class=\"field\"><label for=\"download-passphrase\">Download passphrase \
-         <span class=\"hint\">(optional: visitors must enter it to download)</span></label>\
+         <span class=\"hint\">(optional)</span></label>\
          <input type=\"text\" id=\"download-passphrase\" autocomplete=\"off\" \
-         spellcheck=\"false\"></div>"
+         spellcheck=\"false\" title=\"Visitors must enter it to download the file\"></div>"
     } else {
         ""
     };
