@@ -130,7 +130,7 @@ impl App {
                 "GET" | "HEAD" => pages::information(self, req),
             }),
             ["api", "auth"] => methods!(method, "POST, DELETE", {
-                "POST" => auth::login(self, req),
+                "POST" => auth::api_login(self, req),
                 "DELETE" => auth::logout(self, req),
             }),
             ["api", "entry"] => methods!(method, "POST", { "POST" => upload::admin(self, req) }),
@@ -159,24 +159,18 @@ impl App {
             ["api", "information"] => {
                 methods!(method, "GET, HEAD", { "GET" | "HEAD" => information::get(self, req) })
             }
-            [first, "unlock"] if first.starts_with('-') => {
-                let answer = methods!(method, "GET, HEAD, POST", {
-                    "GET" | "HEAD" => pages::unlock::unlock_page(self, req, &first[1..]),
-                    "POST" => pages::unlock::unlock(self, req, &first[1..]),
-                });
-                Ok(answer.unwrap_or_else(download::error_answer))
-            }
-            [first, ..] if first.starts_with('-') || first.starts_with('!') => {
-                let answer = methods!(method, "GET, HEAD", {
-                    "GET" | "HEAD" => download::serve(self, req, &first[1..]),
-                });
-                Ok(answer.unwrap_or_else(download::error_answer))
-            }
+            [first, "unlock"] if first.starts_with('-') => methods!(method, "GET, HEAD, POST", {
+                "GET" | "HEAD" => pages::unlock::unlock_page(self, req, &first[1..]),
+                "POST" => pages::unlock::unlock(self, req, &first[1..]),
+            }),
+            [first, ..] if download::is_download_segment(first) => methods!(method, "GET, HEAD", {
+                "GET" | "HEAD" => download::serve(self, req, &first[1..]),
+            }),
             _ => match assets::find(&url) {
                 Some(asset) => methods!(method, "GET, HEAD", {
                     "GET" | "HEAD" => Ok(assets::serve(req, asset)),
                 }),
-                None => pages::not_found(self, req),
+                None => Err(Error::NoSuchPage),
             },
         }
     }
@@ -185,7 +179,9 @@ impl App {
     /// body has been written.
     pub fn handle(&self, req: &Request) -> Response {
         let guard = InFlight::new(&self.in_flight);
-        let mut response = self.route(req).unwrap_or_else(Error::into_response);
+        let mut response = self
+            .route(req)
+            .unwrap_or_else(|e| e.into_response(self, req));
         let (body, len) =
             std::mem::replace(&mut response.data, ResponseBody::empty()).into_reader_and_size();
         let body = Tracked {
@@ -206,8 +202,18 @@ impl App {
             .any(|(name, value)| name == COOKIE && self.auth.verify(value, now))
     }
 
-    /// Fails with 401 (and a clearing cookie) unless the request is the admin's; a
-    /// state-changing one must also come from our own origin.
+    /// For admin pages: fails unless the request is the admin's, which sends a browser to the
+    /// login page (and back here afterwards).
+    pub fn require_admin_page(&self, req: &Request) -> Result<()> {
+        if self.is_admin(req) {
+            Ok(())
+        } else {
+            Err(Error::LoginRequired)
+        }
+    }
+
+    /// For the admin API: fails with 401 (and a clearing cookie) unless the request is the
+    /// admin's; a state-changing one must also come from our own origin.
     pub fn require_admin(&self, req: &Request) -> Result<()> {
         if !self.is_admin(req) {
             return Err(Error::AuthRequired);
@@ -294,5 +300,72 @@ struct Tracked {
 impl Read for Tracked {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.body.read(buf)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::store::test_support::{temp_store, TempStore};
+
+    /// The passphrase of [`test_app`]'s admin.
+    pub const PASSPHRASE: &str = "test passphrase";
+
+    /// An app on a fresh temporary store with 5-byte chunks and a fixed clock.
+    pub struct TestApp {
+        pub app: App,
+        /// Keeps the database folder until the test ends.
+        _store: TempStore,
+    }
+
+    pub fn test_app() -> TestApp {
+        let store = temp_store(5);
+        let config = Config::defaults(store.dir.join("store.db"), PASSPHRASE.into());
+        let auth = Auth::new(PASSPHRASE, &[7; 32], 3600);
+        let now = Timestamp::from_unix(1_800_000_000);
+        let app = App::new(
+            Arc::new(config),
+            Arc::clone(&store.store),
+            auth,
+            Arc::new(move || now),
+        );
+        TestApp { app, _store: store }
+    }
+
+    impl TestApp {
+        /// The `Cookie` header of a logged-in admin.
+        pub fn admin_cookie(&self) -> (String, String) {
+            let token = self.app.auth.issue(self.app.now());
+            ("Cookie".into(), format!("{COOKIE}={token}"))
+        }
+
+        /// Sends a request through the whole app; returns the status, the headers and the body.
+        pub fn send(
+            &self,
+            method: &str,
+            url: &str,
+            headers: Vec<(String, String)>,
+            body: &[u8],
+        ) -> (u16, Vec<(String, String)>, String) {
+            let req = Request::fake_http(method, url, headers, body.to_vec());
+            let response = self.app.handle(&req);
+            let headers = response
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let (mut reader, _) = response.data.into_reader_and_size();
+            let mut text = String::new();
+            reader.read_to_string(&mut text).unwrap();
+            (response.status_code, headers, text)
+        }
+    }
+
+    /// The value of header `name` (any case).
+    pub fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }

@@ -1,9 +1,15 @@
-//! The one error type of the HTTP layer, and the one place where errors become statuses and
-//! messages. The store has its own [`StoreError`]; it never builds a response.
+//! The one error type of the HTTP layer, and the one place where errors become responses
+//! ([`Error::into_response`]): statuses, messages, their headers, and whether the client reads
+//! text or an HTML page. The store has its own [`StoreError`]; it never builds a response.
 
-use rouille::Response;
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
+
+use rouille::{Request, Response};
+
+use crate::app::App;
+use crate::html::encode_uri_component;
 
 /// Errors from the storage layer.
 #[derive(Debug)]
@@ -67,10 +73,14 @@ pub enum Error {
     BadRequest(String),
     /// 401 with the given reason.
     Unauthorized(&'static str),
-    /// 401 for admin routes: also clears the session cookie, as PicoShare does.
+    /// 401 for admin API routes: also clears the session cookie, as PicoShare does.
     AuthRequired,
+    /// An admin page visited without a session: 303 to the login page, which comes back here.
+    LoginRequired,
     /// 404 with the given reason.
     NotFound(&'static str),
+    /// 404: no route matches the path (PicoShare's `404 page not found`).
+    NoSuchPage,
     /// 405: the path exists, the method does not. Carries the allowed methods.
     MethodNotAllowed(&'static str),
     /// 403 with the given reason.
@@ -100,13 +110,33 @@ impl From<StoreError> for Error {
     }
 }
 
+/// Context for a store result: what a missing row means to this request.
+pub trait OrNotFound<T> {
+    /// [`StoreError::NotFound`] becomes a 404 saying `message`; other errors convert as usual.
+    fn or_not_found(self, message: &'static str) -> Result<T>;
+}
+
+impl<T> OrNotFound<T> for std::result::Result<T, StoreError> {
+    fn or_not_found(self, message: &'static str) -> Result<T> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => Error::NotFound(message),
+            e => e.into(),
+        })
+    }
+}
+
+/// What a browser is told below the heading of a 404 page.
+const NOT_FOUND_TEXT: &str = "There is nothing at this address: it may have expired or been \
+     deleted. If someone sent you a link, ask them for a new one.";
+
 impl Error {
     /// The status code of this error.
     pub fn status(&self) -> u16 {
         match self {
             Error::BadRequest(_) => 400,
             Error::Unauthorized(_) | Error::AuthRequired => 401,
-            Error::NotFound(_) => 404,
+            Error::LoginRequired => 303,
+            Error::NotFound(_) | Error::NoSuchPage => 404,
             Error::Forbidden(_) => 403,
             Error::MethodNotAllowed(_) => 405,
             Error::TooLarge(_) => 413,
@@ -117,31 +147,105 @@ impl Error {
         }
     }
 
-    /// Builds the plain-text response (PicoShare's `http.Error` shape: message and newline).
-    pub fn into_response(self) -> Response {
-        let status = self.status();
-        let message = match &self {
-            Error::BadRequest(m) | Error::TooLarge(m) | Error::InsufficientStorage(m) => m.clone(),
-            Error::Unauthorized(m) | Error::NotFound(m) | Error::Forbidden(m) => (*m).to_owned(),
-            Error::TooManyRequests(s) => {
-                format!("too many failed logins; try again in {s} seconds")
+    /// The one-line message API clients read (PicoShare's words where it has them).
+    pub fn message(&self) -> Cow<'_, str> {
+        match self {
+            Error::BadRequest(m) | Error::TooLarge(m) | Error::InsufficientStorage(m) => {
+                Cow::Borrowed(m)
             }
-            Error::AuthRequired => "Authentication required".into(),
+            Error::Unauthorized(m) | Error::NotFound(m) | Error::Forbidden(m) => Cow::Borrowed(m),
+            Error::TooManyRequests(s) => {
+                format!("Too many attempts. Try again in {s} seconds.").into()
+            }
+            Error::AuthRequired | Error::LoginRequired => "Authentication required".into(),
+            Error::NoSuchPage => "404 page not found".into(),
             Error::MethodNotAllowed(_) => "Method not allowed".into(),
             Error::RangeNotSatisfiable(_) => "Requested range not satisfiable".into(),
-            Error::Internal(detail) => {
-                eprintln!("picoshare: internal error: {detail}");
-                "Internal error".into()
+            Error::Internal(_) => "Internal error".into(),
+        }
+    }
+
+    /// What a browser's error page says: a heading and a sentence.
+    fn page_text(&self) -> (&'static str, Cow<'_, str>) {
+        match self {
+            Error::NotFound(m) => (m, NOT_FOUND_TEXT.into()),
+            Error::NoSuchPage => ("Page not found", NOT_FOUND_TEXT.into()),
+            Error::BadRequest(_) => ("Bad request", self.message()),
+            Error::Unauthorized(_) | Error::AuthRequired | Error::LoginRequired => {
+                ("Not allowed", self.message())
+            }
+            Error::Forbidden(_) => ("Forbidden", self.message()),
+            Error::MethodNotAllowed(_) => (
+                "Method not allowed",
+                "This address does not answer this kind of request.".into(),
+            ),
+            Error::TooLarge(_) => ("Too large", self.message()),
+            Error::TooManyRequests(_) => ("Too many attempts", self.message()),
+            Error::RangeNotSatisfiable(_) => ("Range not satisfiable", self.message()),
+            Error::InsufficientStorage(_) => ("The disk is full", self.message()),
+            Error::Internal(_) => (
+                "Something went wrong",
+                "The server could not answer this request. The details are in its log.".into(),
+            ),
+        }
+    }
+
+    /// The one place an error becomes a response. Browsers asking for a page (`Accept` lists
+    /// `text/html`) get an HTML error page; API clients, scripts and downloads get PicoShare's
+    /// plain text (`http.Error`'s shape: the message and a newline), errors at download
+    /// addresses with the page CSP; an admin page without a session redirects to the login
+    /// page.
+    pub fn into_response(self, app: &App, req: &Request) -> Response {
+        if let Error::Internal(detail) = &self {
+            eprintln!("picoshare: internal error: {detail}");
+        }
+        if let Error::LoginRequired = self {
+            let next = encode_uri_component(req.raw_url());
+            return Response::redirect_303(format!("/login?next={next}"))
+                .with_unique_header("Cache-Control", "no-store");
+        }
+        let audience = Audience::of(req);
+        let body = match audience {
+            Audience::Browser => {
+                let (heading, text) = self.page_text();
+                crate::handlers::pages::error_page(app, req, self.status(), heading, &text)
+            }
+            Audience::Client | Audience::Download => {
+                Response::text(format!("{}\n", self.message()))
             }
         };
-        let mut r = Response::text(format!("{message}\n"))
-            .with_status_code(status)
+        let r = self.decorate(body);
+        match audience {
+            // As PicoShare #801 has it: `sandbox` only on answers that serve a file's bytes.
+            Audience::Download => r.with_unique_header(
+                "Content-Security-Policy",
+                crate::handlers::pages::page_csp(),
+            ),
+            _ => r,
+        }
+    }
+
+    /// The same error, a 400's message worded as PicoShare's admin API words it:
+    /// `Invalid request: …` (see [`crate::handlers::invalid_request`]).
+    pub fn invalid_request(self) -> Error {
+        match self {
+            Error::BadRequest(m) => crate::handlers::invalid_request(m),
+            e => e,
+        }
+    }
+
+    /// Gives `response` this error's status and the headers that go with it (`Retry-After`,
+    /// `Allow`, `Content-Range`, a clearing cookie), for the pages that show an error in their
+    /// own way (the login form shows it in the form).
+    pub fn decorate(&self, response: Response) -> Response {
+        let mut r = response
+            .with_status_code(self.status())
             .with_unique_header("X-Content-Type-Options", "nosniff");
         match self {
             Error::AuthRequired => {
                 r = r.with_additional_header("Set-Cookie", crate::auth::clearing_cookie());
             }
-            Error::MethodNotAllowed(allow) => r = r.with_unique_header("Allow", allow),
+            Error::MethodNotAllowed(allow) => r = r.with_unique_header("Allow", *allow),
             Error::TooManyRequests(secs) => {
                 r = r.with_unique_header("Retry-After", secs.to_string());
             }
@@ -154,5 +258,102 @@ impl Error {
     }
 }
 
+/// Who reads an error, judged from the request alone.
+enum Audience {
+    /// A browser asking for a page: an HTML error page.
+    Browser,
+    /// An API client, a script, a `fetch` from our own pages: plain text.
+    Client,
+    /// Anyone at a download address: plain text, with the page CSP.
+    Download,
+}
+
+impl Audience {
+    fn of(req: &Request) -> Audience {
+        let path = req.url();
+        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+        if crate::handlers::download::is_download_segment(first) {
+            Audience::Download
+        } else if first == "api" {
+            Audience::Client
+        } else if req
+            .header("Accept")
+            .is_some_and(|a| a.contains("text/html"))
+        {
+            Audience::Browser
+        } else {
+            Audience::Client
+        }
+    }
+}
+
 /// Shorthand for handler results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use crate::app::test_support::{header, test_app};
+
+    fn html() -> (String, String) {
+        (
+            "Accept".into(),
+            "text/html,application/xhtml+xml,*/*;q=0.8".into(),
+        )
+    }
+
+    #[test]
+    fn browsers_get_error_pages_and_everyone_else_plain_text() {
+        let t = test_app();
+        let admin = t.admin_cookie();
+        // A page's 404: a page for a browser, PicoShare's text for curl.
+        let (status, headers, body) = t.send(
+            "GET",
+            "/files/AAAAAAAAAA/info",
+            vec![admin.clone(), html()],
+            b"",
+        );
+        assert_eq!(status, 404);
+        assert!(header(&headers, "Content-Type").is_some_and(|c| c.starts_with("text/html")));
+        assert!(body.contains("<h1>File not found</h1>"), "{body}");
+        let (status, _, body) = t.send("GET", "/files/AAAAAAAAAA/info", vec![admin], b"");
+        assert_eq!((status, body.as_str()), (404, "File not found\n"));
+        // No route: the same choice.
+        let (status, _, body) = t.send("GET", "/no/such/page", vec![html()], b"");
+        assert_eq!(status, 404);
+        assert!(body.contains("<h1>Page not found</h1>"), "{body}");
+        let (_, _, body) = t.send("GET", "/no/such/page", vec![], b"");
+        assert_eq!(body, "404 page not found\n");
+        // The API and downloads answer in text whatever the client accepts; errors at
+        // download addresses carry the page CSP, not the sandbox.
+        let (status, _, body) = t.send("GET", "/api/nope", vec![html()], b"");
+        assert_eq!((status, body.as_str()), (404, "404 page not found\n"));
+        let page_csp = |h: &[(String, String)]| {
+            header(h, "Content-Security-Policy").is_some_and(|c| c.starts_with("default-src"))
+        };
+        let (status, headers, body) = t.send("GET", "/-AAAAAAAAAA", vec![html()], b"");
+        assert_eq!((status, body.as_str()), (404, "entry not found\n"));
+        assert!(page_csp(&headers));
+        let (status, headers, _) = t.send("POST", "/!AAAAAAAAAA", vec![], b"");
+        assert_eq!(status, 405);
+        assert_eq!(header(&headers, "Allow"), Some("GET, HEAD"));
+        assert!(page_csp(&headers));
+    }
+
+    #[test]
+    fn admin_pages_send_visitors_to_the_login_page_and_back() {
+        let t = test_app();
+        for url in ["/files", "/files/AAAAAAAAAA/edit", "/settings?x=1"] {
+            let (status, headers, _) = t.send("GET", url, vec![html()], b"");
+            assert_eq!(status, 303, "{url}");
+            let next = crate::html::encode_uri_component(url);
+            assert_eq!(
+                header(&headers, "Location"),
+                Some(format!("/login?next={next}").as_str())
+            );
+        }
+        // The API answers 401 and clears the cookie instead.
+        let (status, headers, body) = t.send("GET", "/api/information", vec![html()], b"");
+        assert_eq!((status, body.as_str()), (401, "Authentication required\n"));
+        assert!(header(&headers, "Set-Cookie").is_some_and(|c| c.contains("Max-Age=0")));
+    }
+}

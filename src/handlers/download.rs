@@ -14,13 +14,10 @@ use crate::range::{self, RangeSpec};
 /// origin and cannot act as the admin.
 const SANDBOX: (&str, &str) = ("Content-Security-Policy", "sandbox");
 
-/// An error on a download route: the normal page CSP (as PicoShare's #801 has it); `sandbox`
-/// is only for answers that serve file bytes.
-pub fn error_answer(e: Error) -> Response {
-    e.into_response().with_unique_header(
-        "Content-Security-Policy",
-        crate::handlers::pages::page_csp(),
-    )
+/// Whether a path's first segment is a download address: `-{id}` or `!{id}` (errors there
+/// carry the page CSP, see [`crate::error::Error::into_response`]).
+pub fn is_download_segment(segment: &str) -> bool {
+    segment.starts_with('-') || segment.starts_with('!')
 }
 
 pub fn serve(app: &App, req: &Request, id: &str) -> Result<Response> {

@@ -5,7 +5,7 @@ use rouille::{Request, Response};
 
 use super::{empty_ok, entry_id, json_str, read_json};
 use crate::app::App;
-use crate::error::{Error, Result, StoreError};
+use crate::error::{Error, OrNotFound, Result};
 use crate::model::{parse_expiration, DownloadPassphrase, Filename, Note, Timestamp};
 use crate::store::EntryUpdate;
 
@@ -30,10 +30,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
         Some(_) => return Err(bad("downloadPassphrase must be a string")),
     };
     let now = app.now();
-    let current = app.store.entry(&id, now).map_err(|e| match e {
-        StoreError::NotFound => Error::NotFound("Invalid entry ID"),
-        e => e.into(),
-    })?;
+    let current = app.store.entry(&id, now).or_not_found("Invalid entry ID")?;
     let expiration = if expiration.is_empty() {
         Timestamp::never()
     } else if Timestamp::parse_rfc3339(expiration) == Some(current.expiration) {
@@ -52,10 +49,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
                 download_passphrase: passphrase.unwrap_or(current.download_passphrase),
             },
         )
-        .map_err(|e| match e {
-            StoreError::NotFound => Error::NotFound("Invalid entry ID"),
-            e => e.into(),
-        })?;
+        .or_not_found("Invalid entry ID")?;
     Ok(empty_ok())
 }
 

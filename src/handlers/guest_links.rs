@@ -5,10 +5,10 @@
 use rouille::{Request, Response};
 use serde_json::{json, Value};
 
-use super::{empty_ok, json as json_response, json_str, read_json};
+use super::{empty_ok, invalid_request as invalid, json as json_response, json_str, read_json};
 use crate::app::App;
 use crate::duration::FileLifetime;
-use crate::error::{Error, Result, StoreError};
+use crate::error::{Error, OrNotFound, Result};
 use crate::model::{parse_expiration, GuestLinkId};
 use crate::store::NewGuestLink;
 
@@ -17,16 +17,9 @@ pub const MAX_LABEL_BYTES: usize = 200;
 /// The smallest byte cap a link may set: 1 MiB.
 pub const MIN_MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-fn invalid(m: impl std::fmt::Display) -> Error {
-    Error::BadRequest(format!("Invalid request: {m}"))
-}
-
 pub fn create(app: &App, req: &Request) -> Result<Response> {
     app.require_admin(req)?;
-    let body = read_json(req, app.config.max_json_body).map_err(|e| match e {
-        Error::BadRequest(m) => invalid(m),
-        e => e,
-    })?;
+    let body = read_json(req, app.config.max_json_body).map_err(Error::invalid_request)?;
     if !body.is_object() {
         return Err(invalid("malformed request"));
     }
@@ -106,9 +99,6 @@ fn set_disabled(app: &App, req: &Request, id: &str, disabled: bool) -> Result<Re
     let id = GuestLinkId::parse(id).map_err(Error::BadRequest)?;
     app.store
         .set_guest_link_disabled(&id, disabled)
-        .map_err(|e| match e {
-            StoreError::NotFound => Error::NotFound("Guest link not found"),
-            e => e.into(),
-        })?;
+        .or_not_found("Guest link not found")?;
     Ok(Response::empty_204())
 }

@@ -35,6 +35,11 @@ pub fn json(value: serde_json::Value) -> Response {
     Response::from_data("application/json", format!("{value}\n"))
 }
 
+/// PicoShare's 400 for a bad admin JSON request (guest links, settings): `Invalid request: …`.
+pub fn invalid_request(m: impl std::fmt::Display) -> Error {
+    Error::BadRequest(format!("Invalid request: {m}"))
+}
+
 /// An empty 200 answer.
 pub fn empty_ok() -> Response {
     Response::text("").with_status_code(200)

@@ -4,7 +4,7 @@
 use rouille::{Request, Response};
 use serde_json::Value;
 
-use super::{empty_ok, read_json};
+use super::{empty_ok, invalid_request as invalid, read_json};
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::store::NEVER_DAYS;
@@ -12,16 +12,9 @@ use crate::store::NEVER_DAYS;
 /// The longest default lifetime short of "never": 10 × 365 days.
 pub const MAX_DAYS: u16 = 10 * 365;
 
-fn invalid(m: impl std::fmt::Display) -> Error {
-    Error::BadRequest(format!("Invalid request: {m}"))
-}
-
 pub fn update(app: &App, req: &Request) -> Result<Response> {
     app.require_admin(req)?;
-    let body = read_json(req, app.config.max_json_body).map_err(|e| match e {
-        Error::BadRequest(m) => invalid(m),
-        e => e,
-    })?;
+    let body = read_json(req, app.config.max_json_body).map_err(Error::invalid_request)?;
     let days = parse_settings(&body)?;
     app.store.set_default_expiration_days(days)?;
     Ok(empty_ok())

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::json as json_response;
 use crate::app::App;
 use crate::duration::FileLifetime;
-use crate::error::{Error, Result, StoreError};
+use crate::error::{Error, OrNotFound, Result};
 use crate::model::{parse_expiration, DownloadPassphrase, Filename, GuestLinkId, Note, Timestamp};
 use crate::multipart::{read_upload_with, Limits};
 use crate::spool::Spool;
@@ -119,10 +119,7 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
     let slot = app
         .store
         .reserve_guest_upload(&link_id, now)
-        .map_err(|e| match e {
-            StoreError::NotFound => Error::NotFound("Invalid guest link ID"),
-            e => e.into(),
-        })?;
+        .or_not_found("Invalid guest link ID")?;
     let link = &slot.link;
     if let Some(max) = link.max_file_bytes {
         let declared = req

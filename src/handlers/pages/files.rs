@@ -2,7 +2,7 @@
 
 use rouille::{Request, Response};
 
-use super::{admin_entry, link_boxes, login_redirect, origin, Nav, Page};
+use super::{admin_entry, link_boxes, origin, Nav, Page};
 use crate::app::App;
 use crate::error::Result;
 use crate::html::{escape, expiry, format_size, time};
@@ -26,9 +26,7 @@ pub const ICON_COPY: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><pa
 /// `GET /files`: every file, newest first. Works without JavaScript (the filter box and the
 /// copy buttons are the only scripted parts).
 pub fn files(app: &App, req: &Request) -> Result<Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Ok(r);
-    }
+    app.require_admin_page(req)?;
     let now = app.now();
     let entries = app.store.entries(now)?;
     let mut rows = String::new();
@@ -94,10 +92,7 @@ pub fn files(app: &App, req: &Request) -> Result<Response> {
 
 /// `GET /files/{id}/info`.
 pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
-    let e = match admin_entry(app, req, id) {
-        Ok(e) => e,
-        Err(r) => return Ok(r),
-    };
+    let e = admin_entry(app, req, id)?;
     let now = app.now();
     let eid = escape(e.id.as_str());
     let note = match e.note.as_deref() {
@@ -160,10 +155,7 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
 
 /// `GET /files/{id}/edit`: file name, expiry, note and download passphrase.
 pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
-    let e = match admin_entry(app, req, id) {
-        Ok(e) => e,
-        Err(r) => return Ok(r),
-    };
+    let e = admin_entry(app, req, id)?;
     let never = e.expiration.is_never();
     let expiration = if never {
         String::new()
@@ -228,10 +220,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
 
 /// `GET /files/{id}/confirm-delete`.
 pub fn confirm_delete(app: &App, req: &Request, id: &str) -> Result<Response> {
-    let e = match admin_entry(app, req, id) {
-        Ok(e) => e,
-        Err(r) => return Ok(r),
-    };
+    let e = admin_entry(app, req, id)?;
     let body = format!(
         "<section class=\"card narrow\"><h1>Delete file</h1>\
          <p class=\"confirm-text\">Permanently delete <strong class=\"filename\">{name}</strong>? \

@@ -5,9 +5,9 @@ use rouille::{Request, Response};
 
 use super::files::ICON_COPY;
 use super::upload::{expiration_options, upload_widget, NEVER_DAYS};
-use super::{error_page, login_redirect, Nav, Page};
+use super::{Nav, Page};
 use crate::app::App;
-use crate::error::{Error, Result, StoreError};
+use crate::error::{Error, OrNotFound, Result};
 use crate::html::{days_left_label, escape, format_size, friendly_lifetime, time};
 use crate::model::{GuestLinkId, Timestamp};
 use crate::store::GuestLink;
@@ -100,9 +100,7 @@ fn link_row(link: &GuestLink, now: Timestamp) -> String {
 
 /// `GET /guest-links`.
 pub fn list(app: &App, req: &Request) -> Result<Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Ok(r);
-    }
+    app.require_admin_page(req)?;
     let now = app.now();
     let links = app.store.guest_links(now)?;
     let table = if links.is_empty() {
@@ -134,9 +132,7 @@ pub fn list(app: &App, req: &Request) -> Result<Response> {
 
 /// `GET /guest-links/new`.
 pub fn new(app: &App, req: &Request) -> Result<Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Ok(r);
-    }
+    app.require_admin_page(req)?;
     let body = "<h1 class=\"page-title\">New guest link</h1>\
         <form id=\"guest-link-form\" class=\"card\" novalidate>\
         <div class=\"field\"><label for=\"label\">Label <span class=\"hint\">(optional; guests \
@@ -175,29 +171,13 @@ pub fn new(app: &App, req: &Request) -> Result<Response> {
 /// `GET /g/{id}` (anything after the id is ignored): the guest's upload page, or the inactive
 /// page (200, as in PicoShare) once the link accepts no more uploads.
 pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
-    let id = match GuestLinkId::parse(id) {
-        Ok(id) => id,
-        Err(m) => return Ok(error_page(app, req, 400, "Bad guest link", &m)),
-    };
+    let id = GuestLinkId::parse(id).map_err(Error::BadRequest)?;
     let now = app.now();
-    let link =
-        match app.store.guest_link(&id, now) {
-            Ok(l) => l,
-            Err(StoreError::NotFound) => return Ok(error_page(
-                app,
-                req,
-                404,
-                "Guest link not found",
-                "This guest link does not exist. Check the address, or ask the person who sent \
-                 it for a new one.",
-            )),
-            Err(e) => return Err(Error::from(e)),
-        };
-    let nav = if app.is_admin(req) {
-        Nav::Admin("")
-    } else {
-        Nav::Anonymous
-    };
+    let link = app
+        .store
+        .guest_link(&id, now)
+        .or_not_found("Guest link not found")?;
+    let nav = Nav::for_visitor(app, req);
     if !link.is_active(now) {
         let body = "<section class=\"card narrow center\"><h1>Guest Link Inactive</h1>\
             <p>This guest link no longer accepts uploads: it may have expired, reached its \

@@ -11,10 +11,7 @@ use crate::useragent;
 /// `GET /files/{id}/downloads`: newest first, numbered so the newest has the highest number.
 /// The "Unique IPs only" checkbox is a GET form, so it works without JavaScript too.
 pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
-    let e = match admin_entry(app, req, id) {
-        Ok(e) => e,
-        Err(r) => return Ok(r),
-    };
+    let e = admin_entry(app, req, id)?;
     let unique = req.get_param("unique").is_some_and(|v| v == "true");
     // Filtering keeps each address's newest record, so it is empty only when all are.
     let records = if unique {

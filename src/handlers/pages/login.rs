@@ -5,8 +5,8 @@ use rouille::{Request, Response};
 
 use super::{Nav, Page};
 use crate::app::App;
-use crate::auth::session_cookie;
 use crate::error::Result;
+use crate::handlers::auth;
 use crate::html::{escape, parse_form};
 
 /// Whether `next` is safe to go to after logging in: a path on this site (starts with one
@@ -21,23 +21,13 @@ pub fn is_local_path(next: &str) -> bool {
 /// `GET /login`: the passphrase form, shown whether or not the visitor is logged in.
 pub fn login(app: &App, req: &Request) -> Result<Response> {
     let next = req.get_param("next");
-    Ok(login_page(app, req, next.as_deref(), None, 200))
+    Ok(login_page(app, req, next.as_deref(), None))
 }
 
 /// The login page. `next` (where to go afterwards) is kept only if it is a local path.
-fn login_page(
-    app: &App,
-    req: &Request,
-    next: Option<&str>,
-    error: Option<&str>,
-    status: u16,
-) -> Response {
+fn login_page(app: &App, req: &Request, next: Option<&str>, error: Option<&str>) -> Response {
     let next = next.filter(|n| is_local_path(n)).unwrap_or("/");
-    let nav = if app.is_admin(req) {
-        Nav::Admin("")
-    } else {
-        Nav::Anonymous
-    };
+    let nav = Nav::for_visitor(app, req);
     let (error_text, error_hidden) = match error {
         Some(e) => (escape(e), ""),
         None => (String::new(), " hidden"),
@@ -57,17 +47,12 @@ fn login_page(
          </form></section>",
         next = escape(next),
     );
-    Page::new("Log in", nav, body)
-        .scripts(&["login"])
-        .status(status)
-        .render()
+    Page::new("Log in", nav, body).scripts(&["login"]).render()
 }
 
-/// `POST /login`: the same check as `POST /api/auth` (and the same throttle), for browsers
-/// without JavaScript: a form post, answered with a redirect to `next` or the form again.
+/// `POST /login`: [`auth::login`] for browsers without JavaScript: a form post, answered with
+/// a redirect to `next`, or the form again with the refusal in it.
 pub fn login_form(app: &App, req: &Request) -> Result<Response> {
-    let peer = req.remote_addr().ip();
-    let started = std::time::Instant::now();
     let body = read_form(req, app.config.max_json_body)?;
     let field = |name: &str| {
         body.iter()
@@ -75,43 +60,21 @@ pub fn login_form(app: &App, req: &Request) -> Result<Response> {
             .map(|(_, v)| v.as_str())
     };
     let next = field("next");
-    if let Err(secs) = app.login_throttle.check(peer, started) {
-        let text = format!("Too many attempts. Try again in {secs} seconds.");
-        return Ok(login_page(app, req, next, Some(&text), 429)
-            .with_unique_header("Retry-After", secs.to_string()));
+    match auth::login(app, req, field("passphrase").unwrap_or("")) {
+        Ok(session) => {
+            let target = next.filter(|n| is_local_path(n)).unwrap_or("/");
+            Ok(session
+                .with_status_code(303)
+                .with_unique_header("Location", target.to_owned())
+                .with_unique_header("Cache-Control", "no-store"))
+        }
+        Err(e) => Ok(e.decorate(login_page(app, req, next, Some(&e.message())))),
     }
-    let given = field("passphrase").unwrap_or("");
-    if given.is_empty() {
-        return Ok(login_page(
-            app,
-            req,
-            next,
-            Some("invalid shared secret"),
-            400,
-        ));
-    }
-    if !app.auth.passphrase_matches(given) {
-        app.login_throttle.failure(peer, started);
-        return Ok(login_page(
-            app,
-            req,
-            next,
-            Some("incorrect shared secret"),
-            401,
-        ));
-    }
-    app.login_throttle.success(peer);
-    let token = app.auth.issue(app.now());
-    let cookie = session_cookie(&token, app.auth.lifetime_secs(), app.is_https(req));
-    let target = next.filter(|n| is_local_path(n)).unwrap_or("/");
-    Ok(Response::redirect_303(target.to_owned())
-        .with_additional_header("Set-Cookie", cookie)
-        .with_unique_header("Cache-Control", "no-store"))
 }
 
 /// `POST /logout`: `DELETE /api/auth`'s logout, then back to the start page.
 pub fn logout_form(app: &App, req: &Request) -> Result<Response> {
-    Ok(crate::handlers::auth::logout(app, req)?
+    Ok(auth::logout(app, req)?
         .with_status_code(303)
         .with_unique_header("Location", "/")
         .with_unique_header("Cache-Control", "no-store"))

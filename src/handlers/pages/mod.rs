@@ -1,5 +1,5 @@
-//! HTML pages: the shared layout (head, navigation, page CSP with a per-request nonce), error
-//! pages, and the redirect of anonymous visitors to `/login`.
+//! HTML pages: the shared layout (head, navigation, page CSP with a per-request nonce) and the
+//! error page browsers see (chosen in `error.rs`).
 //! The pages themselves live in the submodules, one per area.
 
 mod files;
@@ -20,7 +20,7 @@ pub use upload::index;
 use rouille::{Request, Response};
 
 use crate::app::App;
-use crate::error::{Error, Result, StoreError};
+use crate::error::{OrNotFound, Result};
 use crate::html::{encode_uri_component, escape};
 use crate::model::EntryMeta;
 
@@ -31,6 +31,17 @@ pub enum Nav {
     Admin(&'static str),
     /// Only a "Log In" button.
     Anonymous,
+}
+
+impl Nav {
+    /// For pages anyone may see: the admin's menu (no section current) or the "Log In" button.
+    pub fn for_visitor(app: &App, req: &Request) -> Nav {
+        if app.is_admin(req) {
+            Nav::Admin("")
+        } else {
+            Nav::Anonymous
+        }
+    }
 }
 
 /// A page to render into the shared layout.
@@ -163,25 +174,9 @@ fn nav_bar(nav: Nav) -> String {
     format!("<header class=\"topbar\"><nav class=\"nav\" aria-label=\"Main\">{brand}{links}</nav></header>")
 }
 
-/// For admin pages: `None` for the admin, else a 303 to `/login?next=<this page>`.
-pub fn login_redirect(app: &App, req: &Request) -> Option<Response> {
-    if app.is_admin(req) {
-        return None;
-    }
-    let next = encode_uri_component(req.raw_url());
-    Some(
-        Response::redirect_303(format!("/login?next={next}"))
-            .with_unique_header("Cache-Control", "no-store"),
-    )
-}
-
-/// A friendly error page for browsers.
+/// A friendly error page for browsers (see [`crate::error::Error::into_response`], its only
+/// caller).
 pub fn error_page(app: &App, req: &Request, status: u16, heading: &str, text: &str) -> Response {
-    let nav = if app.is_admin(req) {
-        Nav::Admin("")
-    } else {
-        Nav::Anonymous
-    };
     let body = format!(
         "<section class=\"card narrow center error-page\"><p class=\"status-code\">{status}</p>\
          <h1>{}</h1><p>{}</p><p><a class=\"button primary\" href=\"/\">Go to the start page</a>\
@@ -190,50 +185,19 @@ pub fn error_page(app: &App, req: &Request, status: u16, heading: &str, text: &s
         escape(text)
     );
     let title = if status == 404 { "Not Found" } else { "Error" };
-    Page::new(title, nav, body).status(status).render()
-}
-
-/// The 404 answer for a path nothing matches: a page for browsers, PicoShare's plain text
-/// for everyone else (API clients, curl).
-pub fn not_found(app: &App, req: &Request) -> Result<Response> {
-    let wants_html = req
-        .header("Accept")
-        .is_some_and(|a| a.contains("text/html"));
-    if !wants_html {
-        return Err(Error::NotFound("404 page not found"));
-    }
-    Ok(error_page(
-        app,
-        req,
-        404,
-        "Page not found",
-        "There is nothing at this address. If someone sent you a link, it may have \
-         expired or been deleted.",
-    ))
+    Page::new(title, Nav::for_visitor(app, req), body)
+        .status(status)
+        .render()
 }
 
 /// Looks up the file an admin's `/files/{id}/…` page is about: a visitor who is not logged in
-/// is sent to the login page first; a malformed id gets an error page (400), an unknown or
-/// expired one 404.
-fn admin_entry(app: &App, req: &Request, id: &str) -> std::result::Result<EntryMeta, Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Err(r);
-    }
-    let id = crate::handlers::entry_id(app, id).map_err(|e| match e {
-        Error::BadRequest(m) => error_page(app, req, 400, "Bad file address", &m),
-        e => e.into_response(),
-    })?;
-    match app.store.entry(&id, app.now()) {
-        Ok(e) => Ok(e),
-        Err(StoreError::NotFound) => Err(error_page(
-            app,
-            req,
-            404,
-            "File not found",
-            "This file does not exist: it may have expired or been deleted.",
-        )),
-        Err(e) => Err(Error::from(e).into_response()),
-    }
+/// is sent to the login page first; a malformed id is a 400, an unknown or expired one a 404.
+fn admin_entry(app: &App, req: &Request, id: &str) -> Result<EntryMeta> {
+    app.require_admin_page(req)?;
+    let id = crate::handlers::entry_id(app, id)?;
+    app.store
+        .entry(&id, app.now())
+        .or_not_found("File not found")
 }
 
 /// An origin for links shown in pages (the copy buttons and common.js use the browser's own

@@ -2,7 +2,7 @@
 
 use rouille::{Request, Response};
 
-use super::{login_redirect, Nav, Page};
+use super::{Nav, Page};
 use crate::app::App;
 use crate::error::Result;
 use crate::html::{escape, format_size};
@@ -23,9 +23,7 @@ pub fn settings_display(days: i64) -> (i64, &'static str, bool) {
 
 /// `GET /settings`: the default lifetime of new uploads.
 pub fn settings(app: &App, req: &Request) -> Result<Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Ok(r);
-    }
+    app.require_admin_page(req)?;
     let (number, unit, forever) = settings_display(app.store.default_expiration_days()?);
     let disabled = if forever { " disabled" } else { "" };
     let sel = |u: &str| if u == unit { " selected" } else { "" };
@@ -59,9 +57,7 @@ pub fn settings(app: &App, req: &Request) -> Result<Response> {
 
 /// `GET /information`: disk, database and version figures.
 pub fn information(app: &App, req: &Request) -> Result<Response> {
-    if let Some(r) = login_redirect(app, req) {
-        return Ok(r);
-    }
+    app.require_admin_page(req)?;
     let info = SystemInfo::gather(&app.store)?;
     let percent = if info.fs_total_bytes > 0 {
         (info.fs_used_bytes as f64 * 100.0 / info.fs_total_bytes as f64).round() as u64

@@ -43,7 +43,7 @@ fn protected(
 /// `GET /-{id}/unlock`.
 pub fn unlock_page(app: &App, req: &Request, raw_id: &str) -> Result<Response> {
     match protected(app, req, raw_id)? {
-        Ok(meta) => Ok(page(&meta.id, None, 200)),
+        Ok(meta) => Ok(page(&meta.id, None)),
         Err(redirect) => Ok(redirect),
     }
 }
@@ -54,14 +54,25 @@ pub fn unlock(app: &App, req: &Request, raw_id: &str) -> Result<Response> {
         Ok(meta) => meta,
         Err(redirect) => return Ok(redirect),
     };
+    // A refusal is shown in the form, with its status and `Retry-After` from the error.
+    match check_passphrase(app, req, &meta) {
+        Ok(()) => Ok(download::send(app, req, &meta, Conditional::Ignored)?
+            .with_unique_header("Cache-Control", "no-store")),
+        Err(e @ (Error::TooManyRequests(_) | Error::Unauthorized(_))) => {
+            Ok(e.decorate(page(&meta.id, Some(&e.message()))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The throttle, then the form's passphrase against the file's: 429 while the client is
+/// throttled, 401 for a wrong passphrase (which counts against the client).
+fn check_passphrase(app: &App, req: &Request, meta: &EntryMeta) -> Result<()> {
     let peer = req.remote_addr().ip();
     let started = Instant::now();
-    if let Err(secs) = app.unlock_throttle.check(peer, started) {
-        let text = format!("Too many attempts. Try again in {secs} seconds.");
-        return Ok(
-            page(&meta.id, Some(&text), 429).with_unique_header("Retry-After", secs.to_string())
-        );
-    }
+    app.unlock_throttle
+        .check(peer, started)
+        .map_err(Error::TooManyRequests)?;
     let given = passphrase_field(req)?;
     let Some(expected) = &meta.download_passphrase else {
         return Err(Error::Internal("checked as protected above".into()));
@@ -70,10 +81,9 @@ pub fn unlock(app: &App, req: &Request, raw_id: &str) -> Result<Response> {
         // Only failures count; a right passphrase does not clear them, so knowing one file's
         // passphrase does not buy more guesses at another's.
         app.unlock_throttle.failure(peer, started);
-        return Ok(page(&meta.id, Some("Incorrect passphrase."), 401));
+        return Err(Error::Unauthorized("Incorrect passphrase."));
     }
-    Ok(download::send(app, req, &meta, Conditional::Ignored)?
-        .with_unique_header("Cache-Control", "no-store"))
+    Ok(())
 }
 
 /// The `passphrase` field of the form body (empty when absent), as bytes: a value that is not
@@ -135,7 +145,7 @@ fn form_decode(s: &[u8]) -> Option<Vec<u8>> {
 
 /// The "Protected Download" page: one password field and a Download button posting back to
 /// this address. It does not name the file: the passphrase guards that too.
-fn page(id: &EntryId, error: Option<&str>, status: u16) -> Response {
+fn page(id: &EntryId, error: Option<&str>) -> Response {
     let (error_text, error_hidden) = match error {
         Some(e) => (escape(e), ""),
         None => (String::new(), " hidden"),
@@ -153,9 +163,7 @@ fn page(id: &EntryId, error: Option<&str>, status: u16) -> Response {
          </form></section>",
         id = escape(id.as_str()),
     );
-    Page::new("Protected Download", Nav::Anonymous, body)
-        .status(status)
-        .render()
+    Page::new("Protected Download", Nav::Anonymous, body).render()
 }
 
 #[cfg(test)]
