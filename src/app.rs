@@ -2,6 +2,7 @@
 //! handler; handlers parse, call the store, and build a response, returning early with `?`.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handlers::{auth, download, entry, guest_links, information, pages, settings, upload};
 use crate::model::Timestamp;
+use crate::multipart::Limits;
 use crate::store::Store;
 
 /// Where "now" comes from; tests inject a fixed clock.
@@ -44,6 +46,8 @@ pub struct App {
     pub gc_wake: Arc<crate::gc::Wake>,
     /// Requests whose response has not been completely written yet (for graceful shutdown).
     in_flight: Arc<AtomicUsize>,
+    /// Where uploads spool (beside the database).
+    spool_dir: PathBuf,
 }
 
 /// Answers with the handler for the request's method, or 405 listing the allowed ones.
@@ -59,6 +63,7 @@ macro_rules! methods {
 impl App {
     pub fn new(config: Arc<Config>, store: Arc<Store>, auth: Auth, clock: Clock) -> Self {
         App {
+            spool_dir: config.spool_dir(),
             config,
             store,
             auth,
@@ -78,6 +83,11 @@ impl App {
 
     pub fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+
+    /// The multipart bounds of an upload, from the configuration.
+    pub fn upload_limits(&self) -> Limits<'_> {
+        Limits::from_config(&self.config, &self.spool_dir)
     }
 
     pub fn in_flight(&self) -> usize {

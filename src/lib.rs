@@ -1,8 +1,9 @@
 //! PicoShare for Rust: a drop-in, memory-bounded replacement for the Go PicoShare.
 //!
-//! The data path reads top to bottom in module names:
-//! [`multipart`] → [`spool`] (temp file) → [`store::chunks`] (SQLite rows) → chunk reader →
-//! [`handlers::download`] (response).
+//! The data path reads top to bottom in module names: [`multipart`] → [`spool`] (buffer and
+//! temp file) → `store::chunk_writer` (SQLite rows) → `store::chunk_reader` →
+//! [`handlers::download`] (response). A [`store::Upload`] drives the first three, from
+//! `handlers::upload`.
 
 // No `unwrap()` outside tests: every failure is handled or explained.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]

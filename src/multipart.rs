@@ -8,6 +8,7 @@ use std::path::Path;
 use multipart::server::Multipart;
 use rouille::Request;
 
+use crate::config::Config;
 use crate::error::Error;
 use crate::spool::{Spool, SpoolError};
 
@@ -25,6 +26,25 @@ pub struct Limits<'a> {
     pub spool_window: u64,
     /// Free space inside the database file that new chunks will reuse.
     pub reusable_bytes: u64,
+}
+
+impl<'a> Limits<'a> {
+    /// The bounds `config` sets, for a file spooled in `spool_dir`. The two that vary per
+    /// upload start open: `max_file_bytes` (a guest link's cap) and `reusable_bytes`.
+    pub fn from_config(config: &Config, spool_dir: &'a Path) -> Self {
+        Limits {
+            memory: config.multipart_memory,
+            chunk_size: config.chunk_size,
+            max_text_field: config.max_text_field,
+            max_parts: config.max_form_parts,
+            max_file_bytes: None,
+            spool_dir,
+            // The copy into SQLite overlaps receipt: one copy batch waits in the temp file,
+            // plus the buffer being filled.
+            spool_window: (config.copy_batch_bytes + config.multipart_memory) as u64,
+            reusable_bytes: 0,
+        }
+    }
 }
 
 /// A completely received upload.
@@ -102,15 +122,17 @@ fn refuse_if_it_cannot_fit(req: &Request, limits: &Limits) -> Result<(), Error> 
 
 /// Reads the whole multipart body of `req` under `limits`.
 pub fn read_upload(req: &Request, limits: &Limits) -> Result<Upload, Error> {
-    read_upload_with(req, limits, &mut |_| Ok(()))
+    read_upload_with(req, limits, &mut |spool, file| {
+        spool.fill_from(file, limits.spool_dir, limits.max_file_bytes)
+    })
 }
 
-/// [`read_upload`], handing the file's bytes on through `on_spilled` while they arrive (see
-/// [`Spool::fill_from_with`]).
+/// [`read_upload`], with `receive` taking the file part's bytes into its spool (an upload
+/// passes [`crate::store::Upload::feed`], which moves them on into SQLite as they arrive).
 pub fn read_upload_with(
     req: &Request,
     limits: &Limits,
-    on_spilled: crate::spool::OnSpilled,
+    receive: crate::spool::Receive,
 ) -> Result<Upload, Error> {
     let content_type = req.header("Content-Type").unwrap_or("");
     let boundary = boundary(content_type).ok_or_else(|| {
@@ -148,21 +170,14 @@ pub fn read_upload_with(
                     .map(|m| m.to_string())
                     .unwrap_or_default();
                 let mut spool = Spool::new(limits.memory, limits.chunk_size);
-                spool
-                    .fill_from_with(
-                        &mut field.data,
-                        limits.spool_dir,
-                        limits.max_file_bytes,
-                        on_spilled,
-                    )
-                    .map_err(|e| match e {
-                        SpoolError::TooLarge(max) => Error::TooLarge(format!(
-                            "invalid request: file is larger than this link's limit of {max} bytes"
-                        )),
-                        SpoolError::Source(_) => incomplete(),
-                        SpoolError::Sink(e) => Error::from(crate::error::StoreError::from(e)),
-                        SpoolError::Store(e) => Error::from(e),
-                    })?;
+                receive(&mut spool, &mut field.data).map_err(|e| match e {
+                    SpoolError::TooLarge(max) => Error::TooLarge(format!(
+                        "invalid request: file is larger than this link's limit of {max} bytes"
+                    )),
+                    SpoolError::Source(_) => incomplete(),
+                    SpoolError::Sink(e) => Error::from(crate::error::StoreError::from(e)),
+                    SpoolError::Store(e) => Error::from(e),
+                })?;
                 let base = filename.rsplit('/').next().unwrap_or("").to_owned();
                 file = Some((spool, base, content_type));
             }

@@ -1,16 +1,20 @@
 //! The spool: an uploaded file's bytes between the network and SQLite. The first
 //! `multipart_memory` bytes stay in one buffer; past that they go to a temp file in our spool
 //! folder that is unlinked the moment it is created, so no outcome — success, error, a client
-//! gone, a panic, even SIGKILL — can leave it behind. The same buffer feeds the chunk copy,
-//! so an upload never holds more than that one buffer. While the body still arrives, each
-//! batch of whole chunks moves on into SQLite and its range of the temp file is given back
-//! (a punched hole): the temp file is a window of a few MiB, its pages mostly never reach the
-//! disk, and an upload needs its size in free space once, not twice.
+//! gone, a panic, even SIGKILL — can leave it behind. The same buffer feeds the chunk writer
+//! ([`ChunkSource`]), so an upload never holds more than that one buffer. The spool calls
+//! nothing: [`Spool::fill_until`] returns whenever a batch of whole chunks waits in the temp
+//! file, the upload hands them to the chunk writer and gives their range of the temp file back
+//! ([`Spool::release_read`], a punched hole), then fills on. So the temp file is a window of a
+//! few MiB, its pages mostly never reach the disk, and an upload needs its size in free space
+//! once, not twice.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+
+use crate::store::ChunkSource;
 
 /// Why spooling stopped.
 #[derive(Debug)]
@@ -25,9 +29,19 @@ pub enum SpoolError {
     Store(crate::error::StoreError),
 }
 
-/// Called each time a full buffer has gone to the temp file, with the buffer free: it may
-/// copy the chunks waiting in the spool onward (see [`Spool::ready`]).
-pub type OnSpilled<'a> = &'a mut dyn FnMut(&mut Spool) -> Result<(), crate::error::StoreError>;
+/// Takes a file's bytes from a reader into a spool: [`Spool::fill_from`], or an upload's
+/// [`crate::store::Upload::feed`], which moves whole chunks on into SQLite as they arrive.
+pub type Receive<'a> = &'a mut dyn FnMut(&mut Spool, &mut dyn Read) -> Result<(), SpoolError>;
+
+/// Why [`Spool::fill_until`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Filled {
+    /// The source is at its end: every byte is in the spool.
+    End,
+    /// At least the asked-for bytes wait in the temp file, the buffer is free, and more of
+    /// the source follows.
+    Batch,
+}
 
 /// An uploaded file's bytes, in memory or in an unlinked temp file.
 pub struct Spool {
@@ -76,27 +90,28 @@ impl Spool {
     }
 
     /// Reads `src` to its end, spilling to an unlinked file in `dir` once the buffer is full.
-    /// Fails as soon as more than `max` bytes arrive. The buffer is always filled before it is
-    /// written out, so the temp file gets a few large writes rather than many small ones.
+    /// Fails as soon as more than `max` bytes arrive.
     pub fn fill_from(
         &mut self,
         src: &mut dyn Read,
         dir: &Path,
         max: Option<u64>,
     ) -> Result<(), SpoolError> {
-        self.fill_from_with(src, dir, max, &mut |_| Ok(()))
+        self.fill_until(src, dir, max, u64::MAX).map(|_| ())
     }
 
-    /// [`Spool::fill_from`], calling `on_spilled` after each full buffer reaches the temp file,
-    /// so the bytes can move on while the rest still arrives (the temp file then stays a
-    /// window of a few MiB instead of holding the whole upload).
-    pub fn fill_from_with(
+    /// Reads `src`, spilling to an unlinked file in `dir` once the buffer is full, until its
+    /// end ([`Filled::End`]) or until at least `batch` bytes wait in the temp file
+    /// ([`Filled::Batch`]: call again to go on). Fails as soon as more than `max` bytes
+    /// arrive. The buffer is always filled before it is written out, so the temp file gets a
+    /// few large writes rather than many small ones.
+    pub fn fill_until(
         &mut self,
         src: &mut dyn Read,
         dir: &Path,
         max: Option<u64>,
-        on_spilled: OnSpilled,
-    ) -> Result<(), SpoolError> {
+        batch: u64,
+    ) -> Result<Filled, SpoolError> {
         // Bytes of `buf` filled and not yet written out.
         let mut filled = self.in_memory;
         loop {
@@ -109,7 +124,7 @@ impl Spool {
                     let n = match src.read(&mut probe[..cap]) {
                         Ok(0) => {
                             self.in_memory = filled;
-                            return Ok(());
+                            return Ok(Filled::End);
                         }
                         Ok(n) => n,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -124,7 +139,9 @@ impl Spool {
                 }
                 self.write_out(filled)?;
                 filled = 0;
-                on_spilled(self).map_err(SpoolError::Store)?;
+                if self.ready() >= batch {
+                    return Ok(Filled::Batch);
+                }
             }
             let n = match src.read(&mut self.buf[filled..]) {
                 Ok(0) => break,
@@ -140,7 +157,7 @@ impl Spool {
         } else {
             self.in_memory = filled;
         }
-        Ok(())
+        Ok(Filled::End)
     }
 
     fn count(&mut self, n: usize, max: Option<u64>) -> Result<(), SpoolError> {
@@ -217,7 +234,8 @@ impl Spool {
     }
 
     /// The next piece of at most `max` bytes (`max` ≤ the buffer), or `None` at the end.
-    /// Reuses the spool's buffer: the slice is valid until the next call.
+    /// Reuses the spool's buffer: the slice is valid until the next call. Between fills only
+    /// the bytes already in the temp file ([`Spool::ready`]) may be taken.
     pub fn next_chunk(&mut self, max: usize) -> io::Result<Option<&[u8]>> {
         let max = max.min(self.buf.len());
         let remaining = self.len - self.pos;
@@ -237,6 +255,12 @@ impl Spool {
                 Ok(Some(&self.buf[..n]))
             }
         }
+    }
+}
+
+impl ChunkSource for Spool {
+    fn next_chunk(&mut self, max: usize) -> io::Result<Option<&[u8]>> {
+        Spool::next_chunk(self, max)
     }
 }
 
@@ -298,6 +322,35 @@ mod tests {
             );
             assert_eq!(drain(&mut s, 7), data);
         }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn filling_stops_whenever_a_batch_waits_in_the_temp_file() {
+        let dir = tmp();
+        let data: Vec<u8> = (0..1000).map(|i| (i % 251) as u8).collect();
+        let mut s = Spool::new(64, 7);
+        let mut src = &data[..];
+        let (mut batches, mut out) = (0, Vec::new());
+        while s.fill_until(&mut src, &dir, None, 200).unwrap() == Filled::Batch {
+            batches += 1;
+            // Checked after each 64-byte write to the temp file.
+            let ready = s.ready();
+            assert!((200..264).contains(&ready), "{ready} bytes wait");
+            let mut taken = 0;
+            while taken < ready {
+                let c = s
+                    .next_chunk(7.min((ready - taken) as usize))
+                    .unwrap()
+                    .unwrap();
+                taken += c.len() as u64;
+                out.extend_from_slice(c);
+            }
+            s.release_read();
+        }
+        assert_eq!(batches, 3, "at 256, 512 and 768 bytes");
+        out.extend(drain(&mut s, 7));
+        assert_eq!(out, data);
         fs::remove_dir_all(dir).unwrap();
     }
 

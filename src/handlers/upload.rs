@@ -1,6 +1,7 @@
 //! `POST /api/entry` (the admin's upload) and `POST /api/guest/{id}` (a guest's, through a
 //! guest link). Both check everything they can before reading the body (so a refused upload
-//! is never sent), then share one path: multipart → spool → store.
+//! is never sent), then share one path, `store_upload`: multipart → spool → chunk writer,
+//! driven by a [`crate::store::Upload`].
 
 use rouille::{Request, Response};
 use serde_json::json;
@@ -9,10 +10,12 @@ use super::json as json_response;
 use crate::app::App;
 use crate::duration::FileLifetime;
 use crate::error::{Error, OrNotFound, Result};
-use crate::model::{parse_expiration, DownloadPassphrase, Filename, GuestLinkId, Note, Timestamp};
+use crate::model::{
+    parse_expiration, DownloadPassphrase, EntryId, Filename, GuestLinkId, Note, Timestamp,
+};
 use crate::multipart::{read_upload_with, Limits};
 use crate::spool::Spool;
-use crate::store::{NewEntry, UploadInProgress};
+use crate::store::{NewEntry, Upload, Uploader};
 
 /// Room for the multipart framing around a guest's file (boundaries, part headers, a long
 /// file name, small extra fields) when comparing a request's `Content-Length` with the link's
@@ -20,92 +23,78 @@ use crate::store::{NewEntry, UploadInProgress};
 /// lets a request that is certainly too large be refused before its body is sent.
 pub const MULTIPART_ALLOWANCE: u64 = 64 * 1024;
 
-/// A completely received, validated upload.
-struct Received {
-    spool: Spool,
-    filename: Filename,
-    content_type: String,
-    note: Note,
-    download_passphrase: Option<DownloadPassphrase>,
-}
-
-/// Reads and validates the multipart body: file (non-empty, at most `max_file_bytes` if set,
-/// a valid name), note and download passphrase (empty: none). Errors are PicoShare's `invalid request: …` 400s, or 413 for a
-/// file over the cap.
-/// Chunks move on into the store while the body still arrives, through `upload`.
-fn receive(
+/// The one place an upload happens, for the admin or a guest: it begins the upload for
+/// `uploader`, feeds it the request's file part while the body arrives (multipart → spool →
+/// chunk writer), checks the rest of the form (a non-empty file, a valid name, the note, the
+/// download passphrase; a guest may give neither of the last two), and
+/// finishes it as a file uploaded at `now` expiring at `expiration`. Form errors are
+/// PicoShare's `invalid request: …` 400s, or 413 for a file over a guest link's cap. A failed
+/// upload leaves nothing; the collector is woken to give its space back.
+fn store_upload(
     app: &App,
     req: &Request,
-    max_file_bytes: Option<u64>,
-    upload: &mut UploadInProgress,
-) -> Result<Received> {
-    let spool_dir = app.config.spool_dir();
-    let mut upload = read_upload_with(
-        req,
-        &Limits {
-            memory: app.config.multipart_memory,
-            chunk_size: app.config.chunk_size,
-            max_text_field: app.config.max_text_field,
-            max_parts: app.config.max_form_parts,
-            max_file_bytes,
-            spool_dir: &spool_dir,
-            spool_window: (app.config.copy_batch_bytes + app.config.multipart_memory) as u64,
-            reusable_bytes: app.store.reclaimable_bytes().unwrap_or(0),
-        },
-        &mut |spool| upload.copy_ready(spool),
-    )?;
-    if upload.spool.is_empty() {
-        return Err(invalid("file must be non-empty"));
-    }
-    let filename = Filename::parse(&upload.filename).map_err(invalid)?;
-    // Go's FormValue also reads `note` from the query string.
-    let note_text = upload.note.take().or_else(|| req.get_param("note"));
-    let note = Note::parse(note_text.as_deref().unwrap_or("")).map_err(invalid)?;
-    // From the body only: a passphrase in the URL would end up in access logs.
-    let download_passphrase =
-        DownloadPassphrase::parse_optional(upload.download_passphrase.as_deref().unwrap_or(&[]))
-            .map_err(invalid)?;
-    Ok(Received {
-        spool: upload.spool,
-        filename,
-        content_type: upload.content_type,
-        note,
-        download_passphrase,
-    })
-}
-
-/// A failed upload's chunks are deleted as it unwinds (before this runs); ask the collector
-/// to give their space back to the filesystem.
-fn reclaim_on_failure<T>(app: &App, result: Result<T>) -> Result<T> {
-    if result.is_err() {
+    uploader: Uploader,
+    now: Timestamp,
+    expiration: Timestamp,
+) -> Result<EntryId> {
+    let limits = Limits {
+        max_file_bytes: uploader.max_file_bytes(),
+        reusable_bytes: app.store.reclaimable_bytes().unwrap_or(0),
+        ..app.upload_limits()
+    };
+    let mut upload = Upload::begin(&app.store, uploader);
+    let mut receive = |spool: &mut Spool, file: &mut dyn std::io::Read| {
+        upload.feed(spool, file, limits.spool_dir, limits.max_file_bytes)
+    };
+    let stored = read_upload_with(req, &limits, &mut receive).and_then(|mut form| {
+        if form.spool.is_empty() {
+            return Err(invalid("file must be non-empty"));
+        }
+        let filename = Filename::parse(&form.filename).map_err(invalid)?;
+        // Go's FormValue also reads `note` from the query string.
+        let note_text = form.note.take().or_else(|| req.get_param("note"));
+        let note = Note::parse(note_text.as_deref().unwrap_or("")).map_err(invalid)?;
+        // From the body only: a passphrase in the URL would end up in access logs.
+        let download_passphrase =
+            DownloadPassphrase::parse_optional(form.download_passphrase.as_deref().unwrap_or(&[]))
+                .map_err(invalid)?;
+        if matches!(uploader, Uploader::Guest(_)) {
+            if note.as_deref().is_some() {
+                return Err(invalid("guest uploads cannot have file notes"));
+            }
+            if download_passphrase.is_some() {
+                return Err(invalid("guest uploads cannot have download passphrases"));
+            }
+        }
+        let new = NewEntry {
+            filename,
+            content_type: form.content_type,
+            upload_time: now,
+            expiration,
+            guest_link_id: None,
+            note,
+            download_passphrase,
+        };
+        Ok(upload.finish(&mut form.spool, &new)?)
+    });
+    if stored.is_err() {
+        // The failed upload's chunks were deleted as it unwound; give their space back.
         app.gc_wake.notify();
     }
-    result
+    stored
 }
 
 fn invalid(m: &str) -> Error {
     Error::BadRequest(format!("invalid request: {m}"))
 }
 
+/// `POST /api/entry`: the admin's upload; answers `{"id": …}`.
 pub fn admin(app: &App, req: &Request) -> Result<Response> {
     app.require_admin(req)?;
     let now = app.now();
     let expiration = parse_expiration(&req.get_param("expiration").unwrap_or_default(), now)
         .map_err(|m| Error::BadRequest(format!("Invalid expiration URL parameter: {m}")))?;
-    let mut upload = app.store.begin_upload();
-    let stored = receive(app, req, None, &mut upload).and_then(|mut got| {
-        let new = NewEntry {
-            filename: got.filename,
-            content_type: got.content_type,
-            upload_time: now,
-            expiration,
-            guest_link_id: None,
-            note: got.note,
-            download_passphrase: got.download_passphrase,
-        };
-        Ok(upload.finish_entry(&new, &mut got.spool, |_| Ok(()))?)
-    });
-    let id = reclaim_on_failure(app, stored)?;
+    let id = store_upload(app, req, Uploader::Admin, now, expiration)?;
     Ok(json_response(json!({ "id": id.as_str() })))
 }
 
@@ -136,28 +125,7 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
     )
     .map_err(|m| Error::BadRequest(format!("Invalid expiration: {m}")))?;
     // Crossing the cap mid-stream stops the upload at once with the same 413.
-    let mut upload = app.store.begin_upload();
-    let stored = receive(app, req, link.max_file_bytes, &mut upload).and_then(|mut got| {
-        if got.note.as_deref().is_some() {
-            return Err(invalid("guest uploads cannot have file notes"));
-        }
-        if got.download_passphrase.is_some() {
-            return Err(invalid("guest uploads cannot have download passphrases"));
-        }
-        let new = NewEntry {
-            filename: got.filename,
-            content_type: got.content_type,
-            upload_time: now,
-            expiration,
-            guest_link_id: Some(link_id.clone()),
-            note: Note::none(),
-            download_passphrase: None,
-        };
-        Ok(app
-            .store
-            .insert_guest_entry(upload, &new, &mut got.spool, &slot)?)
-    });
-    let id = reclaim_on_failure(app, stored)?;
+    let id = store_upload(app, req, Uploader::Guest(&slot), now, expiration)?;
     if req.header("Accept") == Some("application/json") {
         return Ok(json_response(json!({ "id": id.as_str() })));
     }

@@ -63,58 +63,36 @@ fn meta_from_row(r: &Row) -> rusqlite::Result<EntryMeta> {
     })
 }
 
-impl super::chunks::UploadInProgress<'_> {
-    /// Finishes the upload as the file `new`: its last chunks, then `check` and its `entries`
-    /// row in the final transaction. If anything fails, every chunk of it is deleted.
-    pub fn finish_entry(
-        self,
-        new: &NewEntry,
-        spool: &mut Spool,
-        check: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
-    ) -> Result<EntryId, StoreError> {
-        self.finish(spool, |tx, id| {
-            check(tx)?;
-            tx.execute(
-                "INSERT INTO entries (id, filename, content_type, upload_time, \
-                 expiration_time, guest_link_id, note, download_passphrase) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    id.as_str(),
-                    new.filename.as_str(),
-                    new.content_type,
-                    new.upload_time.rfc3339(),
-                    new.expiration.rfc3339(),
-                    new.guest_link_id.as_ref().map(|g| g.as_str()),
-                    new.note.as_deref(),
-                    new.download_passphrase.as_ref().map(|p| p.as_str()),
-                ],
-            )?;
-            Ok(())
-        })
-    }
+/// Inserts the `entries` row of the file `id` inside `tx`, the transaction of its last chunks
+/// (see [`super::Upload::finish`]).
+pub(super) fn insert_row(
+    tx: &rusqlite::Transaction,
+    id: &EntryId,
+    new: &NewEntry,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO entries (id, filename, content_type, upload_time, \
+         expiration_time, guest_link_id, note, download_passphrase) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id.as_str(),
+            new.filename.as_str(),
+            new.content_type,
+            new.upload_time.rfc3339(),
+            new.expiration.rfc3339(),
+            new.guest_link_id.as_ref().map(|g| g.as_str()),
+            new.note.as_deref(),
+            new.download_passphrase.as_ref().map(|p| p.as_str()),
+        ],
+    )?;
+    Ok(())
 }
 
 impl Store {
-    /// Stores a completely received upload and returns its new id.
-    ///
-    /// Chunks are written first, in short transactions; the `entries` row goes in with the
-    /// last chunk, so a half-written file is never visible. If anything fails, the chunks
-    /// written so far are deleted at once (and, after a crash, by the start-up collection;
-    /// the collector skips ids still being written).
+    /// Stores a completely received file as the admin's upload and returns its new id (see
+    /// [`super::Upload`]).
     pub fn insert_entry(&self, new: &NewEntry, spool: &mut Spool) -> Result<EntryId, StoreError> {
-        self.insert_entry_checked(new, spool, |_| Ok(()))
-    }
-
-    /// [`Store::insert_entry`], with `check` run inside the final write transaction (under the
-    /// writer lock, `BEGIN IMMEDIATE`) just before the `entries` row goes in: if it fails,
-    /// nothing is stored. Guest uploads use it to enforce their link's upload count atomically.
-    pub(crate) fn insert_entry_checked(
-        &self,
-        new: &NewEntry,
-        spool: &mut Spool,
-        check: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
-    ) -> Result<EntryId, StoreError> {
-        self.begin_upload().finish_entry(new, spool, check)
+        super::Upload::begin(self, super::Uploader::Admin).finish(spool, new)
     }
 
     /// The metadata of a file that has not expired at `now`.
@@ -241,7 +219,6 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::test_support::temp_store;
-    use std::io::Read;
 
     fn new_entry(name: &str, now: Timestamp) -> NewEntry {
         NewEntry {
@@ -259,58 +236,6 @@ mod tests {
         let mut s = Spool::new(16, chunk);
         s.fill_from(&mut &data[..], dir, None).unwrap();
         s
-    }
-
-    fn read_range(store: &std::sync::Arc<Store>, id: &EntryId, start: u64, len: u64) -> Vec<u8> {
-        let mut out = Vec::new();
-        store
-            .open_reader(id, start, len)
-            .unwrap()
-            .read_to_end(&mut out)
-            .unwrap();
-        out
-    }
-
-    #[test]
-    fn round_trips_at_every_size_around_the_chunk_size() {
-        let t = temp_store(5);
-        let now = Timestamp::from_unix(1_800_000_000);
-        for size in [1usize, 4, 5, 6, 10, 11, 16, 37] {
-            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 256) as u8).collect();
-            let mut spool = spool_of(&data, &t.dir, 5);
-            let id = t
-                .store
-                .insert_entry(&new_entry("f.bin", now), &mut spool)
-                .unwrap();
-            let meta = t.store.entry(&id, now).unwrap();
-            assert_eq!(meta.size, size as u64);
-            assert_eq!(
-                read_range(&t.store, &id, 0, size as u64),
-                data,
-                "size {size}"
-            );
-            // The last byte alone, and every range across chunk boundaries.
-            assert_eq!(
-                read_range(&t.store, &id, size as u64 - 1, 1),
-                &data[size - 1..]
-            );
-            for start in 0..size {
-                for end in start..=size {
-                    let got = read_range(&t.store, &id, start as u64, (end - start) as u64);
-                    assert_eq!(got, &data[start..end], "size {size} range {start}..{end}");
-                }
-            }
-            let rows: i64 = t
-                .store
-                .writer()
-                .query_row(
-                    "SELECT COUNT(*) FROM entries_data WHERE id = ?1",
-                    [id.as_str()],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            assert_eq!(rows as usize, size.div_ceil(5));
-        }
     }
 
     #[test]

@@ -5,11 +5,10 @@
 
 use rusqlite::{params, Row, Transaction};
 
-use super::{lock, NewEntry, Store};
+use super::{lock, Store};
 use crate::duration::FileLifetime;
 use crate::error::StoreError;
-use crate::model::{EntryId, GuestLinkId, Timestamp};
-use crate::spool::Spool;
+use crate::model::{GuestLinkId, Timestamp};
 
 /// A guest link as stored, with the number of its files that still exist.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +98,20 @@ pub struct GuestUploadSlot<'a> {
     store: &'a Store,
     /// The link as it was when the slot was reserved.
     pub link: GuestLink,
+}
+
+impl GuestUploadSlot<'_> {
+    /// The final check of a guest's upload, inside the transaction that inserts the file
+    /// (under the writer lock): whatever happened since the slot was reserved — the link
+    /// disabled, deleted, expired, or its count reached by any other path — the file goes in
+    /// only if the link still accepts it; otherwise [`StoreError::GuestLinkInactive`].
+    pub(super) fn still_accepts(&self, tx: &Transaction, now: Timestamp) -> Result<(), StoreError> {
+        match link_in(tx, &self.link.id, now) {
+            Ok(link) if link.is_active(now) => Ok(()),
+            Ok(_) | Err(StoreError::NotFound) => Err(StoreError::GuestLinkInactive),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 impl Drop for GuestUploadSlot<'_> {
@@ -208,49 +221,6 @@ impl Store {
         *slots.entry(id.as_str().to_owned()).or_insert(0) += 1;
         Ok(GuestUploadSlot { store: self, link })
     }
-
-    /// Stores a guest's upload on the link `slot` reserved. The link is checked once more in
-    /// the transaction that inserts the file (under the writer lock), so whatever happened
-    /// meanwhile — the link disabled, deleted, expired, or its count reached by any other
-    /// path — the file is stored only if the link still accepts it; otherwise nothing stays
-    /// and the error is [`StoreError::GuestLinkInactive`].
-    pub fn insert_guest_entry(
-        &self,
-        upload: super::UploadInProgress<'_>,
-        new: &NewEntry,
-        spool: &mut Spool,
-        slot: &GuestUploadSlot<'_>,
-    ) -> Result<EntryId, StoreError> {
-        let link_id = slot.link.id.clone();
-        let now = new.upload_time;
-        let mut new = new.clone();
-        new.guest_link_id = Some(link_id.clone());
-        upload.finish_entry(&new, spool, |tx| {
-            let link = link_in(tx, &link_id, now)
-                .optional_not_found()?
-                .ok_or(StoreError::GuestLinkInactive)?;
-            if link.is_active(now) {
-                Ok(())
-            } else {
-                Err(StoreError::GuestLinkInactive)
-            }
-        })
-    }
-}
-
-/// `NotFound` as `Ok(None)`.
-trait OptionalNotFound<T> {
-    fn optional_not_found(self) -> Result<Option<T>, StoreError>;
-}
-
-impl<T> OptionalNotFound<T> for Result<T, StoreError> {
-    fn optional_not_found(self) -> Result<Option<T>, StoreError> {
-        match self {
-            Ok(v) => Ok(Some(v)),
-            Err(StoreError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -258,7 +228,9 @@ mod tests {
     use super::*;
     use crate::duration::GoDuration;
     use crate::model::{Filename, Note};
+    use crate::spool::Spool;
     use crate::store::test_support::temp_store;
+    use crate::store::{NewEntry, Upload, Uploader};
     use std::sync::{Arc, Barrier};
 
     fn now() -> Timestamp {
@@ -382,8 +354,8 @@ mod tests {
         for _ in 0..2 {
             let slot = t.store.reserve_guest_upload(&older, now()).unwrap();
             let mut s = spool(&t.dir, b"guest data");
-            t.store
-                .insert_guest_entry(t.store.begin_upload(), &guest_file(now()), &mut s, &slot)
+            Upload::begin(&t.store, Uploader::Guest(&slot))
+                .finish(&mut s, &guest_file(now()))
                 .unwrap();
         }
         let link = t.store.guest_link(&older, now()).unwrap();
@@ -404,9 +376,8 @@ mod tests {
         let link = t.store.insert_guest_link(&new_link(None), now()).unwrap();
         let slot = t.store.reserve_guest_upload(&link, now()).unwrap();
         let mut s = spool(&t.dir, b"kept after the link goes");
-        let file = t
-            .store
-            .insert_guest_entry(t.store.begin_upload(), &guest_file(now()), &mut s, &slot)
+        let file = Upload::begin(&t.store, Uploader::Guest(&slot))
+            .finish(&mut s, &guest_file(now()))
             .unwrap();
         drop(slot);
         assert_eq!(
@@ -433,8 +404,7 @@ mod tests {
         t.store.set_guest_link_disabled(&link, true).unwrap();
         let mut s = spool(&t.dir, &[7u8; 37]);
         assert!(matches!(
-            t.store
-                .insert_guest_entry(t.store.begin_upload(), &guest_file(now()), &mut s, &slot),
+            Upload::begin(&t.store, Uploader::Guest(&slot)).finish(&mut s, &guest_file(now())),
             Err(StoreError::GuestLinkInactive)
         ));
         assert_eq!(count(&t, "SELECT COUNT(*) FROM entries"), 0);
@@ -453,8 +423,8 @@ mod tests {
         for _ in 0..2 {
             let slot = t.store.reserve_guest_upload(&link, now()).unwrap();
             let mut s = spool(&t.dir, b"earlier");
-            t.store
-                .insert_guest_entry(t.store.begin_upload(), &guest_file(now()), &mut s, &slot)
+            Upload::begin(&t.store, Uploader::Guest(&slot))
+                .finish(&mut s, &guest_file(now()))
                 .unwrap();
         }
         let barrier = Arc::new(Barrier::new(8));
@@ -469,13 +439,8 @@ mod tests {
                             return false;
                         };
                         let mut s = spool(dir, &[1u8; 23]);
-                        store
-                            .insert_guest_entry(
-                                store.begin_upload(),
-                                &guest_file(now()),
-                                &mut s,
-                                &slot,
-                            )
+                        Upload::begin(store, Uploader::Guest(&slot))
+                            .finish(&mut s, &guest_file(now()))
                             .is_ok()
                     })
                 })

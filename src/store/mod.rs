@@ -2,13 +2,15 @@
 //! One writer connection behind a mutex (SQLite has one writer anyway); read connections in a
 //! small pool, each used for one statement at a time so no read transaction spans a download.
 
-pub mod chunks;
+mod chunk_reader;
+mod chunk_writer;
 mod downloads;
 mod entries;
 mod guest_links;
 mod migrate;
 mod reclaim;
 mod settings;
+mod upload;
 mod usage;
 
 use std::collections::{HashMap, HashSet};
@@ -21,12 +23,14 @@ use rusqlite::{Connection, OpenFlags};
 use crate::config::Config;
 use crate::error::StoreError;
 
-pub use chunks::{ChunkReader, UploadInProgress};
+pub use chunk_reader::ChunkReader;
+pub use chunk_writer::{ChunkSource, ChunkWriter};
 pub use downloads::{unique_ips, DownloadRecord, MAX_HISTORY_ROWS};
 pub use entries::{EntryUpdate, NewEntry, PurgeStats};
 pub use guest_links::{GuestLink, GuestUploadSlot, NewGuestLink};
 pub use migrate::{normalise_sql, PICOSHARE_VERSION};
 pub use settings::{INITIAL_DAYS, NEVER_DAYS};
+pub use upload::{Upload, Uploader};
 
 /// The store's own bounds, taken from [`Config`].
 #[derive(Clone, Debug)]

@@ -1,0 +1,174 @@
+//! An upload from its first byte to its `entries` row, in one place: [`Upload::begin`] for an
+//! [`Uploader`] (the admin, or a guest on a reserved link slot), [`Upload::feed`] with the
+//! file's bytes as they arrive (spool → chunk writer, so the copy into SQLite overlaps
+//! receipt), and [`Upload::finish`], which writes the last chunks, checks the uploader and
+//! inserts the `entries` row in one transaction. Until then the file is invisible; an upload
+//! dropped unfinished leaves no rows.
+//!
+//! Chunks first and the metadata row last, in short transactions rather than one per file (a
+//! transaction the size of the file would grow the WAL by as much), as PicoShare does; after a
+//! crash, the collector removes chunks that belong to no file.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::chunk_writer::ChunkWriter;
+use super::guest_links::GuestUploadSlot;
+use super::{NewEntry, Store};
+use crate::error::StoreError;
+use crate::model::EntryId;
+use crate::spool::{Filled, Spool, SpoolError};
+
+/// Who is uploading, and so what must still hold when the file is committed.
+#[derive(Clone, Copy)]
+pub enum Uploader<'a> {
+    /// The admin: nothing more to check.
+    Admin,
+    /// A guest, on the link whose slot was reserved before the body was read. The link must
+    /// still accept the file in the transaction that commits it (so its upload count holds
+    /// under concurrent uploads), and the file is recorded as the link's.
+    Guest(&'a GuestUploadSlot<'a>),
+}
+
+impl Uploader<'_> {
+    /// The most bytes this uploader's file may have: the guest link's cap, if any.
+    pub fn max_file_bytes(&self) -> Option<u64> {
+        match self {
+            Uploader::Admin => None,
+            Uploader::Guest(slot) => slot.link.max_file_bytes,
+        }
+    }
+}
+
+/// One upload in progress.
+pub struct Upload<'a> {
+    store: &'a Store,
+    writer: ChunkWriter<'a>,
+    uploader: Uploader<'a>,
+}
+
+impl<'a> Upload<'a> {
+    /// Starts an upload for `uploader` under a fresh file id.
+    pub fn begin(store: &'a Store, uploader: Uploader<'a>) -> Self {
+        Upload {
+            store,
+            writer: ChunkWriter::begin(store),
+            uploader,
+        }
+    }
+
+    pub fn id(&self) -> &EntryId {
+        self.writer.id()
+    }
+
+    /// Receives `file` into `spool` (its temp file in `dir`; more than `max` bytes fail). Each
+    /// time a batch of whole chunks waits in the temp file, the chunk writer moves them into
+    /// SQLite in one transaction and the spool gives their space back, so the temp file stays
+    /// a window of a few MiB. What is left after the end waits for [`Upload::finish`].
+    pub fn feed(
+        &mut self,
+        spool: &mut Spool,
+        file: &mut dyn Read,
+        dir: &Path,
+        max: Option<u64>,
+    ) -> Result<(), SpoolError> {
+        let settings = self.store.settings();
+        let chunk = settings.chunk_size as u64;
+        let batch = settings.copy_batch_bytes.max(settings.chunk_size) as u64;
+        while spool.fill_until(file, dir, max, batch)? == Filled::Batch {
+            let whole_chunks = spool.ready() / chunk * chunk;
+            self.writer
+                .write(spool, whole_chunks)
+                .map_err(SpoolError::Store)?;
+            spool.release_read();
+        }
+        Ok(())
+    }
+
+    /// Stores the rest of `spool` as the file `new` and returns its id. In the transaction of
+    /// the last chunks (under the writer lock): a guest's link is checked once more
+    /// ([`StoreError::GuestLinkInactive`] if it stopped accepting uploads meanwhile), then the
+    /// `entries` row goes in. If anything fails, nothing of the file stays.
+    pub fn finish(self, spool: &mut Spool, new: &NewEntry) -> Result<EntryId, StoreError> {
+        let uploader = self.uploader;
+        self.writer.finish(spool, |tx, id| match uploader {
+            Uploader::Admin => super::entries::insert_row(tx, id, new),
+            Uploader::Guest(slot) => {
+                slot.still_accepts(tx, new.upload_time)?;
+                let mut new = new.clone();
+                new.guest_link_id = Some(slot.link.id.clone());
+                super::entries::insert_row(tx, id, &new)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Filename, Note, Timestamp};
+    use crate::store::test_support::{temp_store, TempStore};
+
+    fn new_entry(now: Timestamp) -> NewEntry {
+        NewEntry {
+            filename: Filename::parse("f.bin").unwrap(),
+            content_type: String::new(),
+            upload_time: now,
+            expiration: Timestamp::never(),
+            guest_link_id: None,
+            note: Note::none(),
+            download_passphrase: None,
+        }
+    }
+
+    fn count(t: &TempStore, sql: &str) -> i64 {
+        t.store.writer().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn chunks_move_into_sqlite_while_the_file_still_arrives() {
+        // Chunks of 5 bytes, batches of 15, a 16-byte buffer: 400 bytes in 26 buffers.
+        let t = temp_store(5);
+        let now = Timestamp::from_unix(1_800_000_000);
+        let data: Vec<u8> = (0..400).map(|i| (i % 251) as u8).collect();
+        let mut upload = Upload::begin(&t.store, Uploader::Admin);
+        let mut spool = Spool::new(16, 5);
+        upload
+            .feed(&mut spool, &mut &data[..], &t.dir, None)
+            .unwrap();
+        let rows = count(&t, "SELECT COUNT(*) FROM entries_data");
+        assert!(rows >= 70, "copied while receiving: {rows} rows");
+        assert!(spool.ready() < 20, "the temp file is a window");
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM entries"), 0, "invisible");
+        let id = upload.finish(&mut spool, &new_entry(now)).unwrap();
+        let mut back = Vec::new();
+        t.store
+            .open_reader(&id, 0, 400)
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
+        assert_eq!(t.store.entry(&id, now).unwrap().guest_link_id, None);
+    }
+
+    #[test]
+    fn an_upload_dropped_unfinished_leaves_nothing() {
+        let t = temp_store(5);
+        let data = vec![3u8; 400];
+        let mut upload = Upload::begin(&t.store, Uploader::Admin);
+        let mut spool = Spool::new(16, 5);
+        upload
+            .feed(&mut spool, &mut &data[..], &t.dir, None)
+            .unwrap();
+        assert!(count(&t, "SELECT COUNT(*) FROM entries_data") > 0);
+        drop(upload);
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM entries_data"), 0);
+        // Over the cap: the feed fails, and nothing stays either.
+        let mut upload = Upload::begin(&t.store, Uploader::Admin);
+        let mut spool = Spool::new(16, 5);
+        let over = upload.feed(&mut spool, &mut &data[..], &t.dir, Some(399));
+        assert!(matches!(over, Err(SpoolError::TooLarge(399))));
+        drop(upload);
+        assert_eq!(count(&t, "SELECT COUNT(*) FROM entries_data"), 0);
+    }
+}
