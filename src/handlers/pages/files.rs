@@ -5,23 +5,31 @@ use rouille::{Request, Response};
 use super::{admin_entry, link_boxes, origin, Nav, Page};
 use crate::app::App;
 use crate::error::Result;
-use crate::html::{escape, expiry, format_size, time};
+use crate::html::{expiry, format_size, html, time, Html};
 
 /// Small inline icons (inline SVG needs no request and is allowed by the page CSP).
-pub const ICON_INFO: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M11 \
+pub const ICON_INFO: Html = Html::trusted(
+    "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M11 \
      10h2v7h-2zM11 7h2v2h-2z\"/><path fill-rule=\"evenodd\" d=\"M12 2a10 10 0 1 1 0 20 10 10 0 \
-     0 1 0-20zm0 2a8 8 0 1 0 0 16 8 8 0 0 0 0-16z\"/></svg>";
-pub const ICON_EDIT: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M4 \
+     0 1 0-20zm0 2a8 8 0 1 0 0 16 8 8 0 0 0 0-16z\"/></svg>",
+);
+pub const ICON_EDIT: Html = Html::trusted(
+    "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M4 \
      17.2V20h2.8l8.3-8.3-2.8-2.8zM19.7 7.1a1 1 0 0 0 0-1.4l-1.4-1.4a1 1 0 0 0-1.4 0l-1.6 1.6 \
-     2.8 2.8z\"/></svg>";
+     2.8 2.8z\"/></svg>",
+);
 /// The lock shown beside a passphrase-protected file.
-pub const ICON_LOCK: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path \
+pub const ICON_LOCK: Html = Html::trusted(
+    "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path \
      fill-rule=\"evenodd\" d=\"M7 10V7a5 5 0 0 1 10 0v3h1a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H6a1 \
      1 0 0 1-1-1V11a1 1 0 0 1 1-1zm2 0h6V7a3 3 0 0 0-6 0zm3 4a1.5 1.5 0 0 0-1 2.6V18h2v-1.4a1.5 \
-     1.5 0 0 0-1-2.6z\"/></svg>";
-pub const ICON_COPY: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M8 \
+     1.5 0 0 0-1-2.6z\"/></svg>",
+);
+pub const ICON_COPY: Html = Html::trusted(
+    "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M8 \
      3h11a2 2 0 0 1 2 2v11h-2V5H8zM5 7h10a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V9a2 \
-     2 0 0 1 2-2zm0 2v11h10V9z\"/></svg>";
+     2 0 0 1 2-2zm0 2v11h10V9z\"/></svg>",
+);
 
 /// `GET /files`: every file, newest first. Works without JavaScript (the filter box and the
 /// copy buttons are the only scripted parts).
@@ -29,13 +37,11 @@ pub fn files(app: &App, req: &Request) -> Result<Response> {
     app.require_admin_page(req)?;
     let now = app.now();
     let entries = app.store.entries(now)?;
-    let mut rows = String::new();
+    let mut rows = Html::default();
     for e in &entries {
-        let id = escape(e.id.as_str());
-        let name = escape(e.filename.as_str());
         let note = e.note.as_deref().unwrap_or("");
-        let search = escape(&format!("{} {}", e.filename.as_str(), note).to_lowercase());
-        rows.push_str(&format!(
+        let search = format!("{} {}", e.filename.as_str(), note).to_lowercase();
+        rows.push(&html!(
             "<tr test-data-filename=\"{name}\" data-search=\"{search}\">\
              <td class=\"cell-name\" data-label=\"Filename\"><a href=\"/-{id}\">{name}</a>{lock}</td>\
              <td class=\"cell-note\" data-label=\"Note\">{note}</td>\
@@ -49,43 +55,50 @@ pub fn files(app: &App, req: &Request) -> Result<Response> {
              title=\"Edit\">{ICON_EDIT}</a>\
              <button type=\"button\" class=\"icon-button js-only\" data-copy=\"/-{id}\" \
              aria-label=\"Copy\" title=\"Copy link\">{ICON_COPY}</button></div></td></tr>",
-            note = escape(note),
+            id = e.id.as_str(),
+            name = e.filename.as_str(),
+            search = search,
+            note = note,
             lock = if e.download_passphrase.is_some() {
-                format!(
+                html!(
                     "<span class=\"lock-mark\" title=\"Protected by a passphrase\">{ICON_LOCK}\
                      <span class=\"visually-hidden\">(protected by a passphrase)</span></span>"
                 )
             } else {
-                String::new()
+                Html::default()
             },
-            size = escape(&format_size(e.size)),
+            size = format_size(e.size),
             uploaded = time(e.upload_time, "date"),
             expires = expiry(now, e.expiration),
         ));
     }
     let table = if entries.is_empty() {
-        "<div class=\"card empty\"><p>No files yet.</p><p><a class=\"button primary\" \
-         href=\"/\">Upload a file</a></p></div>"
-            .to_owned()
+        Html::trusted(
+            "<div class=\"card empty\"><p>No files yet.</p><p><a class=\"button primary\" \
+             href=\"/\">Upload a file</a></p></div>",
+        )
     } else {
-        format!(
+        html!(
             "<div class=\"table-wrap\"><table class=\"table files-table\" id=\"files-table\">\
              <thead><tr><th scope=\"col\">Filename</th><th scope=\"col\">Note</th>\
              <th scope=\"col\">Size</th><th scope=\"col\">Uploaded</th>\
              <th scope=\"col\">Expires</th><th scope=\"col\"><span class=\"visually-hidden\">\
              Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>\
-             <p class=\"hint\" id=\"filter-empty\" hidden>No file matches the filter.</p>"
+             <p class=\"hint\" id=\"filter-empty\" hidden>No file matches the filter.</p>",
+            rows = rows,
         )
     };
     let count = match entries.len() {
         1 => "1 file".to_owned(),
         n => format!("{n} files"),
     };
-    let body = format!(
+    let body = html!(
         "<div class=\"page-head\"><h1>Files <span class=\"count\">{count}</span></h1>\
          <div class=\"filter js-only\"><label for=\"filter\" class=\"visually-hidden\">Filter \
          files</label><input type=\"search\" id=\"filter\" placeholder=\"Filter by name or note\" \
-         autocomplete=\"off\"></div></div>{table}"
+         autocomplete=\"off\"></div></div>{table}",
+        count = count,
+        table = table,
     );
     Ok(Page::new("Files", Nav::Admin("files"), body).render())
 }
@@ -94,10 +107,9 @@ pub fn files(app: &App, req: &Request) -> Result<Response> {
 pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
     let e = admin_entry(app, req, id)?;
     let now = app.now();
-    let eid = escape(e.id.as_str());
     let note = match e.note.as_deref() {
-        Some(n) => escape(n),
-        None => "<span class=\"muted\">None</span>".into(),
+        Some(n) => Html::text(n),
+        None => Html::trusted("<span class=\"muted\">None</span>"),
     };
     // A guest link that was deleted since shows as "You", as in PicoShare.
     let uploaded_by = match e
@@ -105,19 +117,19 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
         .as_ref()
         .and_then(|g| app.store.guest_link(g, now).ok())
     {
-        Some(link) => format!(
+        Some(link) => html!(
             "Guest link: <a href=\"/g/{id}\">{label}</a>",
-            id = escape(link.id.as_str()),
-            label = escape(if link.label.is_empty() {
+            id = link.id.as_str(),
+            label = if link.label.is_empty() {
                 link.id.as_str()
             } else {
                 &link.label
-            }),
+            },
         ),
-        None => "You".into(),
+        None => Html::trusted("You"),
     };
     let downloads = app.store.download_count(&e.id)?;
-    let body = format!(
+    let body = html!(
         "<h1 class=\"page-title\">File information</h1>\
          <section class=\"card\"><dl class=\"details\">\
          <dt>Links</dt><dd>{links}</dd>\
@@ -135,19 +147,23 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
          <div class=\"actions\"><a class=\"button\" href=\"/files\" data-back>Close</a>\
          <a class=\"button primary\" href=\"/files/{eid}/edit\">Edit</a></div></section>",
         links = link_boxes(&origin(app, req), e.id.as_str(), e.filename.as_str()),
-        name = escape(e.filename.as_str()),
-        size = escape(&format_size(e.size)),
+        name = e.filename.as_str(),
+        size = format_size(e.size),
         expires = expiry(now, e.expiration),
-        protection = if e.download_passphrase.is_some() {
+        downloads = downloads,
+        eid = e.id.as_str(),
+        note = note,
+        protection = Html::trusted(if e.download_passphrase.is_some() {
             "Protected - Guest users must enter the file's passphrase"
         } else {
             "Not protected - Anyone with the link can download the file"
-        },
+        }),
+        uploaded_by = uploaded_by,
         uploaded = time(e.upload_time, "datetime"),
         ctype = if e.content_type.is_empty() {
-            "<span class=\"muted\">unknown</span>".to_owned()
+            Html::trusted("<span class=\"muted\">unknown</span>")
         } else {
-            escape(&e.content_type)
+            Html::text(&e.content_type)
         },
     );
     Ok(Page::new("File Information", Nav::Admin("files"), body).render())
@@ -162,7 +178,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
     } else {
         e.expiration.rfc3339()
     };
-    let body = format!(
+    let body = html!(
         "<h1 class=\"page-title\">Edit file</h1>\
          <form id=\"edit-form\" class=\"card\" data-id=\"{id}\" data-expiration=\"{exp}\" \
          novalidate>\
@@ -190,9 +206,9 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
          <a class=\"button\" href=\"/files\" data-back>Cancel</a>\
          <button type=\"submit\" class=\"button primary\">Save</button></div></form>\
          <noscript><p class=\"alert warning\">Saving changes needs JavaScript.</p></noscript>",
-        id = escape(e.id.as_str()),
-        exp = escape(&expiration),
-        name = escape(e.filename.as_str()),
+        id = e.id.as_str(),
+        exp = expiration,
+        name = e.filename.as_str(),
         checked = if never { "" } else { " checked" },
         picker_hidden = if never { " hidden" } else { "" },
         date = if never {
@@ -200,7 +216,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
         } else {
             e.expiration.date()
         },
-        note = escape(e.note.as_deref().unwrap_or("")),
+        note = e.note.as_deref().unwrap_or(""),
         protected = if e.download_passphrase.is_some() {
             " checked"
         } else {
@@ -211,7 +227,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
         } else {
             " hidden"
         },
-        passphrase = escape(e.download_passphrase.as_ref().map_or("", |p| p.as_str())),
+        passphrase = e.download_passphrase.as_ref().map_or("", |p| p.as_str()),
     );
     Ok(Page::new("Edit", Nav::Admin("files"), body)
         .scripts(&["edit"])
@@ -221,7 +237,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
 /// `GET /files/{id}/confirm-delete`.
 pub fn confirm_delete(app: &App, req: &Request, id: &str) -> Result<Response> {
     let e = admin_entry(app, req, id)?;
-    let body = format!(
+    let body = html!(
         "<section class=\"card narrow\"><h1>Delete file</h1>\
          <p class=\"confirm-text\">Permanently delete <strong class=\"filename\">{name}</strong>? \
          Its links stop working at once, and this cannot be undone.</p>\
@@ -229,8 +245,8 @@ pub fn confirm_delete(app: &App, req: &Request, id: &str) -> Result<Response> {
          <div class=\"actions\"><a class=\"button\" href=\"/files/{id}/edit\">Cancel</a>\
          <button type=\"button\" class=\"button danger\" id=\"delete-button\" data-id=\"{id}\">\
          Delete</button></div></section>",
-        name = escape(e.filename.as_str()),
-        id = escape(e.id.as_str()),
+        name = e.filename.as_str(),
+        id = e.id.as_str(),
     );
     Ok(Page::new("Delete", Nav::Admin("files"), body)
         .scripts(&["edit"])

@@ -8,21 +8,14 @@ use super::upload::{expiration_options, upload_widget, NEVER_DAYS};
 use super::{Nav, Page};
 use crate::app::App;
 use crate::error::{Error, OrNotFound, Result};
-use crate::html::{days_left_label, escape, format_size, friendly_lifetime, time};
+use crate::html::{expiry, format_size, friendly_lifetime, html, time, Html};
 use crate::model::{GuestLinkId, Timestamp};
 use crate::store::GuestLink;
 
-const ICON_TRASH: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M9 3h6l1 \
-     2h4v2H4V5h4zM6 9h12l-1 12H7zm3 2v8h2v-8zm4 0v8h2v-8z\"/></svg>";
-
-/// `Never`, or the date and how far away it is (or was).
-fn url_expiry(now: Timestamp, t: Timestamp) -> String {
-    if t.is_never() {
-        "Never".into()
-    } else {
-        format!("{} ({})", time(t, "date"), days_left_label(now, t))
-    }
-}
+const ICON_TRASH: Html = Html::trusted(
+    "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M9 3h6l1 \
+     2h4v2H4V5h4zM6 9h12l-1 12H7zm3 2v8h2v-8zm4 0v8h2v-8z\"/></svg>",
+);
 
 /// Why a link that is not disabled still accepts no uploads, if it does not.
 fn inactive_reason(link: &GuestLink, now: Timestamp) -> Option<&'static str> {
@@ -38,24 +31,28 @@ fn inactive_reason(link: &GuestLink, now: Timestamp) -> Option<&'static str> {
     }
 }
 
-fn link_row(link: &GuestLink, now: Timestamp) -> String {
-    let id = escape(link.id.as_str());
+fn link_row(link: &GuestLink, now: Timestamp) -> Html {
+    let id = link.id.as_str();
     let active = link.is_active(now);
     let other = inactive_reason(link, now);
     let label_text = if link.label.is_empty() {
-        "<em>unnamed</em>".to_owned()
+        Html::trusted("<em>unnamed</em>")
     } else {
-        escape(&link.label)
+        Html::text(&link.label)
     };
     let label = if active {
-        format!("<a href=\"/g/{id}\">{label_text}</a>")
+        html!(
+            "<a href=\"/g/{id}\">{label}</a>",
+            id = id,
+            label = label_text
+        )
     } else {
         label_text
     };
     let status = match (link.is_disabled, other) {
-        (true, _) => "<span class=\"badge\">disabled</span>".to_owned(),
-        (false, Some(why)) => format!("<span class=\"badge\">{}</span>", escape(why)),
-        (false, None) => String::new(),
+        (true, _) => Html::trusted("<span class=\"badge\">disabled</span>"),
+        (false, Some(why)) => html!("<span class=\"badge\">{why}</span>", why = why),
+        (false, None) => Html::default(),
     };
     let uploads = format!(
         "{} / {}",
@@ -68,7 +65,7 @@ fn link_row(link: &GuestLink, now: Timestamp) -> String {
     } else {
         "Disable"
     };
-    format!(
+    html!(
         "<tr class=\"{row_class}\" data-id=\"{id}\" data-disabled=\"{disabled}\" \
          data-other-inactive=\"{other_inactive}\">\
          <td class=\"cell-name\" data-label=\"Label\">{label} <span class=\"status\">{status}\
@@ -86,15 +83,20 @@ fn link_row(link: &GuestLink, now: Timestamp) -> String {
          <button type=\"button\" class=\"icon-button delete-link js-only\" aria-label=\"Delete\" \
          title=\"Delete\">{ICON_TRASH}</button></div></td></tr>",
         row_class = if active { "" } else { "inactive" },
-        disabled = link.is_disabled,
-        other_inactive = other.is_some(),
+        id = id,
+        disabled = if link.is_disabled { "true" } else { "false" },
+        other_inactive = if other.is_some() { "true" } else { "false" },
+        label = label,
+        status = status,
         created = time(link.creation_time, "date"),
-        url_exp = url_expiry(now, link.url_expiration),
-        lifetime = escape(&friendly_lifetime(link.file_lifetime.days() as i64)),
+        url_exp = expiry(now, link.url_expiration),
+        lifetime = friendly_lifetime(link.file_lifetime.days() as i64),
         max_size = link
             .max_file_bytes
-            .map_or_else(|| "Unlimited".to_owned(), |b| escape(&format_size(b))),
+            .map_or_else(|| "Unlimited".to_owned(), format_size),
+        uploads = uploads,
         copy_hidden = if active { "" } else { " hidden" },
+        toggle = toggle,
     )
 }
 
@@ -104,26 +106,28 @@ pub fn list(app: &App, req: &Request) -> Result<Response> {
     let now = app.now();
     let links = app.store.guest_links(now)?;
     let table = if links.is_empty() {
-        "<div class=\"card empty\"><p>No guest links yet.</p></div>".to_owned()
+        Html::trusted("<div class=\"card empty\"><p>No guest links yet.</p></div>")
     } else {
-        let rows: String = links.iter().map(|l| link_row(l, now)).collect();
-        format!(
+        let rows: Html = links.iter().map(|l| link_row(l, now)).collect();
+        html!(
             "<div class=\"table-wrap\"><table class=\"table links-table\" id=\"guest-links-table\">\
              <thead><tr><th scope=\"col\">Label</th><th scope=\"col\">Created</th>\
              <th scope=\"col\">Link expires</th><th scope=\"col\">Files expire</th>\
              <th scope=\"col\">Max size</th><th scope=\"col\">Uploads</th>\
              <th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead>\
-             <tbody>{rows}</tbody></table></div>"
+             <tbody>{rows}</tbody></table></div>",
+            rows = rows,
         )
     };
-    let body = format!(
+    let body = html!(
         "<div class=\"page-head\"><h1>Guest links</h1>\
          <a class=\"button primary\" href=\"/guest-links/new\">Create new</a></div>\
          <p class=\"alert info\">A guest link lets someone without the passphrase upload files \
          to you: send them the link, and what they upload shows up in your file list. Each link \
          can limit how many files, how large, and for how long.</p>{table}\
          <noscript><p class=\"alert warning\">Copying, disabling and deleting links needs \
-         JavaScript.</p></noscript>"
+         JavaScript.</p></noscript>",
+        table = table,
     );
     Ok(Page::new("Guest Links", Nav::Admin("guest-links"), body)
         .scripts(&["guest-links"])
@@ -133,7 +137,8 @@ pub fn list(app: &App, req: &Request) -> Result<Response> {
 /// `GET /guest-links/new`.
 pub fn new(app: &App, req: &Request) -> Result<Response> {
     app.require_admin_page(req)?;
-    let body = "<h1 class=\"page-title\">New guest link</h1>\
+    let body = Html::trusted(
+        "<h1 class=\"page-title\">New guest link</h1>\
         <form id=\"guest-link-form\" class=\"card\" novalidate>\
         <div class=\"field\"><label for=\"label\">Label <span class=\"hint\">(optional; guests \
         do not see it)</span></label><input type=\"text\" id=\"label\" autocomplete=\"off\" \
@@ -161,8 +166,8 @@ pub fn new(app: &App, req: &Request) -> Result<Response> {
         <div class=\"actions\"><a class=\"button\" href=\"/guest-links\" data-back>Cancel</a>\
         <button type=\"submit\" class=\"button primary\">Create</button></div></form>\
         <noscript><p class=\"alert warning\">Creating a guest link needs JavaScript.</p>\
-        </noscript>"
-        .to_owned();
+        </noscript>",
+    );
     Ok(Page::new("New Guest Link", Nav::Admin("guest-links"), body)
         .scripts(&["guest-links"])
         .render())
@@ -179,11 +184,12 @@ pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
         .or_not_found("Guest link not found")?;
     let nav = Nav::for_visitor(app, req);
     if !link.is_active(now) {
-        let body = "<section class=\"card narrow center\"><h1>Guest Link Inactive</h1>\
+        let body = Html::trusted(
+            "<section class=\"card narrow center\"><h1>Guest Link Inactive</h1>\
             <p>This guest link no longer accepts uploads: it may have expired, reached its \
             upload limit, or been switched off.</p><p>If you still need to send a file, ask \
-            the person who gave you the link for a new one.</p></section>"
-            .to_owned();
+            the person who gave you the link for a new one.</p></section>",
+        );
         return Ok(Page::new("Guest Link Inactive", nav, body).render());
     }
     let max_days = link.file_lifetime.days().min(NEVER_DAYS as u64) as i64;
@@ -196,31 +202,33 @@ pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
         None => "files".to_owned(),
     };
     let limits = match (link.max_file_uploads, link.max_file_bytes) {
-        (None, None) => String::new(),
-        (_, Some(b)) => format!(
-            " This link accepts {} of up to {}.",
-            escape(&count),
-            escape(&format_size(b))
+        (None, None) => Html::default(),
+        (_, Some(b)) => html!(
+            " This link accepts {count} of up to {size}.",
+            count = count,
+            size = format_size(b)
         ),
-        (Some(_), None) => format!(" This link accepts {}.", escape(&count)),
+        (Some(_), None) => html!(" This link accepts {count}.", count = count),
     };
     let max_bytes = link
         .max_file_bytes
-        .map_or_else(String::new, |b| format!(" data-max-bytes=\"{b}\""));
-    let form_data = format!(
+        .map_or_else(Html::default, |b| html!(" data-max-bytes=\"{b}\"", b = b));
+    let form_data = html!(
         "data-endpoint=\"/api/guest/{id}\" data-max-days=\"{max}\"{max_bytes}",
-        id = escape(id.as_str()),
+        id = id.as_str(),
         max = if max_days >= NEVER_DAYS {
             "never".to_owned()
         } else {
             max_days.to_string()
         },
+        max_bytes = max_bytes,
     );
-    let body = format!(
+    let body = html!(
         "<h1 class=\"page-title\">Upload a file</h1>\
          <p class=\"lead\">You have been invited to upload a file. Once it is uploaded, you \
-         get a link to it to send back.{limits}</p>{}",
-        upload_widget(&options, false, false, &form_data)
+         get a link to it to send back.{limits}</p>{widget}",
+        limits = limits,
+        widget = upload_widget(&options, false, false, &form_data)
     );
     Ok(Page::new("Upload", nav, body).scripts(&["upload"]).render())
 }

@@ -5,7 +5,7 @@ use rouille::{Request, Response};
 use super::{admin_entry, Nav, Page};
 use crate::app::App;
 use crate::error::Result;
-use crate::html::{escape, time};
+use crate::html::{html, time, Html};
 use crate::useragent;
 
 /// `GET /files/{id}/downloads`: newest first, numbered so the newest has the highest number.
@@ -19,30 +19,30 @@ pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
     } else {
         app.store.downloads(&e.id)?
     };
-    let eid = escape(e.id.as_str());
+    let eid = e.id.as_str();
     let content = if records.is_empty() {
-        "<div class=\"card empty\"><p>No downloads yet.</p></div>".to_owned()
+        Html::trusted("<div class=\"card empty\"><p>No downloads yet.</p></div>")
     } else {
         let total = records.len();
-        let rows: String = records
+        let rows: Html = records
             .iter()
             .enumerate()
             .map(|(i, r)| {
                 let agent = useragent::parse(&r.user_agent);
-                format!(
+                html!(
                     "<tr><td data-label=\"#\">{n}</td><td data-label=\"Time\">{t}</td>\
                      <td data-label=\"IP\">{ip}</td><td data-label=\"Browser\" title=\"{ua}\">\
                      {browser}</td><td data-label=\"Platform\">{platform}</td></tr>",
                     n = total - i,
                     t = time(r.time, "timestamp"),
-                    ip = escape(&r.client_ip),
-                    ua = escape(&r.user_agent),
-                    browser = escape(&agent.browser),
-                    platform = escape(&agent.platform),
+                    ip = r.client_ip,
+                    ua = r.user_agent,
+                    browser = agent.browser,
+                    platform = agent.platform,
                 )
             })
             .collect();
-        format!(
+        html!(
             "<form method=\"get\" action=\"/files/{eid}/downloads\" class=\"history-filter\" \
              id=\"history-filter\"><div class=\"field check\"><input type=\"checkbox\" \
              id=\"unique-ips-only\" name=\"unique\" value=\"true\"{checked}>\
@@ -53,14 +53,18 @@ pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
              <th scope=\"col\">Download #</th><th scope=\"col\">Time</th>\
              <th scope=\"col\">Downloader IP</th><th scope=\"col\">Browser</th>\
              <th scope=\"col\">Platform</th></tr></thead><tbody>{rows}</tbody></table></div>",
+            eid = eid,
             checked = if unique { " checked" } else { "" },
+            rows = rows,
         )
     };
-    let body = format!(
+    let body = html!(
         "<div class=\"page-head\"><h1>Downloads of <span class=\"filename\">{name}</span></h1>\
          </div>{content}<div class=\"actions\"><a class=\"button\" href=\"/files/{eid}/info\" \
          data-back>Close</a></div>",
-        name = escape(e.filename.as_str()),
+        name = e.filename.as_str(),
+        content = content,
+        eid = eid,
     );
     Ok(Page::new("Downloads", Nav::Admin("files"), body)
         .scripts(&["history"])

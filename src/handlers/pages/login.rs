@@ -7,7 +7,7 @@ use super::{Nav, Page};
 use crate::app::App;
 use crate::error::Result;
 use crate::handlers::auth;
-use crate::html::{escape, parse_form};
+use crate::html::{html, parse_form};
 
 /// Whether `next` is safe to go to after logging in: a path on this site (starts with one
 /// `/`, not `//` or `/\`, which browsers treat as another host), with no control characters.
@@ -29,12 +29,12 @@ fn login_page(app: &App, req: &Request, next: Option<&str>, error: Option<&str>)
     let next = next.filter(|n| is_local_path(n)).unwrap_or("/");
     let nav = Nav::for_visitor(app, req);
     let (error_text, error_hidden) = match error {
-        Some(e) => (escape(e), ""),
-        None => (String::new(), " hidden"),
+        Some(e) => (e, ""),
+        None => ("", " hidden"),
     };
     // login.js sends the passphrase to the JSON API; without JavaScript the form posts to
     // `/login` itself.
-    let body = format!(
+    let body = html!(
         "<section class=\"card narrow\"><h1>Log in</h1>\
          <form id=\"login-form\" method=\"post\" action=\"/login\" data-next=\"{next}\">\
          <input type=\"hidden\" name=\"next\" value=\"{next}\">\
@@ -45,7 +45,9 @@ fn login_page(app: &App, req: &Request, next: Option<&str>, error: Option<&str>)
          </div>\
          <button type=\"submit\" class=\"button primary wide\">Authenticate</button>\
          </form></section>",
-        next = escape(next),
+        next = next,
+        error_hidden = error_hidden,
+        error_text = error_text,
     );
     Page::new("Log in", nav, body).scripts(&["login"]).render()
 }

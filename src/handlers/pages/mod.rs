@@ -21,7 +21,7 @@ use rouille::{Request, Response};
 
 use crate::app::App;
 use crate::error::{OrNotFound, Result};
-use crate::html::{encode_uri_component, escape};
+use crate::html::{encode_uri_component, html, Html};
 use crate::model::EntryMeta;
 
 /// Which navigation bar a page shows.
@@ -51,28 +51,21 @@ pub struct Page {
     pub nav: Nav,
     /// Page scripts under `/js/`, without the extension; `common` is always loaded.
     pub scripts: &'static [&'static str],
-    pub body: String,
-    pub status: u16,
+    pub body: Html,
 }
 
 impl Page {
-    pub fn new(title: &'static str, nav: Nav, body: String) -> Self {
+    pub fn new(title: &'static str, nav: Nav, body: Html) -> Self {
         Page {
             title,
             nav,
             scripts: &[],
             body,
-            status: 200,
         }
     }
 
     pub fn scripts(mut self, scripts: &'static [&'static str]) -> Self {
         self.scripts = scripts;
-        self
-    }
-
-    pub fn status(mut self, status: u16) -> Self {
-        self.status = status;
         self
     }
 
@@ -86,11 +79,17 @@ impl Page {
         } else {
             format!("PicoShare - {}", self.title)
         };
-        let mut scripts = format!("<script src=\"/js/common.js?v={v}\" defer></script>");
-        for s in self.scripts {
-            scripts.push_str(&format!("<script src=\"/js/{s}.js?v={v}\" defer></script>"));
-        }
-        let html = format!(
+        let scripts: Html = std::iter::once("common")
+            .chain(self.scripts.iter().copied())
+            .map(|s| {
+                html!(
+                    "<script src=\"/js/{s}.js?v={v}\" defer></script>",
+                    s = s,
+                    v = v
+                )
+            })
+            .collect();
+        let page = html!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <meta name=\"color-scheme\" content=\"light dark\">\n\
@@ -110,12 +109,13 @@ impl Page {
              {nav}\n<main id=\"main\" class=\"container\">\n{body}\n</main>\n\
              <div id=\"snackbar\" class=\"snackbar\" role=\"status\" aria-live=\"polite\"></div>\n\
              </body>\n</html>\n",
-            title = escape(&title),
+            title = title,
+            v = v,
+            scripts = scripts,
             nav = nav_bar(self.nav),
             body = self.body,
         );
-        Response::html(html)
-            .with_status_code(self.status)
+        Response::html(page.into_string())
             .with_unique_header("Content-Security-Policy", csp)
             .with_unique_header("X-Content-Type-Options", "nosniff")
             .with_unique_header("Referrer-Policy", "same-origin")
@@ -133,61 +133,69 @@ pub fn page_csp() -> String {
 }
 
 /// The top bar. The System menu is a `<details>` element, so it opens without JavaScript.
-fn nav_bar(nav: Nav) -> String {
-    let brand = "<a class=\"brand\" href=\"/\"><img src=\"/favicon.svg\" alt=\"\" width=\"28\" \
-                 height=\"28\"><span>PicoShare</span></a>";
+fn nav_bar(nav: Nav) -> Html {
     let links = match nav {
-        Nav::Anonymous => {
+        Nav::Anonymous => Html::trusted(
             "<ul class=\"nav-links\"><li><a class=\"button primary\" href=\"/login\">Log In</a>\
-             </li></ul>"
-                .to_owned()
-        }
+             </li></ul>",
+        ),
         Nav::Admin(current) => {
             let item = |key: &str, href: &str, label: &str, class: &str| {
                 let aria = if key == current {
-                    " aria-current=\"page\""
+                    Html::trusted(" aria-current=\"page\"")
                 } else {
-                    ""
+                    Html::default()
                 };
-                format!("<li><a class=\"{class}\" href=\"{href}\"{aria}>{label}</a></li>")
+                html!(
+                    "<li><a class=\"{class}\" href=\"{href}\"{aria}>{label}</a></li>",
+                    class = class,
+                    href = href,
+                    aria = aria,
+                    label = label,
+                )
             };
             let system_current = if matches!(current, "information" | "settings") {
                 " current"
             } else {
                 ""
             };
-            format!(
-                "<ul class=\"nav-links admin\">{}{}{}\
+            html!(
+                "<ul class=\"nav-links admin\">{upload}{files}{guest_links}\
                  <li><details class=\"menu{system_current}\"><summary>System</summary>\
-                 <ul class=\"menu-list\">{}{}\
+                 <ul class=\"menu-list\">{information}{settings}\
                  <li><form method=\"post\" action=\"/logout\"><button type=\"submit\" \
                  class=\"menu-button\" id=\"logout\">Log Out</button></form></li>\
                  </ul></details></li></ul>",
-                item("upload", "/", "Upload", "button primary nav-upload"),
-                item("files", "/files", "Files", "nav-link"),
-                item("guest-links", "/guest-links", "Guest Links", "nav-link"),
-                item("information", "/information", "Information", "menu-link"),
-                item("settings", "/settings", "Settings", "menu-link"),
+                upload = item("upload", "/", "Upload", "button primary nav-upload"),
+                files = item("files", "/files", "Files", "nav-link"),
+                guest_links = item("guest-links", "/guest-links", "Guest Links", "nav-link"),
+                information = item("information", "/information", "Information", "menu-link"),
+                settings = item("settings", "/settings", "Settings", "menu-link"),
+                system_current = system_current,
             )
         }
     };
-    format!("<header class=\"topbar\"><nav class=\"nav\" aria-label=\"Main\">{brand}{links}</nav></header>")
+    html!(
+        "<header class=\"topbar\"><nav class=\"nav\" aria-label=\"Main\"><a class=\"brand\" \
+         href=\"/\"><img src=\"/favicon.svg\" alt=\"\" width=\"28\" height=\"28\">\
+         <span>PicoShare</span></a>{links}</nav></header>",
+        links = links,
+    )
 }
 
 /// A friendly error page for browsers (see [`crate::error::Error::into_response`], its only
-/// caller).
+/// caller, which also sets the status).
 pub fn error_page(app: &App, req: &Request, status: u16, heading: &str, text: &str) -> Response {
-    let body = format!(
+    let body = html!(
         "<section class=\"card narrow center error-page\"><p class=\"status-code\">{status}</p>\
-         <h1>{}</h1><p>{}</p><p><a class=\"button primary\" href=\"/\">Go to the start page</a>\
-         </p></section>",
-        escape(heading),
-        escape(text)
+         <h1>{heading}</h1><p>{text}</p><p><a class=\"button primary\" href=\"/\">Go to the \
+         start page</a></p></section>",
+        status = status,
+        heading = heading,
+        text = text,
     );
     let title = if status == 404 { "Not Found" } else { "Error" };
-    Page::new(title, Nav::for_visitor(app, req), body)
-        .status(status)
-        .render()
+    Page::new(title, Nav::for_visitor(app, req), body).render()
 }
 
 /// Looks up the file an admin's `/files/{id}/…` page is about: a visitor who is not logged in
@@ -210,23 +218,25 @@ fn origin(app: &App, req: &Request) -> String {
 
 /// The two link boxes (full link and short link) with copy buttons, as the upload result and
 /// the file information page show them.
-fn link_boxes(origin: &str, id: &str, filename: &str) -> String {
+fn link_boxes(origin: &str, id: &str, filename: &str) -> Html {
     let short = format!("/-{id}");
     let full = format!("/-{id}/{}", encode_uri_component(filename));
     let boxed = |box_id: &str, label: &str, path: &str| {
-        format!(
+        html!(
             "<div class=\"link-box\" id=\"{box_id}\"><span class=\"link-box-label\">{label}</span>\
              <a class=\"link\" href=\"{p}\" data-abs>{o}{p}</a>\
              <button type=\"button\" class=\"button small js-only\" data-copy=\"{p}\">Copy</button>\
              </div>",
-            p = escape(path),
-            o = escape(origin),
+            box_id = box_id,
+            label = label,
+            p = path,
+            o = origin,
         )
     };
-    format!(
-        "<div class=\"link-boxes\" id=\"result-links\">{}{}</div>",
-        boxed("verbose-link-box", "Full link", &full),
-        boxed("short-link-box", "Short link", &short)
+    html!(
+        "<div class=\"link-boxes\" id=\"result-links\">{full}{short}</div>",
+        full = boxed("verbose-link-box", "Full link", &full),
+        short = boxed("short-link-box", "Short link", &short)
     )
 }
 

@@ -5,7 +5,7 @@ use rouille::{Request, Response};
 use super::{Nav, Page};
 use crate::app::App;
 use crate::error::Result;
-use crate::html::{escape, format_size};
+use crate::html::{format_size, html, Html};
 use crate::store::NEVER_DAYS;
 use crate::sysinfo::SystemInfo;
 
@@ -27,7 +27,7 @@ pub fn settings(app: &App, req: &Request) -> Result<Response> {
     let (number, unit, forever) = settings_display(app.store.default_expiration_days()?);
     let disabled = if forever { " disabled" } else { "" };
     let sel = |u: &str| if u == unit { " selected" } else { "" };
-    let body = format!(
+    let body = html!(
         "<h1 class=\"page-title\">Settings</h1>\
          <form id=\"settings-form\" class=\"card narrow-left\" novalidate>\
          <fieldset class=\"fieldset\"><legend>Default expiration of new files</legend>\
@@ -45,7 +45,9 @@ pub fn settings(app: &App, req: &Request) -> Result<Response> {
          <div class=\"actions\"><button type=\"submit\" class=\"button primary\" disabled>Save\
          </button></div></form>\
          <noscript><p class=\"alert warning\">Saving settings needs JavaScript.</p></noscript>",
-        max = if unit == "years" { 10 } else { 3650 },
+        max = if unit == "years" { 10u16 } else { 3650 },
+        number = number,
+        disabled = disabled,
         d = sel("days"),
         y = sel("years"),
         checked = if forever { " checked" } else { "" },
@@ -64,13 +66,13 @@ pub fn information(app: &App, req: &Request) -> Result<Response> {
     } else {
         0
     };
-    let size = |b: u64| escape(&format_size(b));
+    let size = format_size;
     let optional = |label: &str, v: Option<&str>| {
-        v.map_or_else(String::new, |v| {
-            format!("<li>{label}: <code>{}</code></li>", escape(v))
+        v.map_or_else(Html::default, |v| {
+            html!("<li>{label}: <code>{v}</code></li>", label = label, v = v)
         })
     };
-    let body = format!(
+    let body = html!(
         "<h1 class=\"page-title\">System information</h1>\
          <section class=\"card\" aria-labelledby=\"disk-heading\">\
          <h2 id=\"disk-heading\">Disk</h2>\
@@ -92,6 +94,7 @@ pub fn information(app: &App, req: &Request) -> Result<Response> {
          <section class=\"card\" aria-labelledby=\"version-heading\">\
          <h2 id=\"version-heading\">Version</h2><ul class=\"plain\" id=\"version\">\
          <li>Version: <code>{version}</code></li>{revision}{built}</ul></section>",
+        percent = percent,
         used = size(info.fs_used_bytes),
         total = size(info.fs_total_bytes),
         available = size(info.fs_available_bytes),
@@ -101,7 +104,7 @@ pub fn information(app: &App, req: &Request) -> Result<Response> {
         wal = size(info.wal_file_bytes),
         shm = size(info.shm_file_bytes),
         reclaim = size(info.reclaimable_bytes),
-        version = escape(info.version),
+        version = info.version,
         revision = optional("Revision", info.revision),
         built = optional("Built at", info.built_at),
     );

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::handlers::download::{self, Conditional};
 use crate::handlers::{entry_id, read_small_body};
-use crate::html::escape;
+use crate::html::html;
 use crate::model::{EntryId, EntryMeta};
 
 /// Largest unlock form body (PicoShare's bound).
@@ -147,10 +147,10 @@ fn form_decode(s: &[u8]) -> Option<Vec<u8>> {
 /// this address. It does not name the file: the passphrase guards that too.
 fn page(id: &EntryId, error: Option<&str>) -> Response {
     let (error_text, error_hidden) = match error {
-        Some(e) => (escape(e), ""),
-        None => (String::new(), " hidden"),
+        Some(e) => (e, ""),
+        None => ("", " hidden"),
     };
-    let body = format!(
+    let body = html!(
         "<section class=\"card narrow\" id=\"unlock\"><h1>Protected Download</h1>\
          <p>This file is protected by a passphrase. Enter it to download the file.</p>\
          <form id=\"unlock-form\" method=\"post\" action=\"/-{id}/unlock\">\
@@ -161,7 +161,9 @@ fn page(id: &EntryId, error: Option<&str>) -> Response {
          </div>\
          <button type=\"submit\" class=\"button primary wide\">Download</button>\
          </form></section>",
-        id = escape(id.as_str()),
+        id = id.as_str(),
+        error_hidden = error_hidden,
+        error_text = error_text,
     );
     Page::new("Protected Download", Nav::Anonymous, body).render()
 }

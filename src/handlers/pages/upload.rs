@@ -6,7 +6,7 @@ use rouille::{Request, Response};
 use super::{Nav, Page};
 use crate::app::App;
 use crate::error::Result;
-use crate::html::{escape, friendly_lifetime};
+use crate::html::{friendly_lifetime, html, Html};
 
 /// PicoShare's "never" lifetime in days.
 pub const NEVER_DAYS: i64 = 36_500;
@@ -19,7 +19,7 @@ const BUILT_IN_DAYS: [i64; 5] = [1, 7, 30, 365, NEVER_DAYS];
 /// after "Never"), with `default_days` selected; then "Custom" when `custom` is set. Values
 /// are day counts (upload.js turns them into a timestamp when the upload starts, so a page
 /// left open for hours still gets the full lifetime).
-pub fn expiration_options(max_days: i64, default_days: i64, custom: bool) -> String {
+pub fn expiration_options(max_days: i64, default_days: i64, custom: bool) -> Html {
     let mut days: Vec<i64> = BUILT_IN_DAYS
         .iter()
         .copied()
@@ -29,7 +29,7 @@ pub fn expiration_options(max_days: i64, default_days: i64, custom: bool) -> Str
         days.push(default_days);
         days.sort_unstable();
     }
-    let mut out = String::new();
+    let mut out = Html::default();
     for d in days {
         let selected = if d == default_days { " selected" } else { "" };
         let value = if d >= NEVER_DAYS {
@@ -37,14 +37,15 @@ pub fn expiration_options(max_days: i64, default_days: i64, custom: bool) -> Str
         } else {
             d.to_string()
         };
-        out.push_str(&format!(
-            "<option value=\"{}\"{selected}>{}</option>",
-            escape(&value),
-            escape(&friendly_lifetime(d))
+        out.push(&html!(
+            "<option value=\"{value}\"{selected}>{label}</option>",
+            value = value,
+            selected = selected,
+            label = friendly_lifetime(d)
         ));
     }
     if custom {
-        out.push_str("<option value=\"custom\">Custom</option>");
+        out.push(&Html::trusted("<option value=\"custom\">Custom</option>"));
     }
     out
 }
@@ -53,8 +54,8 @@ pub fn expiration_options(max_days: i64, default_days: i64, custom: bool) -> Str
 /// optional note and download passphrase; then the progress, saving, error and result panels
 /// upload.js switches between.
 /// `form_data` holds extra `data-` attributes for upload.js (where to send, limits).
-pub fn upload_widget(options: &str, admin: bool, custom: bool, form_data: &str) -> String {
-    let note_field = if admin {
+pub fn upload_widget(options: &Html, admin: bool, custom: bool, form_data: &Html) -> Html {
+    let note_field = Html::trusted(if admin {
         "<div class=\"field\"><label for=\"note\">Note <span class=\"hint\">(optional, only \
          you can see it)</span></label><input type=\"text\" id=\"note\" maxlength=\"500\" \
          autocomplete=\"off\"></div>\
@@ -64,14 +65,14 @@ pub fn upload_widget(options: &str, admin: bool, custom: bool, form_data: &str) 
          spellcheck=\"false\" title=\"Visitors must enter it to download the file\"></div>"
     } else {
         ""
-    };
-    let picker = if custom {
+    });
+    let picker = Html::trusted(if custom {
         "<div class=\"field\" id=\"expiration-picker\" hidden><label for=\"expiration\">\
          Expiry date</label><input type=\"date\" id=\"expiration\"></div>"
     } else {
         ""
-    };
-    format!(
+    });
+    html!(
         "<div id=\"upload-error\" class=\"alert error\" role=\"alert\" hidden></div>\
          <section id=\"upload-form\" class=\"card upload\" {form_data}>\
          <div id=\"drop-zone\" class=\"drop-zone\">\
@@ -109,33 +110,38 @@ pub fn upload_widget(options: &str, admin: bool, custom: bool, form_data: &str) 
          <upload-links id=\"upload-links\"></upload-links>\
          <div class=\"actions\"><a id=\"edit-link\" class=\"button\" href=\"/files\" hidden>\
          Edit</a><button type=\"button\" class=\"button primary\" id=\"upload-another\">\
-         Upload Another</button></div></section>"
+         Upload Another</button></div></section>",
+        form_data = form_data,
+        options = options,
+        picker = picker,
+        note_field = note_field,
     )
 }
 
 /// `GET /`: the upload page for the admin, an introduction for everyone else.
 pub fn index(app: &App, req: &Request) -> Result<Response> {
     if !app.is_admin(req) {
-        let body = "<section class=\"card intro\"><h1>What is PicoShare?</h1>\
+        let body = Html::trusted(
+            "<section class=\"card intro\"><h1>What is PicoShare?</h1>\
              <p>PicoShare is a small, self-hosted place to share files. Whoever runs this \
              server uploads a file and gets a link; anyone with the link can download it, with \
              no account and no ads.</p>\
              <p>Files can be of any size and type, and each one expires when its owner \
              chooses. The owner can also hand out guest links that let other people upload \
              without logging in.</p>\
-             <p><a class=\"button primary\" href=\"/login\">Log in to upload</a></p></section>"
-            .to_owned();
+             <p><a class=\"button primary\" href=\"/login\">Log in to upload</a></p></section>",
+        );
         return Ok(Page::new("", Nav::Anonymous, body).render());
     }
     let default_days = app.store.default_expiration_days()?;
     let options = expiration_options(NEVER_DAYS, default_days, true);
-    let body = format!(
-        "<h1 class=\"page-title\">Upload a file</h1>{}",
-        upload_widget(
+    let body = html!(
+        "<h1 class=\"page-title\">Upload a file</h1>{widget}",
+        widget = upload_widget(
             &options,
             true,
             true,
-            "data-endpoint=\"/api/entry\" data-admin=\"true\""
+            &Html::trusted("data-endpoint=\"/api/entry\" data-admin=\"true\"")
         )
     );
     Ok(Page::new("Upload", Nav::Admin("upload"), body)
