@@ -7,7 +7,6 @@ use rouille::{Request, Response};
 pub struct Asset {
     /// URL path it is served at.
     pub path: &'static str,
-    pub content_type: &'static str,
     pub body: &'static [u8],
     /// FNV-1a of the bytes, computed at compile time; with the crate version it makes the ETag.
     pub hash: u64,
@@ -26,47 +25,14 @@ pub const fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Content type by file extension.
-const fn content_type(path: &str) -> &'static str {
-    let b = path.as_bytes();
-    // The extension decides; compare the tail bytes (const fn cannot use str methods).
-    if ends_with(b, b".css") {
-        "text/css; charset=utf-8"
-    } else if ends_with(b, b".js") {
-        "text/javascript; charset=utf-8"
-    } else if ends_with(b, b".png") {
-        "image/png"
-    } else if ends_with(b, b".svg") {
-        "image/svg+xml"
-    } else if ends_with(b, b".ico") {
-        "image/x-icon"
-    } else if ends_with(b, b".webmanifest") {
-        "application/manifest+json"
-    } else if ends_with(b, b".xml") {
-        "application/xml"
-    } else {
-        "application/octet-stream"
-    }
-}
-
-const fn ends_with(s: &[u8], tail: &[u8]) -> bool {
-    if tail.len() > s.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < tail.len() {
-        if s[s.len() - tail.len() + i] != tail[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
+fn content_type(path: &str) -> String {
+    crate::handlers::content_type_for(path).unwrap_or_else(|| "application/octet-stream".to_owned())
 }
 
 macro_rules! asset {
     ($url:literal, $file:literal) => {
         Asset {
             path: $url,
-            content_type: content_type($url),
             body: include_bytes!(concat!("../assets/", $file)),
             hash: fnv1a(include_bytes!(concat!("../assets/", $file))),
         }
@@ -133,7 +99,7 @@ pub fn serve(req: &Request, asset: &Asset) -> Response {
     let response = if matches {
         Response::text("").with_status_code(304)
     } else {
-        Response::from_data(asset.content_type, asset.body)
+        Response::from_data(content_type(asset.path), asset.body)
     };
     response
         .with_unique_header("ETag", etag)

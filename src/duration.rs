@@ -1,6 +1,10 @@
 //! Go's `time.Duration` text form (`168h0m0s`, `1h30m`, `1.5h`, `300ms`), which PicoShare uses
 //! for guest links' file lifetimes in its API and in `guest_links.file_expiration_time`, and
 //! the [`FileLifetime`] built on it (with PicoShare's "never" sentinel, `876000h0m0s`).
+//!
+//! Hand-written on purpose: the format is Go's own (`time.ParseDuration` and
+//! `Duration.String()`), and compatibility with stored values and API clients is byte for
+//! byte; Rust's duration crates (humantime and others) read and write other spellings.
 
 use std::fmt;
 

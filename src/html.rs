@@ -15,6 +15,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use crate::model::Timestamp;
 
 /// Markup that is safe to put in a page.
@@ -176,57 +178,23 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// What JavaScript's `encodeURIComponent` leaves as it is: ASCII letters, digits and
+/// `-_.!~*'()`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
 /// Percent-encodes a path segment the way JavaScript's `encodeURIComponent` does, so the
 /// "full link" built server-side matches the one the upload page builds.
 pub fn encode_uri_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Parses an `application/x-www-form-urlencoded` body (`a=1&b=x+y%21`) into name/value
-/// pairs: `+` is a space, `%XX` a byte; malformed escapes stay as they are, and bytes that are
-/// not UTF-8 become U+FFFD.
-pub fn parse_form(body: &str) -> Vec<(String, String)> {
-    fn decode(s: &str) -> String {
-        let b = s.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < b.len() => {
-                    let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                        .ok()
-                        .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
-                        .and_then(|h| u8::from_str_radix(h, 16).ok());
-                    match hex {
-                        Some(v) => {
-                            out.push(v);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                c => out.push(c),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    body.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
+    utf8_percent_encode(s, URI_COMPONENT).to_string()
 }
 
 /// A size in bytes, 1024-based: `24 B` below 1 KiB, else two decimals with
@@ -362,29 +330,6 @@ mod tests {
         assert_eq!(encode_uri_component("a b.txt"), "a%20b.txt");
         assert_eq!(encode_uri_component("ö/&?#"), "%C3%B6%2F%26%3F%23");
         assert_eq!(encode_uri_component("(x)!~*'-_."), "(x)!~*'-_.");
-    }
-
-    #[test]
-    fn form_bodies() {
-        assert_eq!(
-            parse_form("passphrase=a+b%21%C3%A9&next=%2Ffiles%3Fx%3D1"),
-            [
-                ("passphrase".to_owned(), "a b!é".to_owned()),
-                ("next".to_owned(), "/files?x=1".to_owned())
-            ]
-        );
-        assert_eq!(
-            parse_form("a=%zz&b=%4&c&&d=100%&e=%+1"),
-            [
-                ("a".to_owned(), "%zz".to_owned()),
-                ("b".to_owned(), "%4".to_owned()),
-                ("c".to_owned(), String::new()),
-                ("d".to_owned(), "100%".to_owned()),
-                ("e".to_owned(), "% 1".to_owned())
-            ]
-        );
-        assert_eq!(parse_form("x=%FF")[0].1, "\u{fffd}");
-        assert!(parse_form("").is_empty());
     }
 
     #[test]

@@ -89,8 +89,9 @@ pub fn run(config: Config) -> Result<(), Fatal> {
     tune_malloc(&config);
     let config = Arc::new(config);
     let db = config.db_path.display().to_string();
-    // One server per database: a second one would race the first's spool sweep and
-    // collector. `picoshare compact` takes the same lock.
+    // One server per database: a second one would race the first's collector. The lock
+    // lives in the spool folder, which taking it creates. `picoshare compact` takes the same
+    // lock.
     let _lock = crate::maintenance::lock_database(&config.db_path)
         .map_err(|e| format!("cannot lock {db}: {e}"))?
         .ok_or_else(|| format!("another picoshare is already serving {db}"))?;
@@ -99,9 +100,6 @@ pub fn run(config: Config) -> Result<(), Fatal> {
             StoreError::Schema(why) => Fatal::Refused(format!("cannot open database {db}: {why}")),
             e => Fatal::Failed(format!("cannot open database {db}: {e}")),
         })?;
-    let spool = config.spool_dir();
-    crate::spool::prepare_dir(&spool)
-        .map_err(|e| format!("cannot prepare spool folder {}: {e}", spool.display()))?;
     let key_path = crate::disk::beside(&config.db_path, "-session.key");
     let install_key = load_or_create_install_key(&key_path)
         .map_err(|e| format!("cannot read or create the session key beside {db}: {e}"))?;

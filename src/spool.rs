@@ -1,7 +1,7 @@
 //! The spool: an uploaded file's bytes between the network and SQLite. The first
 //! `multipart_memory` bytes stay in one buffer; past that they go to a temp file in our spool
-//! folder that is unlinked the moment it is created, so no outcome — success, error, a client
-//! gone, a panic, even SIGKILL — can leave it behind. The same buffer feeds the chunk writer
+//! folder that has no name (`O_TMPFILE`), so no outcome — success, error, a client gone, a
+//! panic, even SIGKILL — can leave it behind, and there is nothing to sweep at start-up. The same buffer feeds the chunk writer
 //! ([`ChunkSource`]), so an upload never holds more than that one buffer. The spool calls
 //! nothing: [`Spool::fill_until`] returns whenever a batch of whole chunks waits in the temp
 //! file, the upload hands them to the chunk writer and gives their range of the temp file back
@@ -9,7 +9,7 @@
 //! few MiB, its pages mostly never reach the disk, and an upload needs its size in free space
 //! once, not twice.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -43,7 +43,7 @@ pub enum Filled {
     Batch,
 }
 
-/// An uploaded file's bytes, in memory or in an unlinked temp file.
+/// An uploaded file's bytes, in memory or in a nameless temp file.
 pub struct Spool {
     buf: Vec<u8>,
     /// Bytes of `buf` holding file data while the file is still in memory.
@@ -89,7 +89,7 @@ impl Spool {
         self.file.is_some()
     }
 
-    /// Reads `src` to its end, spilling to an unlinked file in `dir` once the buffer is full.
+    /// Reads `src` to its end, spilling to a nameless file in `dir` once the buffer is full.
     /// Fails as soon as more than `max` bytes arrive.
     pub fn fill_from(
         &mut self,
@@ -100,7 +100,7 @@ impl Spool {
         self.fill_until(src, dir, max, u64::MAX).map(|_| ())
     }
 
-    /// Reads `src`, spilling to an unlinked file in `dir` once the buffer is full, until its
+    /// Reads `src`, spilling to a nameless file in `dir` once the buffer is full, until its
     /// end ([`Filled::End`]) or until at least `batch` bytes wait in the temp file
     /// ([`Filled::Batch`]: call again to go on). Fails as soon as more than `max` bytes
     /// arrive. The buffer is always filled before it is written out, so the temp file gets a
@@ -214,17 +214,10 @@ impl Spool {
         }
     }
 
-    /// Moves the in-memory bytes to a fresh temp file and unlinks its name at once.
+    /// Moves the in-memory bytes to a fresh temp file in `dir` that has no name: `O_TMPFILE`,
+    /// or, where the filesystem lacks it, a name removed the moment it is created.
     fn spill(&mut self, dir: &Path) -> Result<(), SpoolError> {
-        let path = dir.join(format!("upload-{}", crate::random::hex(12)));
-        let mut f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(SpoolError::Sink)?;
-        // The name goes now; the open descriptor keeps the data until it closes.
-        fs::remove_file(&path).map_err(SpoolError::Sink)?;
+        let mut f = tempfile::tempfile_in(dir).map_err(SpoolError::Sink)?;
         f.write_all(&self.buf[..self.in_memory])
             .map_err(SpoolError::Sink)?;
         self.on_disk = self.in_memory as u64;
@@ -264,26 +257,10 @@ impl ChunkSource for Spool {
     }
 }
 
-/// Removes anything left in the spool folder (there should be nothing: files are unlinked on
-/// creation) and makes sure the folder exists. Run at start-up.
-pub fn prepare_dir(dir: &Path) -> io::Result<usize> {
-    fs::create_dir_all(dir)?;
-    let mut removed = 0;
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        // Dot-files (the server's lock) are not spool files.
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if entry.file_type()?.is_file() && !hidden {
-            fs::remove_file(entry.path())?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn tmp() -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("ps-spool-{}", crate::random::hex(6)));
@@ -365,15 +342,6 @@ mod tests {
         }
         let mut s = Spool::new(64, 7);
         s.fill_from(&mut &data[..], &dir, Some(500)).unwrap();
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn startup_sweep_removes_leftovers() {
-        let dir = tmp();
-        fs::write(dir.join("upload-stale"), b"x").unwrap();
-        assert_eq!(prepare_dir(&dir).unwrap(), 1);
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -2,6 +2,10 @@
 //! PicoShare shows (those of `mileusna/useragent`: `Chrome`, `Firefox`, `Safari`, `Edge`,
 //! `Opera`, `Samsung Browser`, `Googlebot`, …; `Windows`, `macOS`, `Linux`, `Android`, `iOS`,
 //! `ChromeOS`), from the product tokens and the parenthesised comments of the header.
+//!
+//! Hand-written on purpose: the history page only needs these display names, the way
+//! PicoShare shows them; a general User-Agent crate brings a regular-expression engine and a
+//! database of patterns for answers we would still have to map onto PicoShare's names.
 
 /// What the history page shows for one download.
 #[derive(Clone, Debug, PartialEq, Eq)]

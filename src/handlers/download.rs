@@ -3,6 +3,7 @@
 //! goes to the admin directly and sends everyone else to its unlock page
 //! ([`crate::handlers::pages::unlock`]), which answers with [`send`] once the passphrase is right.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rouille::{Request, Response, ResponseBody};
 
 use crate::app::App;
@@ -138,53 +139,24 @@ fn content_type(meta: &EntryMeta) -> String {
     if !stored.is_empty() && !stored.eq_ignore_ascii_case("application/octet-stream") {
         return stored.to_owned();
     }
-    let ext = meta
-        .filename
-        .as_str()
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    guess_type(&ext)
-        .unwrap_or("application/octet-stream")
-        .to_owned()
+    super::content_type_for(meta.filename.as_str())
+        .unwrap_or_else(|| "application/octet-stream".to_owned())
 }
 
-/// A small built-in table, so answers do not depend on the host's `mime.types`.
-fn guess_type(ext: &str) -> Option<&'static str> {
-    Some(match ext {
-        "txt" | "log" | "md" => "text/plain; charset=utf-8",
-        "html" | "htm" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "csv" => "text/csv; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "xml" => "text/xml; charset=utf-8",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" | "tgz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "7z" => "application/x-7z-compressed",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "avif" => "image/avif",
-        "svg" => "image/svg+xml",
-        "ico" => "image/x-icon",
-        "mp4" | "m4v" => "video/mp4",
-        "webm" => "video/webm",
-        "mov" => "video/quicktime",
-        "mkv" => "video/x-matroska",
-        "mp3" => "audio/mpeg",
-        "m4a" => "audio/mp4",
-        "ogg" | "oga" => "audio/ogg",
-        "ogv" => "video/ogg",
-        "wav" => "audio/wav",
-        "flac" => "audio/flac",
-        "wasm" => "application/wasm",
-        _ => return None,
-    })
-}
+/// RFC 8187's `attr-char`: what a `filename*` value keeps as it is.
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
 
 /// RFC 6266: `inline` (browsers show what they can, offer the rest for saving), an ASCII
 /// fallback name with quotes and backslashes replaced, and the exact name as RFC 8187
@@ -197,16 +169,7 @@ pub fn content_disposition(name: &str) -> String {
             _ => '_',
         })
         .collect();
-    let mut encoded = String::with_capacity(name.len() * 3);
-    for b in name.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => encoded.push(b as char),
-            b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~' => {
-                encoded.push(b as char)
-            }
-            _ => encoded.push_str(&format!("%{b:02X}")),
-        }
-    }
+    let encoded = utf8_percent_encode(name, ATTR_CHAR);
     format!("inline; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 

@@ -40,6 +40,18 @@ pub fn invalid_request(m: impl std::fmt::Display) -> Error {
     Error::BadRequest(format!("Invalid request: {m}"))
 }
 
+/// The MIME type for a file name's extension, from `mime_guess`'s built-in table (answers do
+/// not depend on the host's `mime.types`), with `charset=utf-8` for text. `None` when the
+/// extension is unknown.
+pub fn content_type_for(name: &str) -> Option<String> {
+    let mime = mime_guess::from_path(name).first_raw()?;
+    Some(if mime.starts_with("text/") {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_owned()
+    })
+}
+
 /// An empty 200 answer.
 pub fn empty_ok() -> Response {
     Response::text("").with_status_code(200)

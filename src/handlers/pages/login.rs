@@ -7,7 +7,7 @@ use super::{Nav, Page};
 use crate::app::App;
 use crate::error::Result;
 use crate::handlers::auth;
-use crate::html::{html, parse_form};
+use crate::html::html;
 
 /// Whether `next` is safe to go to after logging in: a path on this site (starts with one
 /// `/`, not `//` or `/\`, which browsers treat as another host), with no control characters.
@@ -88,9 +88,41 @@ fn read_form(req: &Request, max: usize) -> Result<Vec<(String, String)>> {
     Ok(parse_form(&String::from_utf8_lossy(&buf)))
 }
 
+/// Parses an `application/x-www-form-urlencoded` body (`a=1&b=x+y%21`) into name/value
+/// pairs, as browsers encode it: `+` is a space, `%XX` a byte; malformed escapes stay as they
+/// are, and bytes that are not UTF-8 become U+FFFD.
+fn parse_form(body: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_bodies() {
+        assert_eq!(
+            parse_form("passphrase=a+b%21%C3%A9&next=%2Ffiles%3Fx%3D1"),
+            [
+                ("passphrase".to_owned(), "a b!é".to_owned()),
+                ("next".to_owned(), "/files?x=1".to_owned())
+            ]
+        );
+        assert_eq!(
+            parse_form("a=%zz&b=%4&c&&d=100%&e=%+1"),
+            [
+                ("a".to_owned(), "%zz".to_owned()),
+                ("b".to_owned(), "%4".to_owned()),
+                ("c".to_owned(), String::new()),
+                ("d".to_owned(), "100%".to_owned()),
+                ("e".to_owned(), "% 1".to_owned())
+            ]
+        );
+        assert_eq!(parse_form("x=%FF")[0].1, "\u{fffd}");
+        assert!(parse_form("").is_empty());
+    }
 
     #[test]
     fn local_paths_only() {
