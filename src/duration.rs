@@ -18,17 +18,9 @@ const NANOS_PER_HOUR: i64 = 3600 * NANOS_PER_SEC;
 pub struct GoDuration(i64);
 
 impl GoDuration {
-    /// `n` nanoseconds.
-    pub const fn from_nanos(n: i64) -> Self {
-        GoDuration(n)
-    }
     /// `h` whole hours.
     pub const fn from_hours(h: i64) -> Self {
         GoDuration(h * NANOS_PER_HOUR)
-    }
-    /// The span in nanoseconds.
-    pub fn nanos(self) -> i64 {
-        self.0
     }
     /// Whole seconds, truncated toward zero.
     pub fn whole_secs(self) -> i64 {
@@ -196,14 +188,6 @@ impl FileLifetime {
         match self {
             FileLifetime::Never => Self::NEVER_DURATION,
             FileLifetime::Finite(d) => d,
-        }
-    }
-
-    /// The lifetime in seconds; `None` for never.
-    pub fn secs(self) -> Option<i64> {
-        match self {
-            FileLifetime::Never => None,
-            FileLifetime::Finite(d) => Some(d.whole_secs()),
         }
     }
 

@@ -226,7 +226,7 @@ impl Error {
     }
 
     /// The same error, a 400's message worded as PicoShare's admin API words it:
-    /// `Invalid request: …` (see [`crate::handlers::invalid_request`]).
+    /// `Invalid request: …` (as `handlers::invalid_request` words it).
     pub fn invalid_request(self) -> Error {
         match self {
             Error::BadRequest(m) => crate::handlers::invalid_request(m),

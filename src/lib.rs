@@ -1,31 +1,31 @@
 //! PicoShare for Rust: a drop-in, memory-bounded replacement for the Go PicoShare.
 //!
-//! The data path reads top to bottom in module names: [`multipart`] → [`spool`] (buffer and
-//! temp file) → `store::chunk_writer` (SQLite rows) → `store::chunk_reader` →
-//! [`handlers::download`] (response). A [`store::Upload`] drives the first three, from
-//! `handlers::upload`.
+//! The data path reads top to bottom in file names: `multipart.rs` → `spool.rs` (buffer and
+//! temp file) → `store/chunk_writer.rs` (SQLite rows) → `store/chunk_reader.rs` →
+//! `handlers/download.rs` (response). A [`store::Upload`] drives the first three, from
+//! `handlers/upload.rs`.
 
 // No `unwrap()` outside tests: every failure is handled or explained.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod app;
-pub mod assets;
+pub(crate) mod assets;
 pub mod auth;
 pub mod config;
-pub mod disk;
-pub mod duration;
+pub(crate) mod disk;
+pub(crate) mod duration;
 pub mod error;
-pub mod gc;
-pub mod handlers;
-pub mod html;
+pub(crate) mod gc;
+pub(crate) mod handlers;
+pub(crate) mod html;
 pub mod maintenance;
 pub mod model;
 pub mod multipart;
-pub mod random;
+pub(crate) mod random;
 pub mod range;
 pub mod server;
 pub mod spool;
 pub mod store;
-pub mod sysinfo;
-pub mod throttle;
+pub(crate) mod sysinfo;
+pub(crate) mod throttle;
 pub mod useragent;

@@ -76,7 +76,8 @@ impl Spool {
     }
 
     /// Total bytes spooled.
-    pub fn len(&self) -> u64 {
+    #[cfg(test)]
+    fn len(&self) -> u64 {
         self.len
     }
 
@@ -85,7 +86,8 @@ impl Spool {
     }
 
     /// Whether the bytes went to a temp file.
-    pub fn spilled(&self) -> bool {
+    #[cfg(test)]
+    fn spilled(&self) -> bool {
         self.file.is_some()
     }
 

@@ -7,6 +7,7 @@ use crate::error::StoreError;
 use crate::model::{
     DownloadPassphrase, EntryId, EntryMeta, Filename, GuestLinkId, Note, Timestamp,
 };
+#[cfg(test)]
 use crate::spool::Spool;
 
 /// A file about to be stored.
@@ -89,12 +90,6 @@ pub(super) fn insert_row(
 }
 
 impl Store {
-    /// Stores a completely received file as the admin's upload and returns its new id (see
-    /// [`super::Upload`]).
-    pub fn insert_entry(&self, new: &NewEntry, spool: &mut Spool) -> Result<EntryId, StoreError> {
-        super::Upload::begin(self, super::Uploader::Admin).finish(spool, new)
-    }
-
     /// The metadata of a file that has not expired at `now`.
     pub fn entry(&self, id: &EntryId, now: Timestamp) -> Result<EntryMeta, StoreError> {
         let meta = self
@@ -218,7 +213,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{insert, temp_store};
 
     fn new_entry(name: &str, now: Timestamp) -> NewEntry {
         NewEntry {
@@ -243,10 +238,7 @@ mod tests {
         let t = temp_store(5);
         let now = Timestamp::from_unix(1_800_000_000);
         let mut spool = spool_of(b"hello world", &t.dir, 5);
-        let id = t
-            .store
-            .insert_entry(&new_entry("a.txt", now), &mut spool)
-            .unwrap();
+        let id = insert(&t, &new_entry("a.txt", now), &mut spool);
         t.store
             .record_download(&id, now, "127.0.0.1", "curl")
             .unwrap();

@@ -24,12 +24,12 @@ use crate::config::Config;
 use crate::error::StoreError;
 
 pub use chunk_reader::ChunkReader;
-pub use chunk_writer::{ChunkSource, ChunkWriter};
+pub use chunk_writer::ChunkSource;
 pub use downloads::{unique_ips, DownloadRecord, MAX_HISTORY_ROWS};
 pub use entries::{EntryUpdate, NewEntry, PurgeStats};
 pub use guest_links::{GuestLink, GuestUploadSlot, NewGuestLink};
 pub use migrate::{normalise_sql, PICOSHARE_VERSION};
-pub use settings::{INITIAL_DAYS, NEVER_DAYS};
+pub use settings::NEVER_DAYS;
 pub use upload::{Upload, Uploader};
 
 /// The store's own bounds, taken from [`Config`].
@@ -263,6 +263,17 @@ pub(crate) mod test_support {
         }
     }
 
+    /// Stores the file in `spool` as the admin's upload `new`.
+    pub fn insert(
+        t: &TempStore,
+        new: &super::NewEntry,
+        spool: &mut crate::spool::Spool,
+    ) -> crate::model::EntryId {
+        super::Upload::begin(&t.store, super::Uploader::Admin)
+            .finish(spool, new)
+            .unwrap()
+    }
+
     /// Stores `data` as a never-expiring file named `name` uploaded at `now`.
     pub fn insert_file(
         t: &TempStore,
@@ -273,20 +284,16 @@ pub(crate) mod test_support {
         use crate::model::{Filename, Note, Timestamp};
         let mut spool = crate::spool::Spool::new(1 << 20, t.store.settings.chunk_size);
         spool.fill_from(&mut &data[..], &t.dir, None).unwrap();
-        t.store
-            .insert_entry(
-                &super::NewEntry {
-                    filename: Filename::parse(name).unwrap(),
-                    content_type: String::new(),
-                    upload_time: now,
-                    expiration: Timestamp::never(),
-                    guest_link_id: None,
-                    note: Note::none(),
-                    download_passphrase: None,
-                },
-                &mut spool,
-            )
-            .unwrap()
+        let new = super::NewEntry {
+            filename: Filename::parse(name).unwrap(),
+            content_type: String::new(),
+            upload_time: now,
+            expiration: Timestamp::never(),
+            guest_link_id: None,
+            note: Note::none(),
+            download_passphrase: None,
+        };
+        insert(t, &new, &mut spool)
     }
 
     pub fn temp_store(chunk_size: usize) -> TempStore {

@@ -57,10 +57,6 @@ impl<'a> Upload<'a> {
         }
     }
 
-    pub fn id(&self) -> &EntryId {
-        self.writer.id()
-    }
-
     /// Receives `file` into `spool` (its temp file in `dir`; more than `max` bytes fail). Each
     /// time a batch of whole chunks waits in the temp file, the chunk writer moves them into
     /// SQLite in one transaction and the spool gives their space back, so the temp file stays
