@@ -92,10 +92,9 @@ pub fn build_tag() -> String {
 /// Serves `asset`: 304 when `If-None-Match` names its ETag, else the bytes.
 pub fn serve(req: &Request, asset: &Asset) -> Response {
     let etag = asset.etag();
-    let matches = req.header("If-None-Match").is_some_and(|v| {
-        v.split(',')
-            .any(|t| t.trim() == etag || t.trim() == "*" || t.trim() == format!("W/{etag}"))
-    });
+    let matches = req
+        .header("If-None-Match")
+        .is_some_and(|v| crate::handlers::etag_matches(v, &etag));
     let response = if matches {
         Response::text("").with_status_code(304)
     } else {

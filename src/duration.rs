@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::model::Timestamp;
+use crate::model::{Timestamp, NEVER_DAYS};
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 const NANOS_PER_HOUR: i64 = 3600 * NANOS_PER_SEC;
@@ -150,7 +150,7 @@ pub enum FileLifetime {
 
 impl FileLifetime {
     /// PicoShare's "infinite" sentinel: 36 500 days.
-    pub const NEVER_DURATION: GoDuration = GoDuration::from_hours(876_000);
+    pub const NEVER_DURATION: GoDuration = GoDuration::from_hours(NEVER_DAYS as i64 * 24);
     /// The shortest lifetime a guest link may give its files.
     pub const MINIMUM: GoDuration = GoDuration::from_hours(24);
 
@@ -205,19 +205,33 @@ impl FileLifetime {
     }
 
     /// PicoShare's friendly name: `Never`, `1 day`, `7 days`, `1 year`, `2 years` (on 365-day
-    /// boundaries), `400 days`.
+    /// boundaries), `400 days` (see [`friendly_lifetime`]).
     pub fn friendly_name(self) -> String {
-        if self == FileLifetime::Never {
-            return "Never".into();
+        friendly_lifetime(self.days() as i64)
+    }
+}
+
+/// `1 day`, `N days`.
+pub fn plural_days(n: i64) -> String {
+    if n.abs() == 1 {
+        format!("{n} day")
+    } else {
+        format!("{n} days")
+    }
+}
+
+/// A lifetime in days as people say it: `1 day`, `30 days`, `1 year`, `2 years` on 365-day
+/// boundaries, `Never` for PicoShare's [`NEVER_DAYS`] "forever".
+pub fn friendly_lifetime(days: i64) -> String {
+    if days >= i64::from(NEVER_DAYS) {
+        "Never".into()
+    } else if days >= 365 && days % 365 == 0 {
+        match days / 365 {
+            1 => "1 year".into(),
+            n => format!("{n} years"),
         }
-        let days = self.days();
-        let (value, unit) = if days % 365 == 0 && days > 0 {
-            (days / 365, "year")
-        } else {
-            (days, "day")
-        };
-        let plural = if value > 1 { "s" } else { "" };
-        format!("{value} {unit}{plural}")
+    } else {
+        plural_days(days)
     }
 }
 
@@ -302,6 +316,16 @@ mod tests {
             let d = GoDuration::parse(s).unwrap();
             assert_eq!(GoDuration::parse(&d.to_string()), Some(d));
         }
+    }
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(friendly_lifetime(1), "1 day");
+        assert_eq!(friendly_lifetime(7), "7 days");
+        assert_eq!(friendly_lifetime(365), "1 year");
+        assert_eq!(friendly_lifetime(3650), "10 years");
+        assert_eq!(friendly_lifetime(400), "400 days");
+        assert_eq!(friendly_lifetime(36_500), "Never");
     }
 
     #[test]

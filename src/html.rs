@@ -17,6 +17,7 @@ use std::fmt;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use crate::duration::plural_days;
 use crate::model::Timestamp;
 
 /// Markup that is safe to put in a page.
@@ -218,15 +219,6 @@ pub fn days_until(now: Timestamp, t: Timestamp) -> i64 {
     ((t.unix() - now.unix()) as f64 / 86_400.0).round() as i64
 }
 
-/// `1 day`, `N days`.
-pub fn plural_days(n: i64) -> String {
-    if n.abs() == 1 {
-        format!("{n} day")
-    } else {
-        format!("{n} days")
-    }
-}
-
 /// The "(N days)" or "(N days ago)" suffix shown after an expiry date.
 pub fn days_left_label(now: Timestamp, t: Timestamp) -> String {
     let n = days_until(now, t);
@@ -234,21 +226,6 @@ pub fn days_left_label(now: Timestamp, t: Timestamp) -> String {
         format!("{} ago", plural_days(-n))
     } else {
         plural_days(n)
-    }
-}
-
-/// A lifetime in days as people say it: `1 day`, `30 days`, `1 year`, `2 years` on 365-day
-/// boundaries, `Never` for PicoShare's 36,500-day "forever".
-pub fn friendly_lifetime(days: i64) -> String {
-    if days >= 36_500 {
-        "Never".into()
-    } else if days >= 365 && days % 365 == 0 {
-        match days / 365 {
-            1 => "1 year".into(),
-            n => format!("{n} years"),
-        }
-    } else {
-        plural_days(days)
     }
 }
 
@@ -357,16 +334,6 @@ mod tests {
         );
         assert_eq!(expiry(now, Timestamp::never()), "Never");
         assert!(expiry(now, now.plus_secs(30 * 86_400)).ends_with("</time> (30 days)"));
-    }
-
-    #[test]
-    fn lifetimes() {
-        assert_eq!(friendly_lifetime(1), "1 day");
-        assert_eq!(friendly_lifetime(7), "7 days");
-        assert_eq!(friendly_lifetime(365), "1 year");
-        assert_eq!(friendly_lifetime(3650), "10 years");
-        assert_eq!(friendly_lifetime(400), "400 days");
-        assert_eq!(friendly_lifetime(36_500), "Never");
     }
 
     #[test]

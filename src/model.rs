@@ -12,6 +12,9 @@ pub const ENTRY_ID_LEN: usize = 10;
 pub const GUEST_LINK_ID_LEN: usize = 16;
 /// PicoShare's "never expires" timestamp, stored like any other expiration.
 pub const NEVER: &str = "2999-12-31T00:00:00Z";
+/// PicoShare's "never" as a lifetime in days (100 × 365): the stored default lifetime that
+/// means "store files forever", and a guest link's file lifetime `876000h0m0s`.
+pub const NEVER_DAYS: u16 = 36_500;
 
 fn is_id(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| ID_ALPHABET.contains(&b))

@@ -52,6 +52,15 @@ pub fn content_type_for(name: &str) -> Option<String> {
     })
 }
 
+/// Whether an `If-None-Match` header names `etag`: one of its comma-separated tags, weak
+/// (`W/`) or strong (compared weakly, as RFC 9110 §13.1.2 says for GET), or `*`.
+pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
 /// An empty 200 answer.
 pub fn empty_ok() -> Response {
     Response::text("").with_status_code(200)
@@ -88,5 +97,18 @@ pub fn json_str<'a>(v: &'a serde_json::Value, field: &str) -> Option<&'a str> {
         None | Some(serde_json::Value::Null) => Some(""),
         Some(serde_json::Value::String(s)) => Some(s),
         Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_match_lists_and_weak_forms() {
+        assert!(etag_matches("\"a\", \"b\"", "\"b\""));
+        assert!(etag_matches("W/\"b\"", "\"b\""));
+        assert!(etag_matches("*", "\"b\""));
+        assert!(!etag_matches("\"c\"", "\"b\""));
     }
 }

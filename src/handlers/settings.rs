@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{empty_ok, invalid_request as invalid, read_json};
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::store::NEVER_DAYS;
+use crate::model::NEVER_DAYS;
 
 /// The longest default lifetime short of "never": 10 × 365 days.
 pub const MAX_DAYS: u16 = 10 * 365;

@@ -29,7 +29,6 @@ pub use downloads::{unique_ips, DownloadRecord, MAX_HISTORY_ROWS};
 pub use entries::{EntryUpdate, NewEntry, PurgeStats};
 pub use guest_links::{GuestLink, GuestUploadSlot, NewGuestLink};
 pub use migrate::{normalise_sql, PICOSHARE_VERSION};
-pub use settings::NEVER_DAYS;
 pub use upload::{Upload, Uploader};
 
 /// The store's own bounds, taken from [`Config`].

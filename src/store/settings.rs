@@ -5,14 +5,15 @@ use rusqlite::OptionalExtension;
 
 use super::Store;
 use crate::error::StoreError;
+#[cfg(test)]
+use crate::model::NEVER_DAYS;
 
-/// PicoShare's stored "never expire" default: 100 × 365 days.
-pub const NEVER_DAYS: u16 = 36_500;
 /// The default before anyone changed it (PicoShare's migration seeds 30).
 pub const INITIAL_DAYS: u16 = 30;
 
 impl Store {
-    /// The default lifetime for new admin uploads, in days ([`NEVER_DAYS`] = never).
+    /// The default lifetime for new admin uploads, in days
+    /// ([`crate::model::NEVER_DAYS`] = never).
     pub fn default_expiration_days(&self) -> Result<i64, StoreError> {
         let days: Option<Option<i64>> = self
             .reader()?
@@ -31,7 +32,7 @@ impl Store {
     }
 
     /// Sets the default lifetime for new admin uploads (the caller validated it: 1…3650, or
-    /// [`NEVER_DAYS`]). Creates the row if an old database lacks it.
+    /// [`crate::model::NEVER_DAYS`]). Creates the row if an old database lacks it.
     pub fn set_default_expiration_days(&self, days: u16) -> Result<(), StoreError> {
         self.writer().execute(
             "INSERT INTO settings (id, default_expiration_in_days) VALUES (1, ?1) \

@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use crate::chunked::ChunkedDecoder;
-use crate::conn_io::ConnIo;
+use crate::conn_io::{is_timeout, ConnIo};
 use crate::head::Framing;
 
 #[derive(Debug)]
@@ -34,13 +34,6 @@ pub(crate) enum After {
     Drainable,
     /// The connection must be closed (framing lost, or the client was never told to send).
     Close,
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 impl BodyReader {

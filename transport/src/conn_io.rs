@@ -6,6 +6,15 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Whether a socket error is a timeout running out (`SO_RCVTIMEO`/`SO_SNDTIMEO` report it as
+/// `WouldBlock` on Unix, `TimedOut` elsewhere).
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
 /// The read side of a connection: the socket plus a buffer whose size never changes.
 #[derive(Debug)]
 pub(crate) struct ConnIo {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::body::{After, BodyReader};
-use crate::conn_io::ConnIo;
+use crate::conn_io::{is_timeout, ConnIo};
 use crate::head::{parse_head, Head, HeadScanner, Scan};
 use crate::limits::Limits;
 use crate::request::{Completion, Request};
@@ -118,13 +118,6 @@ pub(crate) fn serve(
         }
         io = body.into_io();
     }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// Reads one request head. A new connection has `head_read_timeout` from now; a kept-alive one

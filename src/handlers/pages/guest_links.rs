@@ -4,12 +4,13 @@
 use rouille::{Request, Response};
 
 use super::files::ICON_COPY;
-use super::upload::{expiration_options, upload_widget, NEVER_DAYS};
+use super::upload::{expiration_options, upload_widget};
 use super::{Nav, Page};
 use crate::app::App;
+use crate::duration::friendly_lifetime;
 use crate::error::{Error, OrNotFound, Result};
-use crate::html::{expiry, format_size, friendly_lifetime, html, time, Html};
-use crate::model::{GuestLinkId, Timestamp};
+use crate::html::{expiry, format_size, html, time, Html};
+use crate::model::{GuestLinkId, Timestamp, NEVER_DAYS};
 use crate::store::GuestLink;
 
 const ICON_TRASH: Html = Html::trusted(
@@ -192,7 +193,7 @@ pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
         );
         return Ok(Page::new("Guest Link Inactive", nav, body).render());
     }
-    let max_days = link.file_lifetime.days().min(NEVER_DAYS as u64) as i64;
+    let max_days = link.file_lifetime.days().min(u64::from(NEVER_DAYS)) as i64;
     let options = expiration_options(max_days, max_days, false);
     let count = match link.max_file_uploads {
         Some(m) => match m.saturating_sub(link.uploads_used) {
@@ -216,7 +217,7 @@ pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
     let form_data = html!(
         "data-endpoint=\"/api/guest/{id}\" data-max-days=\"{max}\"{max_bytes}",
         id = id.as_str(),
-        max = if max_days >= NEVER_DAYS {
+        max = if max_days >= i64::from(NEVER_DAYS) {
             "never".to_owned()
         } else {
             max_days.to_string()

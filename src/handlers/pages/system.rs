@@ -6,13 +6,13 @@ use super::{Nav, Page};
 use crate::app::App;
 use crate::error::Result;
 use crate::html::{format_size, html, Html};
-use crate::store::NEVER_DAYS;
+use crate::model::NEVER_DAYS;
 use crate::sysinfo::SystemInfo;
 
 /// How the settings form shows a stored lifetime: `(number, unit, forever)`. Multiples of 365
 /// days show in years; "forever" shows the greyed-out initial 30 days.
 pub fn settings_display(days: i64) -> (i64, &'static str, bool) {
-    if days >= NEVER_DAYS as i64 {
+    if days >= i64::from(NEVER_DAYS) {
         (30, "days", true)
     } else if days >= 365 && days % 365 == 0 {
         (days / 365, "years", false)

@@ -5,14 +5,13 @@ use rouille::{Request, Response};
 
 use super::{Nav, Page};
 use crate::app::App;
+use crate::duration::friendly_lifetime;
 use crate::error::Result;
-use crate::html::{friendly_lifetime, html, Html};
-
-/// PicoShare's "never" lifetime in days.
-pub const NEVER_DAYS: i64 = 36_500;
+use crate::html::{html, Html};
+use crate::model::NEVER_DAYS;
 
 /// The built-in lifetimes every upload page offers, in days.
-const BUILT_IN_DAYS: [i64; 5] = [1, 7, 30, 365, NEVER_DAYS];
+const BUILT_IN_DAYS: [i64; 5] = [1, 7, 30, 365, NEVER_DAYS as i64];
 
 /// The `<option>`s of the expiration select: the built-in lifetimes no longer than `max_days`,
 /// plus `default_days` in its sorted place if it is not one of them (PicoShare appends it
@@ -32,7 +31,7 @@ pub fn expiration_options(max_days: i64, default_days: i64, custom: bool) -> Htm
     let mut out = Html::default();
     for d in days {
         let selected = if d == default_days { " selected" } else { "" };
-        let value = if d >= NEVER_DAYS {
+        let value = if d >= i64::from(NEVER_DAYS) {
             "never".to_owned()
         } else {
             d.to_string()
@@ -134,7 +133,7 @@ pub fn index(app: &App, req: &Request) -> Result<Response> {
         return Ok(Page::new("", Nav::Anonymous, body).render());
     }
     let default_days = app.store.default_expiration_days()?;
-    let options = expiration_options(NEVER_DAYS, default_days, true);
+    let options = expiration_options(i64::from(NEVER_DAYS), default_days, true);
     let body = html!(
         "<h1 class=\"page-title\">Upload a file</h1>{widget}",
         widget = upload_widget(
@@ -171,16 +170,17 @@ mod tests {
 
     #[test]
     fn default_is_selected_and_sorted_in() {
+        let never = i64::from(NEVER_DAYS);
         assert_eq!(
-            labels(&expiration_options(NEVER_DAYS, 30, true)),
+            labels(&expiration_options(never, 30, true)),
             ["1 day", "7 days", "*30 days", "1 year", "Never", "Custom"]
         );
         assert_eq!(
-            labels(&expiration_options(NEVER_DAYS, 5, true)),
+            labels(&expiration_options(never, 5, true)),
             ["1 day", "*5 days", "7 days", "30 days", "1 year", "Never", "Custom"]
         );
         assert_eq!(
-            labels(&expiration_options(NEVER_DAYS, 3650, true)),
+            labels(&expiration_options(never, 3650, true)),
             [
                 "1 day",
                 "7 days",
@@ -192,7 +192,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            labels(&expiration_options(NEVER_DAYS, NEVER_DAYS, true)),
+            labels(&expiration_options(never, never, true)),
             ["1 day", "7 days", "30 days", "1 year", "*Never", "Custom"]
         );
     }
