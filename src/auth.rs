@@ -97,7 +97,7 @@ impl Auth {
         let Some((nonce, expiry)) = self.parse_valid(token, now) else {
             return;
         };
-        let mut revoked = crate::store::lock(&self.revoked);
+        let mut revoked = crate::locks::lock(&self.revoked);
         if revoked.len() >= MAX_REVOKED {
             revoked.retain(|_, exp| *exp > now.unix());
             if revoked.len() >= MAX_REVOKED {
@@ -150,7 +150,7 @@ impl Auth {
     /// Whether `token` is one of ours, unexpired at `now` and not revoked.
     pub fn verify(&self, token: &str, now: Timestamp) -> bool {
         match self.parse_valid(token, now) {
-            Some((nonce, _)) => !crate::store::lock(&self.revoked).contains_key(nonce),
+            Some((nonce, _)) => !crate::locks::lock(&self.revoked).contains_key(nonce),
             None => false,
         }
     }

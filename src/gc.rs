@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::app::App;
-use crate::store::lock;
+use crate::locks::lock;
 
 /// Wakes the collector thread before its interval is up.
 #[derive(Default)]

@@ -18,6 +18,7 @@ pub mod error;
 pub(crate) mod gc;
 pub(crate) mod handlers;
 pub(crate) mod html;
+pub(crate) mod locks;
 pub mod maintenance;
 pub mod model;
 pub mod multipart;

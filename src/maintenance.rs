@@ -2,7 +2,7 @@
 //! snapshot of the live database) and `picoshare compact` (convert a database, e.g. one the Go
 //! PicoShare created, to incremental auto-vacuum so deleted files' space can be given back).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -111,26 +111,6 @@ pub fn backup(config: &Config, dest: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Takes the lock a running server holds on its database, or fails if one is running.
-pub fn lock_database(db: &Path) -> std::io::Result<Option<File>> {
-    use std::os::unix::io::AsRawFd;
-    let spool = beside(db, "-spool");
-    fs::create_dir_all(&spool)?;
-    let path = spool.join(".lock");
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)?;
-    // SAFETY: flock on a descriptor we own.
-    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        Ok(Some(f))
-    } else {
-        Ok(None)
-    }
-}
-
 /// `picoshare compact`: with the server stopped, rewrites the database into a fresh file with
 /// incremental auto-vacuum and only live pages, then swaps it in. Needs free space for one
 /// copy of the live data, checked first.
@@ -139,7 +119,7 @@ pub fn compact(config: &Config) -> Result<(), String> {
     if !db.exists() {
         return Err(format!("{} does not exist", db.display()));
     }
-    let _lock = lock_database(db)
+    let _lock = crate::locks::lock_database(db)
         .map_err(|e| format!("cannot lock {}: {e}", db.display()))?
         .ok_or_else(|| format!("a server is running on {}; stop it first", db.display()))?;
     let conn = Connection::open(db).map_err(|e| format!("cannot open {}: {e}", db.display()))?;

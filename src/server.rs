@@ -92,7 +92,7 @@ pub fn run(config: Config) -> Result<(), Fatal> {
     // One server per database: a second one would race the first's collector. The lock
     // lives in the spool folder, which taking it creates. `picoshare compact` takes the same
     // lock.
-    let _lock = crate::maintenance::lock_database(&config.db_path)
+    let _lock = crate::locks::lock_database(&config.db_path)
         .map_err(|e| format!("cannot lock {db}: {e}"))?
         .ok_or_else(|| format!("another picoshare is already serving {db}"))?;
     let store =

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::store::lock;
+use crate::locks::lock;
 
 /// The throttle's bounds.
 #[derive(Clone, Debug)]

@@ -16,6 +16,8 @@ mod usage;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+
+pub(crate) use crate::locks::lock;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -78,12 +80,6 @@ pub struct Store {
     uploading: Mutex<HashSet<String>>,
     /// Guest uploads in progress per guest link id (see [`Store::reserve_guest_upload`]).
     guest_slots: Mutex<HashMap<String, u64>>,
-}
-
-/// Locks a mutex even if a panicking thread poisoned it: the data behind our mutexes (a
-/// connection, a set of ids) stays valid across a panic, and SQLite rolls back on its own.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Store {
