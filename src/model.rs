@@ -1,9 +1,13 @@
-//! Validated domain values (`EntryId`, `Filename`, `Note`, `Timestamp`, …): parsed once at the
-//! edge with PicoShare's exact rules and messages, trusted everywhere inside.
+//! The domain, in one place: validated values (`EntryId`, `Filename`, `Note`, `Timestamp`, …)
+//! parsed once at the edge with PicoShare's exact rules and messages and trusted everywhere
+//! inside, and the records the store reads and writes — files ([`EntryMeta`], [`NewEntry`],
+//! [`EntryUpdate`]), guest links ([`GuestLink`] with its activity rule, [`NewGuestLink`]) and
+//! downloads ([`DownloadRecord`]).
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use std::fmt;
 
+use crate::duration::FileLifetime;
 use crate::random::{self, ID_ALPHABET};
 
 /// Entry ids are 10 characters of the id alphabet.
@@ -352,6 +356,115 @@ pub struct EntryMeta {
     pub download_passphrase: Option<DownloadPassphrase>,
 }
 
+/// A file about to be stored (see `store::Upload`).
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    pub filename: Filename,
+    pub content_type: String,
+    pub upload_time: Timestamp,
+    pub expiration: Timestamp,
+    pub guest_link_id: Option<GuestLinkId>,
+    pub note: Note,
+    pub download_passphrase: Option<DownloadPassphrase>,
+}
+
+/// The editable metadata of a file.
+pub struct EntryUpdate {
+    pub filename: Filename,
+    pub expiration: Timestamp,
+    pub note: Note,
+    pub download_passphrase: Option<DownloadPassphrase>,
+}
+
+/// A guest link as stored, with the number of its files that still exist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestLink {
+    pub id: GuestLinkId,
+    /// `""` when unnamed.
+    pub label: String,
+    /// Largest file a guest may upload; `None` = unlimited.
+    pub max_file_bytes: Option<u64>,
+    /// How many files the link accepts; `None` = unlimited.
+    pub max_file_uploads: Option<u64>,
+    pub creation_time: Timestamp,
+    /// When the link stops accepting uploads ([`Timestamp::never`] for never).
+    pub url_expiration: Timestamp,
+    /// How long guests' files live.
+    pub file_lifetime: FileLifetime,
+    pub is_disabled: bool,
+    /// Files uploaded through this link that still exist (not deleted, not expired). Deleting
+    /// one frees a slot, as in PicoShare.
+    pub uploads_used: u64,
+}
+
+/// Why a guest link takes no more uploads, whether or not it is switched off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkSpent {
+    /// Its URL expired.
+    Expired,
+    /// Its files (those still stored, and uploads in flight) reached its count.
+    UploadLimitReached,
+}
+
+impl LinkSpent {
+    /// As the guest-link list says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkSpent::Expired => "expired",
+            LinkSpent::UploadLimitReached => "upload limit reached",
+        }
+    }
+}
+
+/// The activity rule, written once: a link accepts an upload while it is switched on, its URL
+/// has not expired and uploads are left.
+impl GuestLink {
+    /// Whether guests may upload at `now`.
+    pub fn is_active(&self, now: Timestamp) -> bool {
+        self.accepts(now, 0)
+    }
+
+    /// [`GuestLink::is_active`], counting `in_flight` uploads as already used.
+    pub fn accepts(&self, now: Timestamp, in_flight: u64) -> bool {
+        !self.is_disabled && self.spent(now, in_flight).is_none()
+    }
+
+    /// Why the link takes no more uploads at `now` apart from being switched off (counting
+    /// `in_flight` uploads as used), if it does not.
+    pub fn spent(&self, now: Timestamp, in_flight: u64) -> Option<LinkSpent> {
+        if !self.url_expiration.is_never() && now > self.url_expiration {
+            Some(LinkSpent::Expired)
+        } else if self
+            .max_file_uploads
+            .is_some_and(|max| self.uploads_used + in_flight >= max)
+        {
+            Some(LinkSpent::UploadLimitReached)
+        } else {
+            None
+        }
+    }
+}
+
+/// A guest link about to be created (already validated).
+#[derive(Clone, Debug)]
+pub struct NewGuestLink {
+    pub label: String,
+    pub max_file_bytes: Option<u64>,
+    pub max_file_uploads: Option<u64>,
+    pub url_expiration: Timestamp,
+    pub file_lifetime: FileLifetime,
+}
+
+/// One recorded download of a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DownloadRecord {
+    pub time: Timestamp,
+    /// The client's address as recorded (socket peer, or forwarded with `PS_BEHIND_PROXY`).
+    pub client_ip: String,
+    /// The raw `User-Agent` header; `""` when there was none. See [`crate::useragent::parse`].
+    pub user_agent: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,5 +600,42 @@ mod tests {
         assert!(parse_expiration("2024-01-01T00:59:59Z", now).is_err());
         assert!(parse_expiration("2024-01-01T01:00:00Z", now).is_ok());
         assert!(parse_expiration("tomorrow", now).is_err());
+    }
+
+    #[test]
+    fn a_guest_link_accepts_uploads_while_on_unexpired_and_not_used_up() {
+        let now = Timestamp::from_unix(1_800_000_000);
+        let link = GuestLink {
+            id: GuestLinkId::random(),
+            label: String::new(),
+            max_file_bytes: None,
+            max_file_uploads: Some(2),
+            creation_time: now,
+            url_expiration: now.plus_secs(60),
+            file_lifetime: FileLifetime::Never,
+            is_disabled: false,
+            uploads_used: 1,
+        };
+        assert!(link.is_active(now));
+        assert_eq!(link.spent(now, 0), None);
+        // The last slot, taken by an upload in flight.
+        assert!(!link.accepts(now, 1));
+        assert_eq!(link.spent(now, 1), Some(LinkSpent::UploadLimitReached));
+        // The URL's last second still counts; the next one does not.
+        assert!(link.is_active(now.plus_secs(60)));
+        assert_eq!(link.spent(now.plus_secs(61), 0), Some(LinkSpent::Expired));
+        let off = GuestLink {
+            is_disabled: true,
+            ..link.clone()
+        };
+        assert!(!off.is_active(now));
+        assert_eq!(off.spent(now, 0), None, "switched off, but not spent");
+        let forever = GuestLink {
+            url_expiration: Timestamp::never(),
+            max_file_uploads: None,
+            uploads_used: 1_000,
+            ..link
+        };
+        assert!(forever.accepts(Timestamp::never().plus_secs(1), 1_000));
     }
 }

@@ -6,8 +6,7 @@ use rouille::{Request, Response};
 use super::{empty_ok, entry_id, json_str, read_json};
 use crate::app::App;
 use crate::error::{Error, OrNotFound, Result};
-use crate::model::{parse_expiration, DownloadPassphrase, Filename, Note, Timestamp};
-use crate::store::EntryUpdate;
+use crate::model::{parse_expiration, DownloadPassphrase, EntryUpdate, Filename, Note, Timestamp};
 
 pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
     app.require_admin(req)?;

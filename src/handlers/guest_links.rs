@@ -9,8 +9,7 @@ use super::{empty_ok, invalid_request as invalid, json as json_response, json_st
 use crate::app::App;
 use crate::duration::FileLifetime;
 use crate::error::{Error, OrNotFound, Result};
-use crate::model::{parse_expiration, GuestLinkId};
-use crate::store::NewGuestLink;
+use crate::model::{parse_expiration, GuestLinkId, NewGuestLink};
 
 /// Labels are for the admin's list; PicoShare caps them at 200 bytes.
 pub const MAX_LABEL_BYTES: usize = 200;

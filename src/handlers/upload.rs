@@ -11,11 +11,11 @@ use crate::app::App;
 use crate::duration::FileLifetime;
 use crate::error::{Error, OrNotFound, Result};
 use crate::model::{
-    parse_expiration, DownloadPassphrase, EntryId, Filename, GuestLinkId, Note, Timestamp,
+    parse_expiration, DownloadPassphrase, EntryId, Filename, GuestLinkId, NewEntry, Note, Timestamp,
 };
 use crate::multipart::{read_upload_with, Limits};
 use crate::spool::Spool;
-use crate::store::{NewEntry, Upload, Uploader};
+use crate::store::{Upload, Uploader};
 
 /// Room for the multipart framing around a guest's file (boundaries, part headers, a long
 /// file name, small extra fields) when comparing a request's `Content-Length` with the link's

@@ -7,20 +7,10 @@ use rusqlite::params;
 
 use super::Store;
 use crate::error::StoreError;
-use crate::model::{EntryId, Timestamp};
+use crate::model::{DownloadRecord, EntryId, Timestamp};
 
 /// The most history rows returned at once (about 150 bytes each in memory).
 pub const MAX_HISTORY_ROWS: usize = 10_000;
-
-/// One recorded download of a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DownloadRecord {
-    pub time: Timestamp,
-    /// The client's address as recorded (socket peer, or forwarded with `PS_BEHIND_PROXY`).
-    pub client_ip: String,
-    /// The raw `User-Agent` header; `""` when there was none. See [`crate::useragent::parse`].
-    pub user_agent: String,
-}
 
 impl Store {
     /// Records one download of `id`.

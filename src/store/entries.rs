@@ -5,30 +5,11 @@ use rusqlite::{params, Row};
 use super::{lock, Store};
 use crate::error::StoreError;
 use crate::model::{
-    DownloadPassphrase, EntryId, EntryMeta, Filename, GuestLinkId, Note, Timestamp,
+    DownloadPassphrase, EntryId, EntryMeta, EntryUpdate, Filename, GuestLinkId, NewEntry, Note,
+    Timestamp,
 };
 #[cfg(test)]
 use crate::spool::Spool;
-
-/// A file about to be stored.
-#[derive(Clone, Debug)]
-pub struct NewEntry {
-    pub filename: Filename,
-    pub content_type: String,
-    pub upload_time: Timestamp,
-    pub expiration: Timestamp,
-    pub guest_link_id: Option<GuestLinkId>,
-    pub note: Note,
-    pub download_passphrase: Option<DownloadPassphrase>,
-}
-
-/// The editable metadata of a file.
-pub struct EntryUpdate {
-    pub filename: Filename,
-    pub expiration: Timestamp,
-    pub note: Note,
-    pub download_passphrase: Option<DownloadPassphrase>,
-}
 
 /// What one collection removed.
 #[derive(Debug, Default, PartialEq, Eq)]

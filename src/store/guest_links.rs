@@ -8,54 +8,7 @@ use rusqlite::{params, Row, Transaction};
 use super::{lock, Store};
 use crate::duration::FileLifetime;
 use crate::error::StoreError;
-use crate::model::{GuestLinkId, Timestamp};
-
-/// A guest link as stored, with the number of its files that still exist.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GuestLink {
-    pub id: GuestLinkId,
-    /// `""` when unnamed.
-    pub label: String,
-    /// Largest file a guest may upload; `None` = unlimited.
-    pub max_file_bytes: Option<u64>,
-    /// How many files the link accepts; `None` = unlimited.
-    pub max_file_uploads: Option<u64>,
-    pub creation_time: Timestamp,
-    /// When the link stops accepting uploads ([`Timestamp::never`] for never).
-    pub url_expiration: Timestamp,
-    /// How long guests' files live.
-    pub file_lifetime: FileLifetime,
-    pub is_disabled: bool,
-    /// Files uploaded through this link that still exist (not deleted, not expired). Deleting
-    /// one frees a slot, as in PicoShare.
-    pub uploads_used: u64,
-}
-
-impl GuestLink {
-    /// Whether guests may upload at `now`: enabled, URL not expired, uploads left.
-    pub fn is_active(&self, now: Timestamp) -> bool {
-        self.accepts(now, 0)
-    }
-
-    /// [`GuestLink::is_active`], counting `in_flight` uploads as already used.
-    fn accepts(&self, now: Timestamp, in_flight: u64) -> bool {
-        !self.is_disabled
-            && (self.url_expiration.is_never() || now <= self.url_expiration)
-            && self
-                .max_file_uploads
-                .map_or(true, |max| self.uploads_used + in_flight < max)
-    }
-}
-
-/// A guest link about to be created (already validated).
-#[derive(Clone, Debug)]
-pub struct NewGuestLink {
-    pub label: String,
-    pub max_file_bytes: Option<u64>,
-    pub max_file_uploads: Option<u64>,
-    pub url_expiration: Timestamp,
-    pub file_lifetime: FileLifetime,
-}
+use crate::model::{GuestLink, GuestLinkId, NewGuestLink, Timestamp};
 
 /// The columns [`link_from_row`] reads; `?1` in the count is "now".
 const LINK_COLUMNS: &str = "g.id, g.label, g.max_file_bytes, g.max_file_uploads, \
@@ -227,10 +180,11 @@ impl Store {
 mod tests {
     use super::*;
     use crate::duration::GoDuration;
+    use crate::model::NewEntry;
     use crate::model::{Filename, Note};
     use crate::spool::Spool;
     use crate::store::test_support::temp_store;
-    use crate::store::{NewEntry, Upload, Uploader};
+    use crate::store::{Upload, Uploader};
     use std::sync::{Arc, Barrier};
 
     fn now() -> Timestamp {

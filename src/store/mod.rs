@@ -27,9 +27,9 @@ use crate::error::StoreError;
 
 pub use chunk_reader::ChunkReader;
 pub use chunk_writer::ChunkSource;
-pub use downloads::{unique_ips, DownloadRecord, MAX_HISTORY_ROWS};
-pub use entries::{EntryUpdate, NewEntry, PurgeStats};
-pub use guest_links::{GuestLink, GuestUploadSlot, NewGuestLink};
+pub use downloads::{unique_ips, MAX_HISTORY_ROWS};
+pub use entries::PurgeStats;
+pub use guest_links::GuestUploadSlot;
 pub use migrate::{normalise_sql, PICOSHARE_VERSION};
 pub use upload::{Upload, Uploader};
 
@@ -261,7 +261,7 @@ pub(crate) mod test_support {
     /// Stores the file in `spool` as the admin's upload `new`.
     pub fn insert(
         t: &TempStore,
-        new: &super::NewEntry,
+        new: &crate::model::NewEntry,
         spool: &mut crate::spool::Spool,
     ) -> crate::model::EntryId {
         super::Upload::begin(&t.store, super::Uploader::Admin)
@@ -279,7 +279,7 @@ pub(crate) mod test_support {
         use crate::model::{Filename, Note, Timestamp};
         let mut spool = crate::spool::Spool::new(1 << 20, t.store.settings.chunk_size);
         spool.fill_from(&mut &data[..], &t.dir, None).unwrap();
-        let new = super::NewEntry {
+        let new = crate::model::NewEntry {
             filename: Filename::parse(name).unwrap(),
             content_type: String::new(),
             upload_time: now,

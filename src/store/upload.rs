@@ -14,9 +14,9 @@ use std::path::Path;
 
 use super::chunk_writer::ChunkWriter;
 use super::guest_links::GuestUploadSlot;
-use super::{NewEntry, Store};
+use super::Store;
 use crate::error::StoreError;
-use crate::model::EntryId;
+use crate::model::{EntryId, NewEntry};
 use crate::spool::{Filled, Spool, SpoolError};
 
 /// Who is uploading, and so what must still hold when the file is committed.

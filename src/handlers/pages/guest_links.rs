@@ -10,32 +10,17 @@ use crate::app::App;
 use crate::duration::friendly_lifetime;
 use crate::error::{Error, OrNotFound, Result};
 use crate::html::{expiry, format_size, html, time, Html};
-use crate::model::{GuestLinkId, Timestamp, NEVER_DAYS};
-use crate::store::GuestLink;
+use crate::model::{GuestLink, GuestLinkId, LinkSpent, Timestamp, NEVER_DAYS};
 
 const ICON_TRASH: Html = Html::trusted(
     "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M9 3h6l1 \
      2h4v2H4V5h4zM6 9h12l-1 12H7zm3 2v8h2v-8zm4 0v8h2v-8z\"/></svg>",
 );
 
-/// Why a link that is not disabled still accepts no uploads, if it does not.
-fn inactive_reason(link: &GuestLink, now: Timestamp) -> Option<&'static str> {
-    if !link.url_expiration.is_never() && now > link.url_expiration {
-        Some("expired")
-    } else if link
-        .max_file_uploads
-        .is_some_and(|max| link.uploads_used >= max)
-    {
-        Some("upload limit reached")
-    } else {
-        None
-    }
-}
-
 fn link_row(link: &GuestLink, now: Timestamp) -> Html {
     let id = link.id.as_str();
     let active = link.is_active(now);
-    let other = inactive_reason(link, now);
+    let other = link.spent(now, 0).map(LinkSpent::as_str);
     let label_text = if link.label.is_empty() {
         Html::trusted("<em>unnamed</em>")
     } else {
