@@ -1,9 +1,10 @@
 //! PicoShare for Rust: a drop-in, memory-bounded replacement for the Go PicoShare.
 //!
-//! The data path reads top to bottom in file names: `multipart.rs` → `spool.rs` (buffer and
-//! temp file) → `store/chunk_writer.rs` (SQLite rows) → `store/chunk_reader.rs` →
-//! `handlers/download.rs` (response). A [`store::Upload`] drives the first three, from
-//! `handlers/upload.rs`.
+//! The data path reads top to bottom in file names, in the order a file's bytes take it:
+//! `handlers/upload.rs` → `multipart.rs` → `spool.rs` (buffer and nameless temp file) →
+//! `store/upload.rs` (begin, feed, finish) → `store/chunk_writer.rs` (SQLite rows) →
+//! `store/chunk_reader.rs` → `handlers/download.rs` (response). Errors become responses in one
+//! place, `error.rs`; pages are built from `html.rs`'s `Html` type.
 
 // No `unwrap()` outside tests: every failure is handled or explained.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
