@@ -120,7 +120,9 @@ fn passphrase_field(req: &Request) -> Result<Vec<u8>> {
 }
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; `None` for a
-/// broken escape.
+/// broken escape. Hand-written on purpose, unlike the login form's: a download passphrase is
+/// compared as bytes and a broken escape is refused, where `form_urlencoded` keeps broken
+/// escapes as text and decodes to UTF-8 with replacement characters.
 fn form_decode(s: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
