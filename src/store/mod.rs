@@ -269,17 +269,10 @@ pub(crate) mod test_support {
             .unwrap()
     }
 
-    /// Stores `data` as a never-expiring file named `name` uploaded at `now`.
-    pub fn insert_file(
-        t: &TempStore,
-        name: &str,
-        data: &[u8],
-        now: crate::model::Timestamp,
-    ) -> crate::model::EntryId {
+    /// The admin's never-expiring file `name`, uploaded at `now`.
+    pub fn never_expiring(name: &str, now: crate::model::Timestamp) -> crate::model::NewEntry {
         use crate::model::{Filename, Note, Timestamp};
-        let mut spool = crate::spool::Spool::new(1 << 20, t.store.settings.chunk_size);
-        spool.fill_from(&mut &data[..], &t.dir, None).unwrap();
-        let new = crate::model::NewEntry {
+        crate::model::NewEntry {
             filename: Filename::parse(name).unwrap(),
             content_type: String::new(),
             upload_time: now,
@@ -287,8 +280,19 @@ pub(crate) mod test_support {
             guest_link_id: None,
             note: Note::none(),
             download_passphrase: None,
-        };
-        insert(t, &new, &mut spool)
+        }
+    }
+
+    /// Stores `data` as a never-expiring file named `name` uploaded at `now`.
+    pub fn insert_file(
+        t: &TempStore,
+        name: &str,
+        data: &[u8],
+        now: crate::model::Timestamp,
+    ) -> crate::model::EntryId {
+        let mut spool = crate::spool::Spool::new(1 << 20, t.store.settings.chunk_size);
+        spool.fill_from(&mut &data[..], &t.dir, None).unwrap();
+        insert(t, &never_expiring(name, now), &mut spool)
     }
 
     pub fn temp_store(chunk_size: usize) -> TempStore {

@@ -102,20 +102,8 @@ impl<'a> Upload<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Filename, Note, Timestamp};
-    use crate::store::test_support::{temp_store, TempStore};
-
-    fn new_entry(now: Timestamp) -> NewEntry {
-        NewEntry {
-            filename: Filename::parse("f.bin").unwrap(),
-            content_type: String::new(),
-            upload_time: now,
-            expiration: Timestamp::never(),
-            guest_link_id: None,
-            note: Note::none(),
-            download_passphrase: None,
-        }
-    }
+    use crate::model::Timestamp;
+    use crate::store::test_support::{never_expiring, temp_store, TempStore};
 
     fn count(t: &TempStore, sql: &str) -> i64 {
         t.store.writer().query_row(sql, [], |r| r.get(0)).unwrap()
@@ -136,7 +124,9 @@ mod tests {
         assert!(rows >= 70, "copied while receiving: {rows} rows");
         assert!(spool.ready() < 20, "the temp file is a window");
         assert_eq!(count(&t, "SELECT COUNT(*) FROM entries"), 0, "invisible");
-        let id = upload.finish(&mut spool, &new_entry(now)).unwrap();
+        let id = upload
+            .finish(&mut spool, &never_expiring("f.bin", now))
+            .unwrap();
         let mut back = Vec::new();
         t.store
             .open_reader(&id, 0, 400)
