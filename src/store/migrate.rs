@@ -2,6 +2,16 @@
 //! PicoShare tracks its own. A database is opened only at a version we know (15: PicoShare
 //! 1.5.x; 16: its master's download passphrases) and only if its tables are exactly that
 //! version's; anything else is refused before a byte of the file is written.
+//!
+//! Our own features (those PicoShare does not have) keep their data in tables of our own,
+//! never in PicoShare's, so the Go PicoShare can still open the file (it ignores tables it does
+//! not know) and upstream's future migrations still apply. The rules for them:
+//! - every table and index of ours is named `rs_…`; the schema check above leaves them out;
+//! - they are created by named SQL files in `migrations/ours/`, listed in [`OUR_MIGRATIONS`]
+//!   and recorded by name in `rs_migrations` (a set, not a counter: features added in any
+//!   order each apply once); `user_version` stays PicoShare's;
+//! - a foreign key from one of our tables to one of PicoShare's is `ON DELETE CASCADE` (or
+//!   absent), so a deletion by the Go PicoShare never fails because of our rows.
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("migrations/0001_picoshare_schema.sql")),
     (16, include_str!("migrations/0002_download_passphrase.sql")),
 ];
+
+/// Tables of our own: (name, SQL), applied once each, in this order, after PicoShare's
+/// migrations. Names are file names in `migrations/ours/`; SQL creates only `rs_…` objects.
+const OUR_MIGRATIONS: &[(&str, &str)] = &[];
 
 /// On a brand-new, empty database, turn on incremental auto-vacuum: it can only be chosen
 /// before the first table exists, and it lets deleted files' pages go back to the filesystem
@@ -112,20 +126,52 @@ pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
             tx.commit()?;
         }
     }
+    apply_ours(conn, OUR_MIGRATIONS)
+}
+
+/// Applies each of `ours` not yet recorded in `rs_migrations`, each in its own transaction
+/// with its record. Creates nothing at all while `ours` is empty.
+fn apply_ours(conn: &Connection, ours: &[(&str, &str)]) -> Result<(), StoreError> {
+    if ours.is_empty() {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS rs_migrations (\
+         name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT;",
+    )?;
+    for (name, sql) in ours {
+        let tx = conn.unchecked_transaction()?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM rs_migrations WHERE name = ?1)",
+            [name],
+            |r| r.get(0),
+        )?;
+        if !done {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO rs_migrations (name, applied_at) \
+                 VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                [name],
+            )?;
+        }
+        tx.commit()?;
+    }
     Ok(())
 }
 
 /// One schema object: (type, name, table, normalised SQL).
 type Object = (String, String, String, String);
 
-/// Every table, index, view and trigger, except SQLite's own (`sqlite_…`: automatic indexes,
-/// statistics) and Litestream's (`_litestream_seq` and `_litestream_lock`, which it adds to
-/// every database it replicates, ours and PicoShare's alike).
+/// Every table, index, view and trigger of PicoShare's schema: all but SQLite's own
+/// (`sqlite_…`: automatic indexes, statistics), Litestream's (`_litestream_seq` and
+/// `_litestream_lock`, which it adds to every database it replicates, ours and PicoShare's
+/// alike) and ours (`rs_…`, see the module doc).
 fn schema_objects(conn: &Connection) -> Result<Vec<Object>, StoreError> {
     let mut st = conn.prepare(
         "SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master \
          WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-         AND tbl_name NOT LIKE '\\_litestream\\_%' ESCAPE '\\' ORDER BY type, name",
+         AND tbl_name NOT LIKE '\\_litestream\\_%' ESCAPE '\\' \
+         AND tbl_name NOT LIKE 'rs\\_%' ESCAPE '\\' ORDER BY type, name",
     )?;
     let rows = st.query_map([], |r| {
         Ok((
@@ -305,6 +351,49 @@ mod tests {
         assert_eq!(version(&c), 16);
         c.execute("UPDATE entries SET download_passphrase = NULL", [])
             .unwrap();
+    }
+
+    #[test]
+    fn our_own_tables_apply_once_each_and_leave_picoshares_schema_alone() {
+        let c = Connection::open_in_memory().unwrap();
+        migrate(&c).unwrap();
+        let tables = |c: &Connection| -> i64 {
+            c.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'rs\\_%' ESCAPE '\\'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(tables(&c), 0, "no table of ours while we have none");
+        let one = [("0001_a", "CREATE TABLE rs_a (x TEXT) STRICT;")];
+        apply_ours(&c, &one).unwrap();
+        apply_ours(&c, &one).unwrap();
+        // A feature added later (or merged in another order) applies on its own.
+        let two = [
+            ("0002_b", "CREATE TABLE rs_b (y INTEGER) STRICT;"),
+            ("0001_a", "CREATE TABLE rs_a (x TEXT) STRICT;"),
+        ];
+        apply_ours(&c, &two).unwrap();
+        assert_eq!(tables(&c), 3, "rs_migrations, rs_a, rs_b");
+        let applied: i64 = c
+            .query_row("SELECT COUNT(*) FROM rs_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(applied, 2);
+        assert_eq!(
+            version(&c),
+            PICOSHARE_VERSION,
+            "user_version is PicoShare's"
+        );
+        assert_eq!(
+            check(&c).unwrap(),
+            PICOSHARE_VERSION,
+            "still PicoShare's schema"
+        );
+        // A failing migration leaves no trace.
+        let bad = [("0003_bad", "CREATE TABLE rs_c (z); CREATE TABLE rs_c (z);")];
+        assert!(apply_ours(&c, &bad).is_err());
+        assert_eq!(tables(&c), 3);
     }
 
     #[test]
