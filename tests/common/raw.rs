@@ -1,0 +1,192 @@
+//! The raw-socket client, for what curl cannot do: exact bytes on the wire, bodies sent piece
+//! by piece or cut short, `Expect: 100-continue` handshakes, answers read as they come.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// Sends `request` (complete, with `Connection: close`) and reads the answer until EOF.
+pub fn raw_exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.set_write_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    s.write_all(request).expect("write request");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let _ = s.shutdown(Shutdown::Both);
+    out
+}
+
+/// A raw response split into status, headers and the bytes after the blank line.
+pub struct RawResp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The body of a raw response: decoded if `Transfer-Encoding: chunked`, else as received.
+#[track_caller]
+pub fn raw_body(r: &RawResp) -> Vec<u8> {
+    let chunked = r
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if !chunked {
+        return r.body.clone();
+    }
+    let mut out = Vec::new();
+    let mut rest = &r.body[..];
+    loop {
+        let eol = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        let size_hex = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_hex, 16)
+            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return out;
+        }
+        assert!(rest.len() >= size + 2, "truncated chunk");
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+#[track_caller]
+pub fn parse_raw(bytes: &[u8]) -> RawResp {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(bytes)));
+    let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or("");
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    RawResp {
+        status,
+        headers,
+        body: bytes[end + 4..].to_vec(),
+    }
+}
+
+/// The body of a possibly cut-short response, decoded as far as it goes (chunked or not).
+pub fn raw_body_partial(r: &RawResp) -> Vec<u8> {
+    let chunked = r
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if !chunked {
+        return r.body.clone();
+    }
+    let mut out = Vec::new();
+    let mut rest = &r.body[..];
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        let size_hex = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_hex, 16) else {
+            break;
+        };
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            break;
+        }
+        let take = size.min(rest.len());
+        out.extend_from_slice(&rest[..take]);
+        if take < size || rest.len() < size + 2 {
+            break;
+        }
+        rest = &rest[size + 2..];
+    }
+    out
+}
+
+/// Opens a connection and sends a request head; returns the stream (10 s read timeout).
+#[track_caller]
+pub fn send_head(addr: SocketAddr, head: &str) -> TcpStream {
+    let mut t = TcpStream::connect(addr).expect("connect");
+    t.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    t.set_write_timeout(Some(Duration::from_secs(30)))
+        .expect("write timeout");
+    t.write_all(head.as_bytes()).expect("send head");
+    t
+}
+
+/// Reads up to the end of a response head (or EOF, or the read timeout): the head's text.
+pub fn read_head(t: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut b = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        match t.read(&mut b) {
+            Ok(1) => got.push(b[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// Sends `head` (which must ask `Expect: 100-continue`) and waits for the answer: `Ok` with
+/// the stream once `100 Continue` came — the handler has started reading the body, so the
+/// request is in flight — or `Err` with the final answer's head if the server refused before
+/// the body.
+#[track_caller]
+pub fn begin_body(addr: SocketAddr, head: &str) -> Result<TcpStream, String> {
+    assert!(
+        head.to_ascii_lowercase().contains("expect: 100-continue"),
+        "begin_body needs an Expect: 100-continue head"
+    );
+    let mut t = send_head(addr, head);
+    t.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    let answer = read_head(&mut t);
+    if answer.starts_with("HTTP/1.1 100") {
+        Ok(t)
+    } else {
+        Err(answer)
+    }
+}
+
+impl super::server::Server {
+    /// The head of an admin upload (`POST /api/entry`, expiring in a day) with this
+    /// Content-Type and Content-Length (`None`: chunked), asking `Expect: 100-continue` when
+    /// `expect`.
+    #[track_caller]
+    pub fn upload_head(&self, content_type: &str, length: Option<usize>, expect: bool) -> String {
+        let framing = match length {
+            Some(n) => format!("Content-Length: {n}"),
+            None => "Transfer-Encoding: chunked".to_owned(),
+        };
+        format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Type: {content_type}\r\n\
+             {framing}\r\n{}\r\n",
+            super::http::entry_path(&super::data::in_days(1)),
+            self.addr,
+            self.login(),
+            if expect {
+                "Expect: 100-continue\r\n"
+            } else {
+                ""
+            },
+        )
+    }
+}
