@@ -27,11 +27,11 @@ apt() {
     fi
 }
 
-litestream() {
+install_litestream() {
     sh "$root/scripts/install-litestream.sh"
 }
 
-caddy() {
+install_caddy() {
     if command -v caddy >/dev/null 2>&1; then
         command -v caddy
         return
@@ -66,7 +66,7 @@ caddy() {
     echo "$dest/usr/bin/caddy"
 }
 
-systemd_analyze() {
+install_systemd_analyze() {
     if ! command -v systemd-analyze >/dev/null 2>&1; then
         say "installing Debian's systemd package (for systemd-analyze)"
         apt update -qq >&2
@@ -80,9 +80,9 @@ if [ $# = 0 ]; then
 fi
 for tool in "$@"; do
     case $tool in
-        litestream) litestream ;;
-        caddy) caddy ;;
-        systemd-analyze) systemd_analyze ;;
+        litestream) install_litestream ;;
+        caddy) install_caddy ;;
+        systemd-analyze) install_systemd_analyze ;;
         *)
             say "unknown tool $tool (litestream, caddy, systemd-analyze)"
             exit 2

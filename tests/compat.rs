@@ -8,7 +8,8 @@
 //! ([`copy_fixture_db`]), so no assertion depends on today's date; one test reads the untouched
 //! fixture, read-only.
 //!
-//! A missing fixture skips these tests with a message; with `CI=true` it fails them.
+//! A missing fixture fails these tests with where to find it, unless
+//! `PICOSHARE_TEST_SKIP=fixture` (tests/common/skip.rs).
 
 mod common;
 
@@ -97,7 +98,7 @@ fn start_on_fixture(dir: TempDir) -> Server {
 
 #[test]
 fn compat_fixture_entries_download_byte_identical_and_expired_ones_404() {
-    if !fixture_available("store.db") || !fixture_available("MANIFEST.txt") {
+    if !require_fixture(&["store.db", "MANIFEST.txt", "files"]) {
         return;
     }
     let dir = fixture_copy();
@@ -232,7 +233,7 @@ fn read_guest_links(c: &Connection) -> Vec<GuestLink> {
 
 #[test]
 fn compat_fixture_rows_read_and_schema_survives_our_writes() {
-    if !fixture_available("store.db") || !fixture_available("schema.sql") {
+    if !require_fixture(&["store.db", "MANIFEST.txt", "schema.sql"]) {
         return;
     }
     let dir = fixture_copy();
@@ -458,7 +459,7 @@ fn a_new_database_has_picoshares_schema() {
         .unwrap();
     assert_eq!(integrity, "ok");
 
-    if !fixture_available("schema.sql") {
+    if !require_fixture(&["schema.sql"]) {
         return;
     }
     let ours = schema_of(&c);
@@ -478,7 +479,7 @@ fn a_new_database_has_picoshares_schema() {
 
 #[test]
 fn compat_an_expired_fixture_entry_is_404_and_collected_with_its_downloads() {
-    if !fixture_available("store.db") || !fixture_available("MANIFEST.txt") {
+    if !require_fixture(&["store.db", "MANIFEST.txt"]) {
         return;
     }
     // Expire the entry PicoShare recorded downloads for, in the copy, before we start.
@@ -537,7 +538,7 @@ fn compat_an_expired_fixture_entry_is_404_and_collected_with_its_downloads() {
 /// date (the other tests work on copies whose dates they move).
 #[test]
 fn compat_untouched_fixture_holds_what_its_manifest_lists() {
-    if !fixture_available("store.db") || !fixture_available("MANIFEST.txt") {
+    if !require_fixture(&["store.db", "MANIFEST.txt"]) {
         return;
     }
     let c = Connection::open_with_flags(

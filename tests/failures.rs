@@ -321,15 +321,6 @@ fn a_client_leaving_mid_download_does_not_hurt_the_server() {
     assert_eq!(sha256_hex(&r.body), sha256_hex(&data));
 }
 
-/// Peak resident set size of `pid` in KiB (`VmHWM`), if /proc has it.
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 #[test]
 fn a_huge_note_is_refused_without_buffering_it() {
     let s = Server::start();
@@ -354,13 +345,11 @@ fn a_huge_note_is_refused_without_buffering_it() {
         Ok(r) => assert_eq!(r.status, 400, "{}", r.text()),
     }
     assert_nothing_stored(&s, "huge note");
-    if let (Some(before), Some(after)) = (before, vm_hwm_kib(s.pid())) {
-        let grew = after.saturating_sub(before);
-        assert!(
-            grew < 8 * 1024,
-            "peak RSS grew by {grew} kB for a 24 MiB note"
-        );
-    }
+    let grew = vm_hwm_kib(s.pid()).saturating_sub(before);
+    assert!(
+        grew < 8 * 1024,
+        "peak RSS grew by {grew} kB for a 24 MiB note"
+    );
     assert_eq!(s.put_file(b"ok", "ok.txt").len(), 10, "still serving");
 }
 
@@ -446,10 +435,7 @@ fn rejected_large_bodies_are_not_buffered() {
     // whatever happens to the unread bytes, memory must not grow with them. Anyone can send
     // these, logged in or not.
     let s = Server::start();
-    let Some(before) = vm_hwm_kib(s.pid()) else {
-        eprintln!("SKIPPED: no /proc/PID/status VmHWM on this system");
-        return;
-    };
+    let before = vm_hwm_kib(s.pid());
     let (ct, body) = Upload::new(&pattern(24 << 20, 3), "big.bin").multipart();
     let up = s
         .request(
@@ -473,7 +459,7 @@ fn rejected_large_bodies_are_not_buffered() {
         }
     }
     assert_eq!(s.get("/-aaaaaaaaaa").send().status, 404, "still serving");
-    let after = vm_hwm_kib(s.pid()).expect("VmHWM");
+    let after = vm_hwm_kib(s.pid());
     let grew = after.saturating_sub(before);
     assert!(
         grew < 8 * 1024,

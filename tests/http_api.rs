@@ -1360,28 +1360,16 @@ fn an_entry_becomes_visible_only_with_all_its_chunks() {
     assert_chunked(&s, &id, &data, CHUNK);
 }
 
-/// Peak resident set size of `pid` in KiB (`VmHWM`), if /proc has it.
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 #[test]
 fn issue_2_memory_stays_flat_for_a_64_mib_upload_and_download() {
     let s = Server::start();
     s.login();
-    let Some(before) = vm_hwm_kib(s.pid()) else {
-        eprintln!("SKIPPED: no /proc/PID/status VmHWM on this system");
-        return;
-    };
+    let before = vm_hwm_kib(s.pid());
     let data = pattern(64 << 20, 64);
     let id = s.put_file(&data, "big64.bin");
     let r = s.get(&format!("/-{id}")).send();
     assert_eq!(sha256_hex(&r.body), sha256_hex(&data), "byte-identical");
-    let after = vm_hwm_kib(s.pid()).expect("VmHWM");
+    let after = vm_hwm_kib(s.pid());
     let grew = after.saturating_sub(before);
     eprintln!("VmHWM {before} kB -> {after} kB for a 64 MiB upload and download");
     assert!(

@@ -1,284 +1,29 @@
 //! Issue 4 (guest links, guest uploads, download history, settings, system information)
 //! against the real `picoshare` binary on 127.0.0.1, with curl where a user would use it and
-//! raw sockets where curl cannot show what matters. The small harness below is self-contained
-//! but for the fixture helpers of `common`.
+//! raw sockets where curl cannot show what matters.
 
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use chrono::{SecondsFormat, Utc};
-use rusqlite::Connection;
+use chrono::Utc;
+use common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_picoshare");
-const SECRET: &str = "issue-4-test-passphrase";
-const MIB: u64 = 1024 * 1024;
-
-// ---------------------------------------------------------------------------------------------
-// Harness: one server per test, in its own temp folder.
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    dir: PathBuf,
-    cookie: String,
-    stderr: Arc<Mutex<String>>,
+/// Writes a file of `len` bytes into the test folder and returns its path.
+fn test_file(s: &Server, name: &str, len: u64) -> PathBuf {
+    let p = s.tmpdir.join(name);
+    write_pattern_file(&p, len as usize, len);
+    p
 }
 
-/// An HTTP answer as curl saw it.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    content_type: String,
-    body: String,
-}
-
-impl Server {
-    fn start() -> Server {
-        Self::start_in(fresh_dir())
-    }
-
-    /// Starts on `dir/store.db` (which may already exist).
-    fn start_in(dir: PathBuf) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["--listen", "127.0.0.1", "--port", "0", "-db"])
-            .arg(dir.join("store.db"))
-            .env("PS_SHARED_SECRET", SECRET)
-            .env_remove("PS_SHARED_SECRET_FILE")
-            .env_remove("PS_BEHIND_PROXY")
-            .env_remove("LITESTREAM_BUCKET")
-            .env_remove("PORT")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start picoshare");
-        // stderr: kept for failure reports. stdout: read up to the listening line, then
-        // drained for good (access logs go there; a full pipe would block the server).
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err_pipe = child.stderr.take().expect("stderr");
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(out);
-            let mut line = String::new();
-            let mut announced = false;
-            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
-                if !announced {
-                    if let Some(a) = line.trim().strip_prefix("picoshare: listening on http://") {
-                        let _ = tx.send(a.to_owned());
-                        announced = true;
-                    }
-                }
-                line.clear();
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(a) => a.parse().expect("listening address"),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("server did not start: {}", stderr.lock().unwrap());
-            }
-        };
-        let mut server = Server {
-            child,
-            addr,
-            dir,
-            cookie: String::new(),
-            stderr,
-        };
-        server.cookie = server.login();
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.join("store.db")
-    }
-
-    /// The `expiration_time` stored for entry `id`.
-    fn stored_expiration(&self, id: &str) -> String {
-        self.sql()
-            .query_row(
-                "SELECT expiration_time FROM entries WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .unwrap()
-    }
-
-    fn sql(&self) -> Connection {
-        let c = Connection::open(self.db()).expect("open db");
-        c.busy_timeout(Duration::from_secs(10))
-            .expect("busy timeout");
-        c
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.sql()
-            .query_row(sql, [], |r| r.get(0))
-            .expect("count query")
-    }
-
-    fn login(&self) -> String {
-        let headers = self.dir.join("login-headers");
-        let o = Command::new("curl")
-            .args(["-sS", "--max-time", "30", "-o", "/dev/null", "-D"])
-            .arg(&headers)
-            .args([
-                "-X",
-                "POST",
-                "--data",
-                &format!(r#"{{"sharedSecretKey":"{SECRET}"}}"#),
-            ])
-            .arg(self.url("/api/auth"))
-            .output()
-            .expect("curl");
-        assert!(o.status.success(), "login: {:?}", o);
-        let text = fs::read_to_string(&headers).expect("headers");
-        text.lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                if !name.eq_ignore_ascii_case("set-cookie") {
-                    return None;
-                }
-                let pair = value.trim().split(';').next()?;
-                pair.starts_with("sharedSecret=").then(|| pair.to_owned())
-            })
-            .expect("session cookie")
-    }
-
-    /// Runs curl with `args` against `path`; `admin` adds the session cookie.
-    fn curl(&self, admin: bool, args: &[&str], path: &str) -> Answer {
-        let mut cmd = Command::new("curl");
-        cmd.args([
-            "-sS",
-            "--max-time",
-            "60",
-            "-w",
-            "\n%{http_code} %{content_type}",
-        ]);
-        if admin {
-            cmd.args(["-H", &format!("Cookie: {}", self.cookie)]);
-        }
-        let o = cmd.args(args).arg(self.url(path)).output().expect("curl");
-        assert!(
-            o.status.success(),
-            "curl {args:?} {path}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let text = String::from_utf8_lossy(&o.stdout).into_owned();
-        let (body, tail) = text.rsplit_once('\n').expect("curl -w tail");
-        let (status, content_type) = tail.split_once(' ').unwrap_or((tail, ""));
-        Answer {
-            status: status.parse().expect("status"),
-            content_type: content_type.to_owned(),
-            body: body.to_owned(),
-        }
-    }
-
-    fn json(&self, admin: bool, method: &str, path: &str, body: &str) -> Answer {
-        self.curl(
-            admin,
-            &[
-                "-X",
-                method,
-                "-H",
-                "Content-Type: application/json",
-                "--data-binary",
-                body,
-            ],
-            path,
-        )
-    }
-
-    /// Creates a guest link from a JSON body; returns its id.
-    fn create_link(&self, body: &str) -> String {
-        let a = self.json(true, "POST", "/api/guest-links", body);
-        assert_eq!(a.status, 200, "{a:?}");
-        let v: serde_json::Value = serde_json::from_str(&a.body).expect("json");
-        v["id"].as_str().expect("id").to_owned()
-    }
-
-    /// Writes a file of `len` bytes into the test folder and returns its path.
-    fn file(&self, name: &str, len: u64) -> PathBuf {
-        let p = self.dir.join(name);
-        let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-        fs::write(&p, data).expect("write file");
-        p
-    }
-
-    /// A guest upload of `file` with curl (`extra` args first).
-    fn guest_upload(&self, link: &str, file: &Path, extra: &[&str]) -> Answer {
-        let form = format!("file=@{}", file.display());
-        let mut args: Vec<&str> = extra.to_vec();
-        args.extend(["-F", &form]);
-        self.curl(false, &args, &format!("/api/guest/{link}"))
-    }
-
-    fn spool_is_empty(&self) -> bool {
-        let mut spool = self.db().into_os_string();
-        spool.push("-spool");
-        fs::read_dir(PathBuf::from(spool))
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .all(|e| e.file_name().to_string_lossy().starts_with('.'))
-            })
-            .unwrap_or(true)
-    }
-}
-
-/// A new, empty temp folder for one server.
-fn fresh_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "ps-issue4-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            if let Ok(s) = self.stderr.lock() {
-                eprintln!("server stderr:\n{s}");
-            }
-        }
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn in_days(days: i64) -> String {
-    (Utc::now() + chrono::Duration::days(days)).to_rfc3339_opts(SecondsFormat::Secs, true)
+/// A guest upload of `file` with `curl -F` (`extra` arguments first).
+fn guest_upload(s: &Server, link: &str, file: &Path, extra: &[&str]) -> Resp {
+    s.upload_path(&format!("/api/guest/{link}"), file, false, extra)
 }
 
 fn link_body(max_bytes: Option<u64>, max_uploads: Option<u64>, lifetime: &str) -> String {
@@ -308,7 +53,13 @@ fn issue_4_guest_link_api_fields_rules_and_encodings() {
     let s = Server::start();
     // Without the session: 401 everywhere.
     let body = link_body(None, None, "168h0m0s");
-    assert_eq!(s.json(false, "POST", "/api/guest-links", &body).status, 401);
+    assert_eq!(
+        s.request("POST", "/api/guest-links")
+            .json(&body)
+            .send()
+            .status,
+        401
+    );
 
     let bad: &[(serde_json::Value, &str)] = &[
         (
@@ -351,19 +102,27 @@ fn issue_4_guest_link_api_fields_rules_and_encodings() {
         ),
     ];
     for (body, message) in bad {
-        let a = s.json(true, "POST", "/api/guest-links", &body.to_string());
-        assert_eq!((a.status, a.body.trim_end()), (400, *message), "{body}");
+        let a = s
+            .request("POST", "/api/guest-links")
+            .auth()
+            .json(&body.to_string())
+            .send();
+        assert_eq!((a.status, a.message().as_str()), (400, *message), "{body}");
     }
     assert_eq!(
-        s.json(true, "POST", "/api/guest-links", "").status,
+        s.request("POST", "/api/guest-links")
+            .auth()
+            .json("")
+            .send()
+            .status,
         400,
         "missing body"
     );
     assert_eq!(s.count("SELECT COUNT(*) FROM guest_links"), 0);
 
     // A link with every field, and one with none of the optional ones.
-    let full = s.create_link(&link_body(Some(10 * MIB), Some(3), "168h"));
-    let bare = s.create_link(
+    let full = s.create_guest_link(&link_body(Some(10 * MIB), Some(3), "168h"));
+    let bare = s.create_guest_link(
         &serde_json::json!({
             "label": null,
             "urlExpirationTime": "2999-12-31T00:00:00Z",
@@ -382,7 +141,7 @@ fn issue_4_guest_link_api_fields_rules_and_encodings() {
         String,
         i64,
     ) {
-        s.sql()
+        s.db()
             .query_row(
                 "SELECT label, max_file_bytes, max_file_uploads, url_expiration_time, \
                  file_expiration_time, is_disabled FROM guest_links WHERE id = ?1",
@@ -432,63 +191,60 @@ fn issue_4_guest_link_api_fields_rules_and_encodings() {
 
     // Enable / disable: 204, idempotent; unknown 404; malformed 400; wrong method 405.
     for (path, disabled) in [("disable", 1), ("disable", 1), ("enable", 0)] {
-        let a = s.curl(
-            true,
-            &["-X", "PUT"],
-            &format!("/api/guest-links/{full}/{path}"),
-        );
+        let a = s
+            .request("PUT", &format!("/api/guest-links/{full}/{path}"))
+            .auth()
+            .send();
         assert_eq!(a.status, 204);
         assert_eq!(row(&full).5, disabled);
     }
     let unknown = "ZZkAPdHsixtKqbdE";
     assert_eq!(
-        s.curl(
-            true,
-            &["-X", "PUT"],
-            &format!("/api/guest-links/{unknown}/enable")
-        )
-        .status,
+        s.request("PUT", &format!("/api/guest-links/{unknown}/enable"))
+            .auth()
+            .send()
+            .status,
         404
     );
-    let a = s.curl(true, &["-X", "PUT"], "/api/guest-links/short/disable");
+    let a = s
+        .request("PUT", "/api/guest-links/short/disable")
+        .auth()
+        .send();
     assert_eq!(a.status, 400);
-    assert!(a.body.starts_with("Invalid guest link ID"), "{a:?}");
+    assert!(a.text().starts_with("Invalid guest link ID"), "{a:?}");
     assert_eq!(
-        s.curl(
-            true,
-            &["-X", "GET"],
-            &format!("/api/guest-links/{full}/enable")
-        )
-        .status,
+        s.request("GET", &format!("/api/guest-links/{full}/enable"))
+            .auth()
+            .send()
+            .status,
         405
     );
     assert_eq!(
-        s.curl(
-            false,
-            &["-X", "PUT"],
-            &format!("/api/guest-links/{full}/enable")
-        )
-        .status,
+        s.request("PUT", &format!("/api/guest-links/{full}/enable"))
+            .send()
+            .status,
         401
     );
 
     // Delete: 200, also for an unknown id; malformed 400.
     assert_eq!(
-        s.curl(true, &["-X", "DELETE"], &format!("/api/guest-links/{bare}"))
+        s.request("DELETE", &format!("/api/guest-links/{bare}"))
+            .auth()
+            .send()
             .status,
         200
     );
     assert_eq!(
-        s.curl(
-            true,
-            &["-X", "DELETE"],
-            &format!("/api/guest-links/{unknown}")
-        )
-        .status,
+        s.request("DELETE", &format!("/api/guest-links/{unknown}"))
+            .auth()
+            .send()
+            .status,
         200
     );
     assert_eq!(
-        s.curl(true, &["-X", "DELETE"], "/api/guest-links/bad!id")
+        s.request("DELETE", "/api/guest-links/bad!id")
+            .auth()
+            .send()
             .status,
         400
     );
@@ -501,42 +257,37 @@ fn issue_4_guest_link_api_fields_rules_and_encodings() {
 #[test]
 fn issue_4_guest_upload_answers_curl_in_plain_text_and_browsers_in_json() {
     let s = Server::start();
-    let link = s.create_link(&link_body(Some(10 * MIB), None, "168h0m0s"));
-    let file = s.file("hello.txt", 5000);
+    let link = s.create_guest_link(&link_body(Some(10 * MIB), None, "168h0m0s"));
+    let file = test_file(&s, "hello.txt", 5000);
 
-    let a = s.guest_upload(&link, &file, &[]);
+    let a = guest_upload(&s, &link, &file, &[]);
     eprintln!(
         "$ curl -F file=@hello.txt {}\n< {} {}\n{}",
         s.url(&format!("/api/guest/{link}")),
         a.status,
-        a.content_type,
-        a.body.escape_debug()
+        a.header("content-type").unwrap_or(""),
+        a.text().escape_debug()
     );
     assert_eq!(a.status, 200, "{a:?}");
-    assert_eq!(a.content_type, "text/plain");
+    assert_eq!(a.header("content-type").unwrap_or(""), "text/plain");
     let prefix = format!("http://{}/-", s.addr);
     assert!(
-        a.body.starts_with(&prefix) && a.body.ends_with("\r\n"),
+        a.text().starts_with(&prefix) && a.text().ends_with("\r\n"),
         "{:?}",
         a.body
     );
-    let id = id_from_url(&a.body);
+    let id = id_from_url(&a.text());
     assert_eq!(id.len(), 10);
 
     // The link downloads the same bytes.
-    let out = s.dir.join("downloaded");
-    let o = Command::new("curl")
-        .args(["-sS", "--max-time", "30", "-o"])
-        .arg(&out)
-        .arg(a.body.trim_end())
-        .output()
-        .expect("curl");
-    assert!(o.status.success());
-    assert_eq!(fs::read(&out).unwrap(), fs::read(&file).unwrap());
+    assert_eq!(a.message(), s.url(&format!("/-{id}")));
+    let got = s.get(&format!("/-{id}")).send();
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body, fs::read(&file).unwrap());
 
     // Attribution and the default expiration: upload time + the link's lifetime (7 days).
     let (guest, upload, expiration, note): (Option<String>, String, String, Option<String>) = s
-        .sql()
+        .db()
         .query_row(
             "SELECT guest_link_id, upload_time, expiration_time, note FROM entries WHERE id = ?1",
             [&id],
@@ -550,31 +301,33 @@ fn issue_4_guest_upload_answers_curl_in_plain_text_and_browsers_in_json() {
     assert_eq!((exp - up).num_seconds(), 7 * 86_400);
 
     // Exactly `Accept: application/json` gets JSON.
-    let a = s.guest_upload(&link, &file, &["-H", "Accept: application/json"]);
+    let a = guest_upload(&s, &link, &file, &["-H", "Accept: application/json"]);
     assert_eq!(
-        (a.status, a.content_type.as_str()),
+        (a.status, a.header("content-type").unwrap_or("")),
         (200, "application/json")
     );
-    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
     assert_eq!(v["id"].as_str().map(str::len), Some(10));
-    let a = s.guest_upload(
+    let a = guest_upload(
+        &s,
         &link,
         &file,
         &["-H", "Accept: application/json, text/plain"],
     );
-    assert_eq!(a.content_type, "text/plain");
+    assert_eq!(a.header("content-type").unwrap_or(""), "text/plain");
 
     // A requested expiration: within the lifetime is kept; beyond it, or too soon, is 400.
-    let ok = s.guest_upload(&link, &file, &[]);
+    let ok = guest_upload(&s, &link, &file, &[]);
     assert_eq!(ok.status, 200);
     let within = in_days(3);
-    let a = s.curl(
-        false,
-        &["-F", &format!("file=@{}", file.display())],
+    let a = s.upload_path(
         &format!("/api/guest/{link}?expiration={within}"),
+        &file,
+        false,
+        &[],
     );
     assert_eq!(a.status, 200, "{a:?}");
-    let stored = s.stored_expiration(&id_from_url(&a.body));
+    let stored = stored_expiration(&s.db(), &id_from_url(&a.text()));
     assert_eq!(stored, within);
     for (when, start) in [
         (
@@ -590,81 +343,76 @@ fn issue_4_guest_upload_answers_curl_in_plain_text_and_browsers_in_json() {
             "Invalid expiration: expire time must be at least one hour in the future",
         ),
     ] {
-        let a = s.curl(
-            false,
-            &["-F", &format!("file=@{}", file.display())],
+        let a = s.upload_path(
             &format!("/api/guest/{link}?expiration={when}"),
+            &file,
+            false,
+            &[],
         );
         assert_eq!(a.status, 400, "{when}: {a:?}");
-        assert!(a.body.starts_with(start), "{a:?}");
+        assert!(a.text().starts_with(start), "{a:?}");
     }
 
     // Guests cannot send notes; nor empty files.
-    let a = s.guest_upload(&link, &file, &["-F", "note=hi"]);
+    let a = guest_upload(&s, &link, &file, &["-F", "note=hi"]);
     assert_eq!(
-        (a.status, a.body.trim_end()),
+        (a.status, a.message().as_str()),
         (400, "invalid request: guest uploads cannot have file notes")
     );
-    let empty = s.file("empty.txt", 0);
-    let a = s.guest_upload(&link, &empty, &[]);
+    let empty = test_file(&s, "empty.txt", 0);
+    let a = guest_upload(&s, &link, &empty, &[]);
     assert_eq!(
-        (a.status, a.body.trim_end()),
+        (a.status, a.message().as_str()),
         (400, "invalid request: file must be non-empty")
     );
     assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 5);
 
     // A never-expiring link gives never-expiring files.
-    let forever = s.create_link(&link_body(None, None, "876000h0m0s"));
-    let a = s.guest_upload(&forever, &file, &[]);
-    let stored = s.stored_expiration(&id_from_url(&a.body));
+    let forever = s.create_guest_link(&link_body(None, None, "876000h0m0s"));
+    let a = guest_upload(&s, &forever, &file, &[]);
+    let stored = stored_expiration(&s.db(), &id_from_url(&a.text()));
     assert_eq!(stored, "2999-12-31T00:00:00Z");
 
     // Bad and unknown link ids.
-    let a = s.guest_upload("tooshort", &file, &[]);
+    let a = guest_upload(&s, "tooshort", &file, &[]);
     assert_eq!(a.status, 400);
-    assert!(a.body.starts_with("Invalid guest link ID: "), "{a:?}");
-    let a = s.guest_upload("ZZkAPdHsixtKqbdE", &file, &[]);
+    assert!(a.text().starts_with("Invalid guest link ID: "), "{a:?}");
+    let a = guest_upload(&s, "ZZkAPdHsixtKqbdE", &file, &[]);
     assert_eq!(
-        (a.status, a.body.trim_end()),
+        (a.status, a.message().as_str()),
         (404, "Invalid guest link ID")
     );
-    assert!(s.spool_is_empty());
+    s.assert_spool_empty(Duration::from_secs(2));
 }
 
 #[test]
 fn issue_4_inactive_links_answer_401() {
     let s = Server::start();
-    let file = s.file("f.bin", 1000);
+    let file = test_file(&s, "f.bin", 1000);
     let inactive = |link: &str| {
-        let a = s.guest_upload(link, &file, &[]);
+        let a = guest_upload(&s, link, &file, &[]);
         assert_eq!(
-            (a.status, a.body.trim_end()),
+            (a.status, a.message().as_str()),
             (401, "Guest link is no longer active"),
             "{link}"
         );
     };
 
     // Disabled, then enabled again.
-    let link = s.create_link(&link_body(None, None, "24h"));
-    s.curl(
-        true,
-        &["-X", "PUT"],
-        &format!("/api/guest-links/{link}/disable"),
-    );
+    let link = s.create_guest_link(&link_body(None, None, "24h"));
+    s.request("PUT", &format!("/api/guest-links/{link}/disable"))
+        .auth()
+        .send();
     inactive(&link);
-    s.curl(
-        true,
-        &["-X", "PUT"],
-        &format!("/api/guest-links/{link}/enable"),
-    );
-    assert_eq!(s.guest_upload(&link, &file, &[]).status, 200);
+    s.request("PUT", &format!("/api/guest-links/{link}/enable"))
+        .auth()
+        .send();
+    assert_eq!(guest_upload(&s, &link, &file, &[]).status, 200);
 
     // The refusal comes before the body: an `Expect: 100-continue` client never sends it.
-    s.curl(
-        true,
-        &["-X", "PUT"],
-        &format!("/api/guest-links/{link}/disable"),
-    );
+    s.request("PUT", &format!("/api/guest-links/{link}/disable"))
+        .auth()
+        .send();
     let mut t = send_head(
         s.addr,
         &format!(
@@ -676,15 +424,13 @@ fn issue_4_inactive_links_answer_401() {
     let head = read_head(&mut t);
     assert!(head.starts_with("HTTP/1.1 401"), "{head:?}");
     drop(t);
-    s.curl(
-        true,
-        &["-X", "PUT"],
-        &format!("/api/guest-links/{link}/enable"),
-    );
+    s.request("PUT", &format!("/api/guest-links/{link}/enable"))
+        .auth()
+        .send();
 
     // URL expired (set in the database: the API only accepts future times).
-    let expired = s.create_link(&link_body(None, None, "24h"));
-    s.sql()
+    let expired = s.create_guest_link(&link_body(None, None, "24h"));
+    s.db()
         .execute(
             "UPDATE guest_links SET url_expiration_time = '2024-01-01T00:00:00Z' WHERE id = ?1",
             [&expired],
@@ -693,18 +439,20 @@ fn issue_4_inactive_links_answer_401() {
     inactive(&expired);
 
     // Upload count reached; deleting one of its files frees the slot again (as PicoShare).
-    let two = s.create_link(&link_body(None, Some(2), "24h"));
-    let first = s.guest_upload(&two, &file, &[]);
+    let two = s.create_guest_link(&link_body(None, Some(2), "24h"));
+    let first = guest_upload(&s, &two, &file, &[]);
     assert_eq!(first.status, 200);
-    assert_eq!(s.guest_upload(&two, &file, &[]).status, 200);
+    assert_eq!(guest_upload(&s, &two, &file, &[]).status, 200);
     inactive(&two);
-    let id = id_from_url(&first.body);
+    let id = id_from_url(&first.text());
     assert_eq!(
-        s.curl(true, &["-X", "DELETE"], &format!("/api/entry/{id}"))
+        s.request("DELETE", &format!("/api/entry/{id}"))
+            .auth()
+            .send()
             .status,
         200
     );
-    assert_eq!(s.guest_upload(&two, &file, &[]).status, 200);
+    assert_eq!(guest_upload(&s, &two, &file, &[]).status, 200);
     inactive(&two);
     assert_eq!(
         s.count(&format!(
@@ -717,19 +465,21 @@ fn issue_4_inactive_links_answer_401() {
 #[test]
 fn issue_4_deleting_a_link_keeps_its_files() {
     let s = Server::start();
-    let link = s.create_link(&link_body(None, None, "168h0m0s"));
-    let file = s.file("keep.bin", 300_000);
-    let a = s.guest_upload(&link, &file, &[]);
+    let link = s.create_guest_link(&link_body(None, None, "168h0m0s"));
+    let file = test_file(&s, "keep.bin", 300_000);
+    let a = guest_upload(&s, &link, &file, &[]);
     assert_eq!(a.status, 200);
-    let id = id_from_url(&a.body);
+    let id = id_from_url(&a.text());
     assert_eq!(
-        s.curl(true, &["-X", "DELETE"], &format!("/api/guest-links/{link}"))
+        s.request("DELETE", &format!("/api/guest-links/{link}"))
+            .auth()
+            .send()
             .status,
         200
     );
     assert_eq!(s.count("SELECT COUNT(*) FROM guest_links"), 0);
     let guest: Option<String> = s
-        .sql()
+        .db()
         .query_row(
             "SELECT guest_link_id FROM entries WHERE id = ?1",
             [&id],
@@ -737,17 +487,11 @@ fn issue_4_deleting_a_link_keeps_its_files() {
         )
         .unwrap();
     assert_eq!(guest, None, "the file survives, no longer attributed");
-    let out = s.dir.join("kept");
-    let o = Command::new("curl")
-        .args(["-sS", "--fail", "--max-time", "30", "-o"])
-        .arg(&out)
-        .arg(s.url(&format!("/-{id}")))
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    assert_eq!(fs::read(&out).unwrap(), fs::read(&file).unwrap());
+    let kept = s.get(&format!("/-{id}")).send();
+    assert_eq!(kept.status, 200);
+    assert_eq!(kept.body, fs::read(&file).unwrap());
     // The link's page is gone for guests.
-    assert_eq!(s.guest_upload(&link, &file, &[]).status, 404);
+    assert_eq!(guest_upload(&s, &link, &file, &[]).status, 404);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -757,26 +501,26 @@ fn issue_4_deleting_a_link_keeps_its_files() {
 #[test]
 fn issue_4_byte_cap_at_just_below_and_just_above_the_limit() {
     let s = Server::start();
-    let link = s.create_link(&link_body(Some(MIB), None, "24h"));
+    let link = s.create_guest_link(&link_body(Some(MIB), None, "24h"));
     for (len, status) in [(MIB - 1, 200), (MIB, 200), (MIB + 1, 413)] {
-        let file = s.file(&format!("f{len}.bin"), len);
-        let a = s.guest_upload(&link, &file, &[]);
+        let file = test_file(&s, &format!("f{len}.bin"), len);
+        let a = guest_upload(&s, &link, &file, &[]);
         eprintln!(
             "file of {len} bytes, cap {MIB}: {} {}",
             a.status,
-            a.body.trim_end()
+            a.message()
         );
         assert_eq!(a.status, status, "{len}: {a:?}");
         if status == 413 {
             assert_eq!(
-                a.body.trim_end(),
+                a.message(),
                 "invalid request: file is larger than this link's limit of 1048576 bytes"
             );
         }
     }
     // Exactly the two accepted files, whole; no orphaned chunks, no temp files.
     let sizes: Vec<i64> = {
-        let c = s.sql();
+        let c = s.db();
         let mut st = c
             .prepare(
                 "SELECT SUM(LENGTH(d.chunk)) FROM entries e JOIN entries_data d ON d.id = e.id \
@@ -795,34 +539,13 @@ fn issue_4_byte_cap_at_just_below_and_just_above_the_limit() {
         s.count("SELECT COUNT(*) FROM entries_data WHERE id NOT IN (SELECT id FROM entries)"),
         0
     );
-    assert!(s.spool_is_empty());
-}
-
-/// Sends a request head; returns the stream.
-fn send_head(addr: SocketAddr, head: &str) -> TcpStream {
-    let mut t = TcpStream::connect(addr).expect("connect");
-    t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    t.write_all(head.as_bytes()).expect("send head");
-    t
-}
-
-/// Reads until the end of a response head (or EOF).
-fn read_head(t: &mut TcpStream) -> String {
-    let mut got = Vec::new();
-    let mut b = [0u8; 1];
-    while !got.ends_with(b"\r\n\r\n") {
-        match t.read(&mut b) {
-            Ok(1) => got.push(b[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&got).into_owned()
+    s.assert_spool_empty(Duration::from_secs(2));
 }
 
 #[test]
 fn issue_4_declared_length_over_the_cap_is_refused_before_the_body() {
     let s = Server::start();
-    let link = s.create_link(&link_body(Some(MIB), None, "24h"));
+    let link = s.create_guest_link(&link_body(Some(MIB), None, "24h"));
     let declared = MIB + 64 * 1024 + 1;
     let mut t = send_head(
         s.addr,
@@ -859,7 +582,7 @@ fn issue_4_declared_length_over_the_cap_is_refused_before_the_body() {
 fn issue_4_crossing_the_cap_mid_stream_stops_the_upload_at_once() {
     let s = Server::start();
     // One upload allowed: the refused one must give its reserved slot back.
-    let link = s.create_link(&link_body(Some(MIB), Some(1), "24h"));
+    let link = s.create_guest_link(&link_body(Some(MIB), Some(1), "24h"));
     // Chunked: no declared length, so only the streaming count can catch it.
     let mut t = send_head(
         s.addr,
@@ -914,10 +637,10 @@ fn issue_4_crossing_the_cap_mid_stream_stops_the_upload_at_once() {
     drop(t);
     assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0);
     assert_eq!(s.count("SELECT COUNT(*) FROM entries_data"), 0);
-    assert!(s.spool_is_empty());
-    let file = s.file("fits.bin", 1000);
+    s.assert_spool_empty(Duration::from_secs(2));
+    let file = test_file(&s, "fits.bin", 1000);
     assert_eq!(
-        s.guest_upload(&link, &file, &[]).status,
+        guest_upload(&s, &link, &file, &[]).status,
         200,
         "slot given back"
     );
@@ -929,8 +652,8 @@ fn issue_4_crossing_the_cap_mid_stream_stops_the_upload_at_once() {
 #[test]
 fn issue_4_parallel_uploads_to_the_last_slot_store_exactly_one_file() {
     let s = Arc::new(Server::start());
-    let link = s.create_link(&link_body(None, Some(1), "24h"));
-    let file = s.file("race.bin", 2 * MIB);
+    let link = s.create_guest_link(&link_body(None, Some(1), "24h"));
+    let file = test_file(&s, "race.bin", 2 * MIB);
     let n = 8;
     let barrier = Arc::new(Barrier::new(n));
     let handles: Vec<_> = (0..n)
@@ -944,12 +667,12 @@ fn issue_4_parallel_uploads_to_the_last_slot_store_exactly_one_file() {
             std::thread::spawn(move || {
                 barrier.wait();
                 let started = Instant::now();
-                let a = s.guest_upload(&link, &file, &[]);
+                let a = guest_upload(&s, &link, &file, &[]);
                 (i, a, started.elapsed())
             })
         })
         .collect();
-    let mut results: Vec<(usize, Answer, Duration)> =
+    let mut results: Vec<(usize, Resp, Duration)> =
         handles.into_iter().map(|h| h.join().unwrap()).collect();
     results.sort_by_key(|r| r.0);
     eprintln!(
@@ -957,16 +680,12 @@ fn issue_4_parallel_uploads_to_the_last_slot_store_exactly_one_file() {
         s.url(&format!("/api/guest/{link}"))
     );
     for (i, a, took) in &results {
-        eprintln!(
-            "  upload {i}: {} {:?} ({took:.0?})",
-            a.status,
-            a.body.trim_end()
-        );
+        eprintln!("  upload {i}: {} {:?} ({took:.0?})", a.status, a.message());
     }
     let ok = results.iter().filter(|r| r.1.status == 200).count();
     let refused = results
         .iter()
-        .filter(|r| r.1.status == 401 && r.1.body.trim_end() == "Guest link is no longer active")
+        .filter(|r| r.1.status == 401 && r.1.message() == "Guest link is no longer active")
         .count();
     let stored = s.count(&format!(
         "SELECT COUNT(*) FROM entries WHERE guest_link_id = '{link}'"
@@ -977,7 +696,7 @@ fn issue_4_parallel_uploads_to_the_last_slot_store_exactly_one_file() {
         s.count("SELECT COUNT(*) FROM entries_data WHERE id NOT IN (SELECT id FROM entries)"),
         0
     );
-    assert!(s.spool_is_empty());
+    s.assert_spool_empty(Duration::from_secs(2));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -989,13 +708,18 @@ fn issue_4_settings_rules_and_stored_values() {
     let days =
         || -> i64 { s.count("SELECT default_expiration_in_days FROM settings WHERE id = 1") };
     assert_eq!(days(), 30);
-    let put = |admin: bool, body: &str| s.json(admin, "PUT", "/api/settings", body);
+    let put = |admin: bool, body: &str| {
+        s.request("PUT", "/api/settings")
+            .auth_if(admin)
+            .json(body)
+            .send()
+    };
     assert_eq!(put(false, r#"{"defaultExpirationDays":5}"#).status, 401);
     let a = put(
         true,
         r#"{"defaultExpirationDays":5,"defaultNeverExpire":false}"#,
     );
-    assert_eq!((a.status, a.body.as_str()), (200, ""));
+    assert_eq!((a.status, a.text().as_str()), (200, ""));
     assert_eq!(days(), 5);
     assert_eq!(put(true, r#"{"defaultNeverExpire":true}"#).status, 200);
     assert_eq!(days(), 36_500);
@@ -1025,23 +749,24 @@ fn issue_4_settings_rules_and_stored_values() {
         ("not json", "Invalid request: malformed request"),
     ] {
         let a = put(true, body);
-        assert_eq!((a.status, a.body.trim_end()), (400, message), "{body}");
+        assert_eq!((a.status, a.message().as_str()), (400, message), "{body}");
     }
     assert_eq!(days(), 3650, "refused changes change nothing");
-    assert_eq!(s.curl(true, &["-X", "POST"], "/api/settings").status, 405);
+    assert_eq!(s.request("POST", "/api/settings").auth().send().status, 405);
 }
 
 #[test]
 fn issue_4_download_history_records_each_transfer_with_its_user_agent() {
     let s = Server::start();
-    let file = s.file("history.bin", 400_000);
-    let a = s.curl(
-        true,
-        &["-F", &format!("file=@{}", file.display())],
+    let file = test_file(&s, "history.bin", 400_000);
+    let a = s.upload_path(
         &format!("/api/entry?expiration={}", in_days(3)),
+        &file,
+        true,
+        &[],
     );
     assert_eq!(a.status, 200, "{a:?}");
-    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
     let id = v["id"].as_str().unwrap().to_owned();
     let agents = [
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
@@ -1053,24 +778,22 @@ fn issue_4_download_history_records_each_transfer_with_its_user_agent() {
         "curl/8.5.0",
     ];
     for ua in agents {
-        let a = s.curl(false, &["-A", ua, "-o", "/dev/null"], &format!("/-{id}"));
+        let a = s.get(&format!("/-{id}")).header("User-Agent", ua).send();
         assert_eq!(a.status, 200);
         std::thread::sleep(Duration::from_millis(1100)); // distinct timestamps
     }
     // Neither a continuation range nor HEAD is another download.
     assert_eq!(
-        s.curl(
-            false,
-            &["-r", "1000-", "-o", "/dev/null"],
-            &format!("/-{id}")
-        )
-        .status,
+        s.get(&format!("/-{id}"))
+            .header("Range", "bytes=1000-")
+            .send()
+            .status,
         206
     );
-    assert_eq!(s.curl(false, &["-I"], &format!("/-{id}")).status, 200);
+    assert_eq!(s.head(&format!("/-{id}")).send().status, 200);
 
     let store = picoshare::store::Store::open(
-        &s.db(),
+        &s.db_path,
         picoshare::store::StoreSettings::with_chunk_size(327_680),
     )
     .expect("open store");
@@ -1108,19 +831,20 @@ fn issue_4_download_history_records_each_transfer_with_its_user_agent() {
 #[test]
 fn issue_4_system_information_json() {
     let s = Server::start();
-    assert_eq!(s.curl(false, &[], "/api/information").status, 401);
-    let file = s.file("info.bin", 100_000);
-    s.curl(
-        true,
-        &["-F", &format!("file=@{}", file.display())],
+    assert_eq!(s.get("/api/information").send().status, 401);
+    let file = test_file(&s, "info.bin", 100_000);
+    s.upload_path(
         &format!("/api/entry?expiration={}", in_days(3)),
+        &file,
+        true,
+        &[],
     );
-    let a = s.curl(true, &[], "/api/information");
+    let a = s.get("/api/information").auth().send();
     assert_eq!(
-        (a.status, a.content_type.as_str()),
+        (a.status, a.header("content-type").unwrap_or("")),
         (200, "application/json")
     );
-    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
     eprintln!("GET /api/information → {v}");
     let n = |p: &str| v.pointer(p).and_then(|x| x.as_u64()).unwrap_or(u64::MAX);
     assert!(n("/filesystem/totalBytes") > 0);
@@ -1128,7 +852,7 @@ fn issue_4_system_information_json() {
     assert_eq!(n("/storedFileBytes"), 100_000);
     assert_eq!(
         n("/database/fileBytes"),
-        fs::metadata(s.db()).unwrap().len()
+        fs::metadata(&s.db_path).unwrap().len()
     );
     assert!(
         n("/database/walBytes") < u64::MAX,
@@ -1143,7 +867,7 @@ fn issue_4_system_information_json() {
 /// `../shared/fixtures/picoshare-go/store.db`, written by the Go PicoShare 1.5.1 (see its
 /// MANIFEST.txt): two guest links, two downloads, a 14-day default.
 fn fixture_db() -> Option<PathBuf> {
-    common::fixture_available("store.db").then(|| common::fixture_dir().join("store.db"))
+    require_fixture(&["store.db"]).then(|| fixture_dir().join("store.db"))
 }
 
 #[test]
@@ -1151,18 +875,18 @@ fn issue_4_picoshare_fixture_guest_links_history_and_settings() {
     let Some(fixture) = fixture_db() else {
         return;
     };
-    let dir = fresh_dir();
+    let dir = TempDir::new("issue4-fixture");
     assert!(fixture.exists());
     // A copy whose dates are moved relative to now: the labelled link's URL is valid for 30
     // more days, whatever today's date.
-    common::copy_fixture_db(&dir.join("store.db"));
-    let s = Server::start_in(dir);
+    copy_fixture_db(&dir.join("store.db"));
+    let s = Server::builder().in_dir(dir).start();
     let now = Utc::now();
 
     // Its links, as our store reads them.
     {
         let store = picoshare::store::Store::open(
-            &s.db(),
+            &s.db_path,
             picoshare::store::StoreSettings::with_chunk_size(327_680),
         )
         .expect("open store");
@@ -1198,38 +922,34 @@ fn issue_4_picoshare_fixture_guest_links_history_and_settings() {
     }
 
     // Guest uploads through them.
-    let file = s.file("to-fixture.bin", 2000);
-    let a = s.guest_upload("mv7puYcjqnAKns45", &file, &[]);
+    let file = test_file(&s, "to-fixture.bin", 2000);
+    let a = guest_upload(&s, "mv7puYcjqnAKns45", &file, &[]);
     assert_eq!(a.status, 401, "disabled in the fixture");
     assert_eq!(
-        s.curl(
-            true,
-            &["-X", "PUT"],
-            "/api/guest-links/mv7puYcjqnAKns45/enable"
-        )
-        .status,
+        s.request("PUT", "/api/guest-links/mv7puYcjqnAKns45/enable")
+            .auth()
+            .send()
+            .status,
         204
     );
-    let a = s.guest_upload("mv7puYcjqnAKns45", &file, &[]);
+    let a = guest_upload(&s, "mv7puYcjqnAKns45", &file, &[]);
     assert_eq!(a.status, 200, "{a:?}");
-    let expiration = s.stored_expiration(&id_from_url(&a.body));
+    let expiration = stored_expiration(&s.db(), &id_from_url(&a.text()));
     assert_eq!(expiration, "2999-12-31T00:00:00Z");
-    let a = s.guest_upload("ZZkAPdHsixtKqbdE", &file, &[]);
+    let a = guest_upload(&s, "ZZkAPdHsixtKqbdE", &file, &[]);
     assert_eq!(a.status, 200, "{a:?}");
     // Once its URL has expired, the same link refuses uploads.
-    common::set_fixture_time(&s.db(), "guest_links", "ZZkAPdHsixtKqbdE", -60);
-    let a = s.guest_upload("ZZkAPdHsixtKqbdE", &file, &[]);
+    set_fixture_time(&s.db_path, "guest_links", "ZZkAPdHsixtKqbdE", -60);
+    let a = guest_upload(&s, "ZZkAPdHsixtKqbdE", &file, &[]);
     assert_eq!(a.status, 401, "{a:?}");
 
     // Settings written the way PicoShare reads them; the schema stays PicoShare's.
     assert_eq!(
-        s.json(
-            true,
-            "PUT",
-            "/api/settings",
-            r#"{"defaultNeverExpire":true}"#
-        )
-        .status,
+        s.request("PUT", "/api/settings")
+            .auth()
+            .json(r#"{"defaultNeverExpire":true}"#)
+            .send()
+            .status,
         200
     );
     assert_eq!(

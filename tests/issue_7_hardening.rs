@@ -18,47 +18,17 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn integrity(s: &Server) -> String {
-    s.db()
-        .query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
-        .expect("integrity_check")
+    integrity_check(&s.db())
 }
 
-/// Uploads `path` with curl in the background; returns the child.
-fn curl_upload(s: &Server, cookie: &str, path: &Path, chunked: bool) -> std::process::Child {
-    let mut cmd = Command::new("curl");
-    cmd.args([
-        "-sS",
-        "--max-time",
-        "120",
-        "--noproxy",
-        "*",
-        "-o",
-        "/dev/null",
-    ])
-    .args(["-w", "%{http_code}", "-H", "Expect:"])
-    .arg("-H")
-    .arg(format!("Cookie: {cookie}"));
+/// `curl -F file=@path` as the admin (chunked: no Content-Length), started in the background.
+fn curl_upload(s: &Server, path: &Path, chunked: bool) -> Pending {
+    let form = format!("file=@{}", path.display());
+    let mut req = s.request("POST", &entry_path(NEVER)).auth();
     if chunked {
-        cmd.args(["-H", "Transfer-Encoding: chunked"]);
+        req = req.header("Transfer-Encoding", "chunked");
     }
-    cmd.arg("-F")
-        .arg(format!("file=@{}", path.display()))
-        .arg(s.url(&format!("/api/entry?expiration={}", query_encode(NEVER))))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("curl")
-}
-
-fn write_file(path: &Path, len: usize, seed: u64) {
-    let mut f = std::fs::File::create(path).expect("create");
-    let block = pattern(1 << 20, seed);
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(block.len());
-        f.write_all(&block[..n]).expect("write");
-        left -= n;
-    }
+    req.curl_args(&["-F", &form]).spawn()
 }
 
 #[test]
@@ -66,12 +36,11 @@ fn issue_7_kill_9_while_copying_into_sqlite_loses_nothing_acknowledged() {
     let mut s = Server::start();
     let kept = pattern(700_000, 3);
     let keep = s.put_file(&kept, "keep.bin");
-    let cookie = s.login();
     let big = s.tmpdir.join("big.bin");
-    write_file(&big, 300 << 20, 9);
+    write_pattern_file(&big, 300 << 20, 9);
     let mut caught_copying = false;
     for _attempt in 0..3 {
-        let mut curl = curl_upload(&s, &cookie, &big, false);
+        let mut curl = curl_upload(&s, &big, false);
         let db = s.db();
         let started = Instant::now();
         // The copy phase: chunk rows committed for an id that has no entry yet.
@@ -87,14 +56,13 @@ fn issue_7_kill_9_while_copying_into_sqlite_loses_nothing_acknowledged() {
                 caught_copying = true;
                 break;
             }
-            if let Ok(Some(_)) = curl.try_wait() {
+            if curl.is_done() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(2));
         }
         s.kill9();
-        let _ = curl.kill();
-        let _ = curl.wait();
+        curl.kill();
         drop(db);
         s.start_again();
         if caught_copying {
@@ -125,51 +93,42 @@ fn issue_7_kill_9_while_copying_into_sqlite_loses_nothing_acknowledged() {
 /// A tmpfs of `mib` MiB mounted on a fresh folder, unmounted on drop.
 struct SmallDisk {
     path: PathBuf,
+    /// Removed (after the unmount) on drop.
+    _dir: TempDir,
 }
 
 impl SmallDisk {
-    fn mount(mib: u64) -> Option<SmallDisk> {
-        let path = std::env::temp_dir().join(format!(
-            "picoshare-it-fulldisk-{}-{}",
-            std::process::id(),
-            pattern(4, mib)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        ));
-        std::fs::create_dir_all(&path).ok()?;
-        let ok = Command::new("mount")
+    fn mount(mib: u64) -> Result<SmallDisk, String> {
+        let dir = TempDir::new(&format!("fulldisk-{mib}m"));
+        let path = dir.path().to_owned();
+        let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
             .arg(&path)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            let _ = std::fs::remove_dir(&path);
-            return None;
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(text(&out.stderr).trim().to_owned());
         }
-        Some(SmallDisk { path })
+        Ok(SmallDisk { path, _dir: dir })
     }
 }
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.path).status();
-        let _ = std::fs::remove_dir(&self.path);
     }
 }
 
-fn small_disk_or_skip(mib: u64) -> Option<SmallDisk> {
-    match SmallDisk::mount(mib) {
-        Some(d) => Some(d),
-        None if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("cannot mount a tmpfs (the full-disk test needs root)")
-        }
-        None => {
-            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
-            None
-        }
-    }
+/// The small disk, or `None` when the test is skipped (`PICOSHARE_TEST_SKIP=fulldisk`).
+#[track_caller]
+fn small_disk(mib: u64) -> Option<SmallDisk> {
+    let mounted = SmallDisk::mount(mib).map_err(|e| {
+        format!(
+            "the full-disk tests mount a {mib} MiB tmpfs, which needs root ({e}); run them as \
+             root: sudo -E cargo test --test issue_7_hardening (or sudo -E make test)"
+        )
+    });
+    require("fulldisk", mounted)
 }
 
 fn assert_clean_and_serving(s: &Server) {
@@ -192,7 +151,7 @@ fn assert_clean_and_serving(s: &Server) {
 
 #[test]
 fn issue_7_upload_that_cannot_fit_is_refused_with_507_before_its_body() {
-    let Some(disk) = small_disk_or_skip(48) else {
+    let Some(disk) = small_disk(48) else {
         return;
     };
     let s = Server::builder()
@@ -229,7 +188,7 @@ fn issue_7_upload_that_cannot_fit_is_refused_with_507_before_its_body() {
 
 #[test]
 fn issue_7_disk_filling_mid_upload_answers_507_and_cleans_up_and_a_file_fits_once() {
-    let Some(disk) = small_disk_or_skip(48) else {
+    let Some(disk) = small_disk(48) else {
         return;
     };
     let s = Server::builder()
@@ -237,32 +196,20 @@ fn issue_7_disk_filling_mid_upload_answers_507_and_cleans_up_and_a_file_fits_onc
         // An absolute name puts the database (and its spool) on the small disk.
         .db_name(disk.path.join("store.db").to_str().expect("utf-8"))
         .start();
-    let cookie = s.login();
+    s.login();
     // Chunked bodies carry no Content-Length, so only the disk can say no. 60 MiB cannot fit
     // on a 48 MiB disk: the upload fails mid-stream with 507 and leaves nothing behind.
     let big = s.tmpdir.join("f60.bin");
-    write_file(&big, 60 << 20, 1);
-    let out = curl_upload(&s, &cookie, &big, true)
-        .wait_with_output()
-        .expect("curl");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "507",
-        "60 MiB on a 48 MiB disk"
-    );
+    write_pattern_file(&big, 60 << 20, 1);
+    let r = curl_upload(&s, &big, true).finish().expect("curl");
+    assert_eq!(r.status, 507, "60 MiB on a 48 MiB disk: {}", r.text());
     assert_clean_and_serving(&s);
     // 30 MiB does fit: the spool is only a window of a few MiB beside the SQLite copy, so the
     // disk needs the file's size once, not twice.
     let fits = s.tmpdir.join("f30.bin");
-    write_file(&fits, 30 << 20, 2);
-    let out = curl_upload(&s, &cookie, &fits, true)
-        .wait_with_output()
-        .expect("curl");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "200",
-        "30 MiB on a 48 MiB disk"
-    );
+    write_pattern_file(&fits, 30 << 20, 2);
+    let r = curl_upload(&s, &fits, true).finish().expect("curl");
+    assert_eq!(r.status, 200, "30 MiB on a 48 MiB disk: {}", r.text());
     s.assert_spool_empty(Duration::from_secs(2));
     assert_eq!(integrity(&s), "ok");
 }

@@ -168,7 +168,7 @@ fn issue_8_deleting_200_mb_gives_the_space_back_with_a_bounded_wal() {
 
 #[test]
 fn issue_8_compact_converts_a_picoshare_database_and_refuses_while_serving() {
-    if !fixture_available("store.db") {
+    if !require_fixture(&["store.db"]) {
         return;
     }
     let dir = TempDir::new("compact");

@@ -333,7 +333,7 @@ impl Drop for Pending {
 }
 
 /// A response: status, headers in order, body bytes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Resp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -393,6 +393,20 @@ impl Resp {
     pub fn cookie_pair(&self, name: &str) -> Option<String> {
         self.set_cookie(name)
             .map(|v| v.split(';').next().unwrap_or("").trim().to_owned())
+    }
+}
+
+/// Status, headers and the body as text (cut at 2,000 characters), for assertion messages.
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.text();
+        let shown: String = text.chars().take(2000).collect();
+        f.debug_struct("Resp")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &shown)
+            .field("body_len", &self.body.len())
+            .finish()
     }
 }
 

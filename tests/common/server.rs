@@ -200,6 +200,10 @@ impl ServerBuilder {
             secret: self.secret,
             via: self.via,
             stdout_lines: Arc::new(Mutex::new(Vec::new())),
+            stderr_name: format!(
+                "server-stderr-{}.log",
+                COUNTER.fetch_add(1, Ordering::SeqCst)
+            ),
             stdout_done: Mutex::new(None),
             calls: AtomicUsize::new(0),
             cookie: Mutex::new(None),
@@ -226,6 +230,7 @@ pub struct Server {
     pub(super) secret: Option<String>,
     via: Option<(String, Vec<String>)>,
     stdout_lines: Arc<Mutex<Vec<String>>>,
+    stderr_name: String,
     /// Disconnected once the stdout reader has read everything (end of file).
     stdout_done: Mutex<Option<mpsc::Receiver<()>>>,
     pub(super) calls: AtomicUsize,
@@ -256,8 +261,9 @@ impl Server {
         Server::builder().start()
     }
 
+    /// Each fixture has its own file, even when several share a folder one after the other.
     fn stderr_path(&self) -> PathBuf {
-        self.tmpdir.join("server-stderr.log")
+        self.tmpdir.join(&self.stderr_name)
     }
 
     /// Everything the server(s) of this fixture wrote to stderr so far.
