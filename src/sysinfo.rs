@@ -112,10 +112,17 @@ mod tests {
         assert!(info.fs_total_bytes > 0);
         assert!(info.fs_used_bytes <= info.fs_total_bytes);
         assert!(info.fs_available_bytes <= info.fs_total_bytes - info.fs_used_bytes);
-        let db = std::fs::metadata(t.dir.join("store.db")).unwrap().len();
+        let size = |suffix: &str| {
+            std::fs::metadata(t.dir.join(format!("store.db{suffix}")))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        };
+        let db = size("");
         assert_eq!(info.db_file_bytes, db);
-        assert!(info.database_bytes() < db + 10_000_000);
-        assert!(info.database_bytes() < 100_000 + db || info.wal_file_bytes > 0);
+        assert_eq!(info.wal_file_bytes, size("-wal"));
+        assert_eq!(info.shm_file_bytes, size("-shm"));
+        // Exactly the three files: store.db.bak beside them is not counted.
+        assert_eq!(info.database_bytes(), db + size("-wal") + size("-shm"));
         assert_eq!(info.stored_file_bytes, 0);
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
         assert!(!info.version.starts_with('v'));

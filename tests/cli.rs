@@ -4,16 +4,16 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use common::*;
 
-/// Runs the binary to completion in `dir` with a clean environment plus `envs`; `None` if it
-/// was still running after 10 s (it is killed).
-fn run(dir: &TempDir, args: &[&str], envs: &[(&str, &str)]) -> Option<Output> {
+/// Runs the binary to completion (within 10 s) in `dir` with a clean environment plus `envs`.
+#[track_caller]
+fn run_bin(dir: &TempDir, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
         .current_dir(dir.path())
@@ -22,33 +22,18 @@ fn run(dir: &TempDir, args: &[&str], envs: &[(&str, &str)]) -> Option<Output> {
         .env_remove("PS_SHARED_SECRET_FILE")
         .env_remove("PS_BEHIND_PROXY")
         .env_remove("LITESTREAM_BUCKET")
-        .env("PS_SHARED_SECRET", SECRET)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("PS_SHARED_SECRET", SECRET);
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return child.wait_with_output().ok();
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    run(&mut cmd, Duration::from_secs(10))
 }
 
 #[test]
 fn help_exits_0_and_lists_the_flags() {
     let dir = TempDir::new("cli");
     for flag in ["--help", "-h", "-help"] {
-        let o = run(&dir, &[flag], &[]).expect("exits");
+        let o = run_bin(&dir, &[flag], &[]);
         assert_eq!(o.status.code(), Some(0), "{flag}");
         let text = String::from_utf8_lossy(&o.stdout);
         for word in [
@@ -71,7 +56,7 @@ fn help_exits_0_and_lists_the_flags() {
 #[test]
 fn version_exits_0_and_prints_the_version() {
     let dir = TempDir::new("cli");
-    let o = run(&dir, &["--version"], &[]).expect("exits");
+    let o = run_bin(&dir, &["--version"], &[]);
     assert_eq!(o.status.code(), Some(0));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
@@ -111,8 +96,7 @@ fn bad_values_exit_2_with_a_one_line_reason() {
             all.extend(["--port", "0"]);
         }
         all.extend(args.iter().copied());
-        let o = run(&dir, &all, &envs)
-            .unwrap_or_else(|| panic!("{args:?} {envs:?}: still running after 10 s"));
+        let o = run_bin(&dir, &all, &envs);
         let stderr = String::from_utf8_lossy(&o.stderr);
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert_eq!(
@@ -225,7 +209,7 @@ fn sigterm_lets_an_inflight_download_finish() {
     let n = stream.read(&mut received).unwrap();
     received.truncate(n);
     s.signal("TERM");
-    std::thread::sleep(Duration::from_millis(300));
+    s.wait_for_log("picoshare: shutting down", STOP_TIMEOUT);
     let mut rest = Vec::new();
     stream
         .read_to_end(&mut rest)
@@ -241,16 +225,73 @@ fn sigterm_lets_an_inflight_download_finish() {
 }
 
 #[test]
-fn threads_and_chunk_size_flags_are_accepted() {
+fn threads_chunk_size_and_gc_interval_flags_take_effect() {
     let s = Server::builder()
-        .arg("--threads")
-        .arg("2")
+        .threads(2)
         .chunk_size(4096)
-        .arg("--gc-interval")
-        .arg("60")
+        .gc_interval(1)
         .start();
+    // --chunk-size: 10,000 bytes in 4096-byte rows.
     let data = pattern(10_000, 1);
     let id = s.put_file(&data, "x.bin");
     assert_eq!(s.chunks(&id).len(), 3, "4096-byte chunks");
     assert!(s.get(&format!("/-{id}")).send().body == data);
+
+    // --threads 2: two uploads whose handlers are reading their bodies hold both request
+    // threads, so a third request is not answered until one of them ends.
+    let body = pattern(300_000, 2);
+    let mut first = s.raw_admin_upload(&Upload::new(&body, "first.bin"));
+    let second = s.raw_admin_upload(&Upload::new(&body, "second.bin"));
+    let mut third = send_head(
+        s.addr,
+        "GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    third
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .expect("timeout");
+    let mut byte = [0u8; 1];
+    match third.read(&mut byte) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("with --threads 2 and both threads busy, /login answered: {other:?}"),
+    }
+    first.send_to(100_000);
+    let r = first.finish();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    third
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let head = read_head(&mut third);
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "once a thread is free: {head:?}"
+    );
+    second.abandon();
+    // The access log agrees: /login was handled after the first held upload (the log's
+    // second upload line; the first is the put_file above).
+    let log = s.stdout_lines();
+    let uploads: Vec<usize> = (0..log.len())
+        .filter(|&i| log[i].contains("POST /api/entry"))
+        .collect();
+    let login = log
+        .iter()
+        .position(|l| l.contains("GET /login"))
+        .unwrap_or_else(|| panic!("no GET /login in the access log: {log:#?}"));
+    assert!(uploads.len() >= 2 && uploads[1] < login, "{log:#?}");
+
+    // --gc-interval 1: chunks a crashed upload left are collected within seconds, not hours.
+    let db = s.db();
+    for i in 0..3 {
+        db.execute(
+            "INSERT INTO entries_data (id, chunk_index, chunk) VALUES ('zzzzzzzzzz', ?1, ?2)",
+            rusqlite::params![i, vec![7u8; 100]],
+        )
+        .expect("plant orphaned chunks");
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || count(
+            &db,
+            "SELECT COUNT(*) FROM entries_data WHERE id = 'zzzzzzzzzz'"
+        ) == 0),
+        "--gc-interval 1 did not collect within 10 s"
+    );
 }

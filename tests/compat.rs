@@ -387,13 +387,12 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
         "sqlite_master text = what PicoShare's migration 016 writes"
     );
     assert_ne!(sql_now, original_sql);
-    if let Some(reference) = reference_schema_16() {
-        assert_eq!(
-            schema_of(&c),
-            reference,
-            "equals schema.sql + migration 016"
-        );
-    }
+    let reference = reference_schema_16().expect("schema.sql");
+    assert_eq!(
+        schema_of(&c),
+        reference,
+        "equals schema.sql + migration 016"
+    );
     let integrity: String = c
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
@@ -538,7 +537,7 @@ fn compat_an_expired_fixture_entry_is_404_and_collected_with_its_downloads() {
 /// date (the other tests work on copies whose dates they move).
 #[test]
 fn compat_untouched_fixture_holds_what_its_manifest_lists() {
-    if !require_fixture(&["store.db", "MANIFEST.txt"]) {
+    if !require_fixture(&["store.db", "MANIFEST.txt", "schema.sql"]) {
         return;
     }
     let c = Connection::open_with_flags(
@@ -551,9 +550,8 @@ fn compat_untouched_fixture_holds_what_its_manifest_lists() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
-    if let Some(reference) = reference_schema() {
-        assert_eq!(schema_of(&c), reference, "equals schema.sql");
-    }
+    let reference = reference_schema().expect("schema.sql");
+    assert_eq!(schema_of(&c), reference, "equals schema.sql");
     let entries = manifest_entries();
     let text = manifest();
     let written = text

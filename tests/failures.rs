@@ -11,37 +11,24 @@ use std::time::Duration;
 
 use common::*;
 
-/// Request head of an admin upload with the given Content-Type and Content-Length.
-fn upload_head(s: &Server, content_type: &str, content_length: usize) -> Vec<u8> {
-    format!(
-        "POST /api/entry?expiration={} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\
-         Content-Type: {content_type}\r\nContent-Length: {content_length}\r\n\r\n",
-        query_encode(&in_days(1)),
-        s.addr,
-        s.login()
-    )
-    .into_bytes()
-}
-
-/// Opens a connection and sends an upload declared `declared` bytes long, but only the first
-/// `sent` bytes of the file; returns the open socket.
-fn start_partial_upload(s: &Server, declared: usize, sent: usize) -> TcpStream {
+/// Starts an admin upload declared `declared` bytes long and sends only the file part's head
+/// and `sent` bytes of data, once the server reads the body: the upload is in flight when
+/// this returns.
+fn start_partial_upload(s: &Server, declared: usize, sent: usize) -> RawUpload {
     let m = Multipart::new();
-    let head = m.file_head("file", "partial.bin", Some("application/octet-stream"));
-    let mut stream = TcpStream::connect(s.addr).expect("connect");
-    stream
-        .set_write_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    stream
-        .write_all(&upload_head(s, &m.content_type(), declared))
-        .unwrap();
-    stream.write_all(&head).unwrap();
-    let data = pattern(sent, 99);
-    for piece in data.chunks(64 * 1024) {
-        stream.write_all(piece).expect("server reads the body");
-    }
-    stream.flush().unwrap();
-    stream
+    let mut body = m.file_head("file", "partial.bin", Some("application/octet-stream"));
+    body.extend_from_slice(&pattern(sent, 99));
+    let mut up = s
+        .raw_upload(
+            &entry_path(&in_days(1)),
+            true,
+            &m.content_type(),
+            body,
+            Some(declared),
+        )
+        .expect("the server reads the upload");
+    up.send_to(usize::MAX);
+    up
 }
 
 /// Sends a complete HTTP request whose multipart body is `body` (with the fixture boundary
@@ -81,20 +68,28 @@ fn issue_2_client_disconnect_mid_upload_leaves_nothing() {
     // Past the 1 MiB in-memory budget, so the upload has spilled to the spool folder; and one
     // that stays in memory.
     for (declared, sent) in [(8 << 20, (2 << 20) + 512 * 1024), (600_000, 100_000)] {
-        let stream = start_partial_upload(&s, declared, sent);
-        std::thread::sleep(Duration::from_millis(300));
-        stream.shutdown(Shutdown::Both).ok();
-        drop(stream);
+        let up = start_partial_upload(&s, declared, sent);
+        if sent > 1 << 20 {
+            // Past the in-memory buffer: the server holds a spool file for it.
+            s.wait_for_spool_descriptor(Duration::from_secs(10));
+        }
+        up.abandon();
         assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0, "no entries row");
-        s.assert_spool_empty(Duration::from_secs(2));
+        s.assert_spool_empty(Duration::from_secs(5));
     }
     // Several at once, then the server still serves uploads and downloads.
-    let streams: Vec<TcpStream> = (0..4)
-        .map(|_| start_partial_upload(&s, 4 << 20, 1 << 20))
+    let ups: Vec<RawUpload> = (0..4)
+        .map(|_| start_partial_upload(&s, 4 << 20, (1 << 20) + 4096))
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
-    drop(streams);
-    s.assert_spool_empty(Duration::from_secs(2));
+    assert!(
+        wait_until(Duration::from_secs(10), || s.spool_descriptors().len() == 4),
+        "four uploads in flight, each with its spool file: {:?}",
+        s.spool_descriptors()
+    );
+    for up in ups {
+        up.abandon();
+    }
+    s.assert_spool_empty(Duration::from_secs(5));
     assert_nothing_stored(&s, "after the disconnects");
 
     let data = pattern(2500, 1);
@@ -119,7 +114,8 @@ fn issue_2_body_shorter_than_content_length_is_a_failed_upload() {
     let s = Server::start();
     // The client stops sending (half-close) 1 MiB short of its Content-Length and waits for
     // an answer: a 4xx or a closed connection, never a success or a 5xx.
-    let mut stream = start_partial_upload(&s, 3 << 20, 2 << 20);
+    let up = start_partial_upload(&s, 3 << 20, 2 << 20);
+    let mut stream = up.stream;
     stream.shutdown(Shutdown::Write).ok();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -241,18 +237,28 @@ fn issue_2_bad_or_missing_boundary_is_400() {
 fn issue_2_crash_mid_upload_leaves_no_spool_files_or_rows_after_restart() {
     let mut s = Server::builder().chunk_size(1000).start();
     let keep = s.put_file(b"survivor", "keep.txt");
-    let stream = start_partial_upload(&s, 16 << 20, 3 << 20);
-    std::thread::sleep(Duration::from_millis(300));
+    // 10 of 16 MiB: the first 8 MiB batch of chunks is committed (under an id no entry has
+    // yet) and the rest waits in a spool file when the server is killed.
+    let up = start_partial_upload(&s, 16 << 20, 10 << 20);
+    let db = s.db();
+    assert!(
+        wait_until(Duration::from_secs(30), || !orphan_chunk_ids(&db)
+            .is_empty()),
+        "the upload's first chunks never reached the database"
+    );
+    s.wait_for_spool_descriptor(Duration::from_secs(10));
     s.kill9();
-    drop(stream);
+    drop(up);
+    assert_eq!(orphan_chunk_ids(&db).len(), 1, "the crash left chunk rows");
+    drop(db);
     s.start_again();
     s.assert_spool_empty(Duration::from_secs(2));
     assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 1);
-    assert_eq!(
-        s.count(&format!(
+    assert!(
+        wait_until(Duration::from_secs(5), || s.count(&format!(
             "SELECT COUNT(*) FROM entries_data WHERE id <> '{keep}'"
-        )),
-        0
+        )) == 0),
+        "the start-up collection removed the crashed upload's chunks"
     );
     assert_eq!(s.get(&format!("/-{keep}")).send().body, b"survivor");
     let id = s.put_file(b"new", "new.txt");
@@ -261,19 +267,54 @@ fn issue_2_crash_mid_upload_leaves_no_spool_files_or_rows_after_restart() {
 
 #[test]
 fn issue_2_gc_never_collects_an_upload_in_progress() {
-    // The collector runs every second while multi-batch uploads are copied into SQLite.
+    // The collector runs every second. An upload is held mid-copy (its first 8 MiB batch of
+    // chunks in the database, no entry yet) until the collector has provably run: it removed
+    // a crashed upload's chunks planted beside it. The held upload's chunks must all survive.
     let s = Server::builder().chunk_size(1000).gc_interval(1).start();
-    for seed in 0..3 {
-        let data = pattern(12 << 20, 100 + seed);
-        let id = s.put_file(&data, "big.bin");
-        let r = s.get(&format!("/-{id}")).send();
-        assert_eq!(r.status, 200);
-        assert_eq!(
-            sha256_hex(&r.body),
-            sha256_hex(&data),
-            "upload {seed} intact"
-        );
+    let data = pattern(12 << 20, 100);
+    let mut up = s.raw_admin_upload(&Upload::new(&data, "big.bin"));
+    up.send_to(10 << 20);
+    let db = s.db();
+    assert!(
+        wait_until(Duration::from_secs(30), || !orphan_chunk_ids(&db)
+            .is_empty()),
+        "the upload's first chunks never reached the database"
+    );
+    let in_flight = orphan_chunk_ids(&db);
+    assert_eq!(in_flight.len(), 1, "{in_flight:?}");
+    let chunks_of = |id: &str| {
+        count(
+            &db,
+            &format!("SELECT COUNT(*) FROM entries_data WHERE id = '{id}'"),
+        )
+    };
+    let copied = chunks_of(&in_flight[0]);
+    for i in 0..3 {
+        db.execute(
+            "INSERT INTO entries_data (id, chunk_index, chunk) VALUES ('zzzzzzzzzz', ?1, ?2)",
+            rusqlite::params![i, vec![7u8; 100]],
+        )
+        .expect("plant a crashed upload's chunks");
     }
+    assert!(
+        wait_until(Duration::from_secs(10), || chunks_of("zzzzzzzzzz") == 0),
+        "the collector did not run while the upload was in flight"
+    );
+    assert!(
+        chunks_of(&in_flight[0]) >= copied,
+        "the collector took chunks of the upload in flight ({} of {copied} left)",
+        chunks_of(&in_flight[0])
+    );
+    let r = up.finish();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let answer: serde_json::Value = serde_json::from_slice(&raw_body(&r)).expect("JSON");
+    assert_eq!(answer["id"].as_str(), Some(in_flight[0].as_str()));
+    let got = s.get(&format!("/-{}", in_flight[0])).send();
+    assert_eq!(
+        sha256_hex(&got.body),
+        sha256_hex(&data),
+        "the upload is intact"
+    );
 }
 
 #[test]
@@ -353,37 +394,6 @@ fn a_huge_note_is_refused_without_buffering_it() {
     assert_eq!(s.put_file(b"ok", "ok.txt").len(), 10, "still serving");
 }
 
-/// The body bytes of a possibly cut-short response: decoded as far as they go.
-fn partial_body(raw: &[u8]) -> Vec<u8> {
-    let r = parse_raw(raw);
-    let chunked = r
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-    if !chunked {
-        return r.body;
-    }
-    let mut out = Vec::new();
-    let mut rest = &r.body[..];
-    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&rest[..eol]).into_owned();
-        let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-        else {
-            break;
-        };
-        rest = &rest[eol + 2..];
-        if size == 0 {
-            break;
-        }
-        let take = size.min(rest.len());
-        out.extend_from_slice(&rest[..take]);
-        if take < size || rest.len() < size + 2 {
-            break;
-        }
-        rest = &rest[size + 2..];
-    }
-    out
-}
-
 #[test]
 fn deleting_a_file_while_it_downloads_never_serves_wrong_bytes() {
     let s = Server::builder().chunk_size(1000).start();
@@ -413,7 +423,7 @@ fn deleting_a_file_while_it_downloads_never_serves_wrong_bytes() {
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest);
     received.extend_from_slice(&rest);
-    let body = partial_body(&received);
+    let body = raw_body_partial(&parse_raw(&received));
     assert!(body.len() <= data.len());
     assert!(
         body == data[..body.len()],

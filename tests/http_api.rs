@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use common::*;
 
 const CHUNK: usize = 1000;
@@ -160,11 +160,13 @@ fn empty_file_is_rejected() {
 fn upload_answers_json_and_stores_metadata_like_picoshare() {
     let s = Server::start();
     let before = Utc::now() - chrono::Duration::seconds(2);
+    // Five years ahead, whatever today is.
+    let year = Utc::now().year() + 5;
     let up = Upload::new(b"hello, world\n", "hello.txt")
         .content_type(Some("text/plain"))
         .note("for the team")
         // Fractional seconds and an offset: stored truncated, in UTC.
-        .expiration(Some("2031-01-01T12:00:00.789+02:00"));
+        .expiration(Some(&format!("{year}-01-01T12:00:00.789+02:00")));
     let r = s.upload(&up);
     assert_eq!(r.status, 200, "{}", r.text());
     let ct = r.header("content-type").unwrap_or("");
@@ -177,7 +179,7 @@ fn upload_answers_json_and_stores_metadata_like_picoshare() {
     assert_eq!(row.filename, "hello.txt");
     assert_eq!(row.content_type, "text/plain");
     assert_eq!(row.note.as_deref(), Some("for the team"));
-    assert_eq!(row.expiration_time.as_deref(), Some("2031-01-01T10:00:00Z"));
+    assert_eq!(row.expiration_time, Some(format!("{year}-01-01T10:00:00Z")));
     assert_eq!(row.guest_link_id, None, "admin uploads have no guest link");
     let uploaded = DateTime::parse_from_rfc3339(&row.upload_time)
         .expect("upload_time is RFC 3339")
@@ -976,14 +978,17 @@ fn edit_changes_filename_note_and_expiration() {
     assert_eq!(row.note, None);
 
     // An offset and fractional seconds: UTC, whole seconds.
+    let year = Utc::now().year() + 5;
     let r = put_entry(
         &s,
         &id,
-        r#"{"filename":"r.txt","note":"n","expiration":"2031-06-01T12:00:00.5+02:00"}"#,
+        &format!(
+            r#"{{"filename":"r.txt","note":"n","expiration":"{year}-06-01T12:00:00.5+02:00"}}"#
+        ),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let row = entry_row(&s.db(), &id).unwrap();
-    assert_eq!(row.expiration_time.as_deref(), Some("2031-06-01T10:00:00Z"));
+    assert_eq!(row.expiration_time, Some(format!("{year}-06-01T10:00:00Z")));
     assert_eq!(row.note.as_deref(), Some("n"));
 
     // No expiration field: never. A null note: removed.
@@ -1318,46 +1323,36 @@ fn unknown_paths_are_404_and_wrong_methods_405() {
 
 #[test]
 fn an_entry_becomes_visible_only_with_all_its_chunks() {
-    // The entries row is inserted last: a reader polling while a multi-batch upload is copied
-    // in never sees the entry without every byte of it.
+    // The entries row is inserted last. The upload is held mid-copy — its first 8 MiB batch
+    // of chunks committed, the rest not yet sent — and a reader must then see chunks under an
+    // id that no entry has; once the rest arrives, the entry appears with every byte.
     let s = Server::builder().chunk_size(CHUNK).start();
-    s.login();
     let data = pattern(12 << 20, 21);
-    let size = data.len() as i64;
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let id = std::thread::scope(|scope| {
-        let uploader = scope.spawn(|| {
-            let id = s.put_file(&data, "watched.bin");
-            done.store(true, std::sync::atomic::Ordering::SeqCst);
-            id
-        });
-        let db = s.db();
-        let mut samples = 0;
-        while !done.load(std::sync::atomic::Ordering::SeqCst) {
-            let mut st = db
-                .prepare(
-                    "SELECT e.id, (SELECT COALESCE(SUM(LENGTH(d.chunk)), 0) FROM entries_data d \
-                     WHERE d.id = e.id) FROM entries e",
-                )
-                .unwrap();
-            let rows: Vec<(String, i64)> = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .map(|r| r.unwrap())
-                .collect();
-            for (id, stored) in rows {
-                assert_eq!(
-                    stored, size,
-                    "entry {id} visible with {stored} of {size} bytes"
-                );
-            }
-            samples += 1;
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert!(samples > 0);
-        uploader.join().expect("upload thread")
-    });
-    assert_chunked(&s, &id, &data, CHUNK);
+    let mut up = s.raw_admin_upload(&Upload::new(&data, "watched.bin"));
+    up.send_to(10 << 20);
+    let db = s.db();
+    assert!(
+        wait_until(Duration::from_secs(30), || !orphan_chunk_ids(&db)
+            .is_empty()),
+        "the upload's first chunks never reached the database"
+    );
+    let copying = orphan_chunk_ids(&db);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM entries"),
+        0,
+        "visible mid-copy"
+    );
+    let partial = stored_bytes(&db, &copying[0]).len();
+    assert!(
+        partial > 0 && partial < data.len(),
+        "{partial} of {} bytes copied while the body still arrives",
+        data.len()
+    );
+    let r = up.finish();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let answer: serde_json::Value = serde_json::from_slice(&raw_body(&r)).expect("JSON");
+    assert_eq!(answer["id"].as_str(), Some(copying[0].as_str()));
+    assert_chunked(&s, &copying[0], &data, CHUNK);
 }
 
 #[test]

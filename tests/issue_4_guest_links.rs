@@ -8,7 +8,6 @@ use std::fs;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -647,56 +646,97 @@ fn issue_4_crossing_the_cap_mid_stream_stops_the_upload_at_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The upload count under concurrency.
+// The upload count under concurrency, made deterministic: one upload is held mid-body (its
+// handler has asked for the body with `100 Continue`) while the others arrive.
+
+/// A guest upload of `data` to `link` over a raw socket, started once the server reads the
+/// body; `Err` with the answer's head if it was refused before.
+fn begin_guest_upload(s: &Server, link: &str, data: &[u8]) -> Result<RawUpload, String> {
+    let mut m = Multipart::new();
+    m.file("file", "race.bin", Some("application/octet-stream"), data);
+    let (ct, body) = m.finish();
+    s.raw_upload(&format!("/api/guest/{link}"), false, &ct, body, None)
+}
 
 #[test]
-fn issue_4_parallel_uploads_to_the_last_slot_store_exactly_one_file() {
-    let s = Arc::new(Server::start());
+fn issue_4_the_last_slot_is_reserved_before_the_body_so_a_parallel_upload_is_refused() {
+    let s = Server::start();
     let link = s.create_guest_link(&link_body(None, Some(1), "24h"));
-    let file = test_file(&s, "race.bin", 2 * MIB);
-    let n = 8;
-    let barrier = Arc::new(Barrier::new(n));
-    let handles: Vec<_> = (0..n)
-        .map(|i| {
-            let (s, barrier, link, file) = (
-                Arc::clone(&s),
-                Arc::clone(&barrier),
-                link.clone(),
-                file.clone(),
-            );
-            std::thread::spawn(move || {
-                barrier.wait();
-                let started = Instant::now();
-                let a = guest_upload(&s, &link, &file, &[]);
-                (i, a, started.elapsed())
-            })
-        })
-        .collect();
-    let mut results: Vec<(usize, Resp, Duration)> =
-        handles.into_iter().map(|h| h.join().unwrap()).collect();
-    results.sort_by_key(|r| r.0);
-    eprintln!(
-        "$ {n} × curl -F file=@race.bin (2 MiB) {} in parallel, max_file_uploads=1",
-        s.url(&format!("/api/guest/{link}"))
-    );
-    for (i, a, took) in &results {
-        eprintln!("  upload {i}: {} {:?} ({took:.0?})", a.status, a.message());
+    let data = pattern(2 * MIB as usize, 4);
+    // A takes the link's only slot and is in flight, half its body sent.
+    let mut a = begin_guest_upload(&s, &link, &data).expect("A is read");
+    a.send_to(MIB as usize);
+    // B and C arrive while A is in flight: refused before their bodies, not after.
+    for who in ["B", "C"] {
+        match begin_guest_upload(&s, &link, &data) {
+            Err(head) => assert!(head.starts_with("HTTP/1.1 401"), "{who}: {head:?}"),
+            Ok(_) => panic!("{who} was invited to send its body while A held the last slot"),
+        }
     }
-    let ok = results.iter().filter(|r| r.1.status == 200).count();
-    let refused = results
-        .iter()
-        .filter(|r| r.1.status == 401 && r.1.message() == "Guest link is no longer active")
-        .count();
-    let stored = s.count(&format!(
-        "SELECT COUNT(*) FROM entries WHERE guest_link_id = '{link}'"
-    ));
-    eprintln!("  → {ok} stored, {refused} refused; entries rows for the link: {stored}");
-    assert_eq!((ok, refused, stored), (1, n - 1, 1));
+    let r = a.finish();
+    assert_eq!(r.status, 200, "A: {}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        s.count(&format!(
+            "SELECT COUNT(*) FROM entries WHERE guest_link_id = '{link}'"
+        )),
+        1
+    );
+    // Once A is stored, the count is reached.
+    let d = guest_upload(&s, &link, &test_file(&s, "late.bin", 1000), &[]);
+    assert_eq!(
+        (d.status, d.message().as_str()),
+        (401, "Guest link is no longer active")
+    );
+
+    // A client that gives up mid-body gives its reserved slot back.
+    let other = s.create_guest_link(&link_body(None, Some(1), "24h"));
+    let mut quitter = begin_guest_upload(&s, &other, &data).expect("read");
+    quitter.send_to(MIB as usize);
+    assert!(begin_guest_upload(&s, &other, &data).is_err(), "slot held");
+    quitter.abandon();
+    let mut again = None;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            again = begin_guest_upload(&s, &other, &data).ok();
+            again.is_some()
+        }),
+        "the abandoned upload's slot never came back"
+    );
+    let r = again.expect("slot").finish();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(
         s.count("SELECT COUNT(*) FROM entries_data WHERE id NOT IN (SELECT id FROM entries)"),
         0
     );
-    s.assert_spool_empty(Duration::from_secs(2));
+    s.assert_spool_empty(Duration::from_secs(5));
+}
+
+#[test]
+fn issue_4_a_link_disabled_while_an_upload_is_in_flight_stores_nothing() {
+    // The link is checked again in the transaction that would store the file.
+    let s = Server::start();
+    let link = s.create_guest_link(&link_body(None, Some(3), "24h"));
+    let data = pattern(2 * MIB as usize, 5);
+    let mut up = begin_guest_upload(&s, &link, &data).expect("read");
+    up.send_to(MIB as usize);
+    let r = s
+        .request("PUT", &format!("/api/guest-links/{link}/disable"))
+        .auth()
+        .send();
+    assert_eq!(r.status, 204);
+    let r = up.finish();
+    assert_eq!(
+        (r.status, String::from_utf8_lossy(&r.body).trim_end()),
+        (401, "Guest link is no longer active")
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0);
+    assert!(
+        wait_until(Duration::from_secs(5), || s
+            .count("SELECT COUNT(*) FROM entries_data")
+            == 0),
+        "the refused upload's chunks were removed"
+    );
+    s.assert_spool_empty(Duration::from_secs(5));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -844,21 +884,83 @@ fn issue_4_system_information_json() {
         (a.status, a.header("content-type").unwrap_or("")),
         (200, "application/json")
     );
-    let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
+    let v = a.json();
     eprintln!("GET /api/information → {v}");
-    let n = |p: &str| v.pointer(p).and_then(|x| x.as_u64()).unwrap_or(u64::MAX);
-    assert!(n("/filesystem/totalBytes") > 0);
-    assert!(n("/filesystem/usedBytes") <= n("/filesystem/totalBytes"));
-    assert_eq!(n("/storedFileBytes"), 100_000);
+    // Every field, and no other.
+    let keys = |p: &str| -> Vec<String> {
+        let mut k: Vec<String> = v
+            .pointer(p)
+            .and_then(|o| o.as_object())
+            .unwrap_or_else(|| panic!("{p:?} is not an object in {v}"))
+            .keys()
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    };
     assert_eq!(
-        n("/database/fileBytes"),
-        fs::metadata(&s.db_path).unwrap().len()
+        keys(""),
+        [
+            "builtAt",
+            "database",
+            "filesystem",
+            "revision",
+            "storedFileBytes",
+            "version"
+        ]
     );
+    assert_eq!(
+        keys("/filesystem"),
+        ["availableBytes", "totalBytes", "usedBytes"]
+    );
+    assert_eq!(
+        keys("/database"),
+        [
+            "fileBytes",
+            "reclaimableBytes",
+            "shmBytes",
+            "totalBytes",
+            "walBytes"
+        ]
+    );
+    let n = |p: &str| {
+        v.pointer(p)
+            .and_then(|x| x.as_u64())
+            .unwrap_or_else(|| panic!("{p} is not a whole number in {v}"))
+    };
+    // Consistent with each other.
+    let (total, used, available) = (
+        n("/filesystem/totalBytes"),
+        n("/filesystem/usedBytes"),
+        n("/filesystem/availableBytes"),
+    );
+    assert!(total > 0);
+    assert!(used <= total, "used {used} of {total}");
     assert!(
-        n("/database/walBytes") < u64::MAX,
-        "a number, 0 when absent"
+        available <= total - used,
+        "available {available}, free {}",
+        total - used
     );
+    let (file, wal, shm) = (
+        n("/database/fileBytes"),
+        n("/database/walBytes"),
+        n("/database/shmBytes"),
+    );
+    assert_eq!(n("/database/totalBytes"), file + wal + shm);
+    assert!(n("/database/reclaimableBytes") <= file);
+    // And with the files themselves (the server is idle: nothing writes meanwhile).
+    assert_eq!(file, file_len(&s.db_path));
+    assert_eq!(wal, file_len(&with_suffix(&s.db_path, "-wal")));
+    assert_eq!(shm, file_len(&with_suffix(&s.db_path, "-shm")));
+    assert_eq!(n("/storedFileBytes"), 100_000);
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    for optional in ["revision", "builtAt"] {
+        assert!(
+            v[optional].is_null() || v[optional].as_str().is_some_and(|t| !t.is_empty()),
+            "{optional}: null or a string, got {}",
+            v[optional]
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

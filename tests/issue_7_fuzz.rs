@@ -2,6 +2,9 @@
 //! the validators and the Range parser — with a seeded PRNG of our own. `make test` runs a
 //! short, bounded pass; `make fuzz` sets `FUZZ_ITERS` for a long one.
 
+mod common;
+
+use common::{open_files_in, Multipart, TempDir};
 use picoshare::model::{parse_expiration, EntryId, Filename, GuestLinkId, Note, Timestamp};
 use picoshare::multipart::{read_upload, Limits};
 use picoshare::range::{self, RangeSpec};
@@ -34,30 +37,30 @@ fn iters(default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn temp_dir(label: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("ps-fuzz-{label}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn body(boundary: &str, filename: &str, data: &[u8], note: Option<&str>) -> Vec<u8> {
+    let mut m = Multipart::new();
+    m.boundary = boundary.to_owned();
+    if let Some(n) = note {
+        m.text("note", n);
+    }
+    m.file("file", filename, Some("application/octet-stream"), data);
+    m.finish().1
 }
 
-fn body(boundary: &str, filename: &str, data: &[u8], note: Option<&str>) -> Vec<u8> {
-    let mut b = Vec::new();
-    if let Some(n) = note {
-        b.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n{n}\r\n")
-                .as_bytes(),
-        );
-    }
-    b.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
-             filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
+/// Every spool file the reader made in `dir` is gone: no name left in the folder (they are
+/// unlinked as they are made) and no descriptor of this process still open on one.
+#[track_caller]
+fn assert_no_spool_left(dir: &std::path::Path) {
+    assert_eq!(
+        std::fs::read_dir(dir).unwrap().count(),
+        0,
+        "a spool file name"
     );
-    b.extend_from_slice(data);
-    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    b
+    assert_eq!(
+        open_files_in(std::process::id(), dir, &[]),
+        Vec::<String>::new(),
+        "spool files still open"
+    );
 }
 
 fn read(ct: &str, b: Vec<u8>, dir: &std::path::Path) -> Result<(Vec<u8>, String), u16> {
@@ -91,19 +94,20 @@ fn read(ct: &str, b: Vec<u8>, dir: &std::path::Path) -> Result<(Vec<u8>, String)
 
 #[test]
 fn issue_7_truncated_multipart_bodies_are_never_accepted() {
-    let dir = temp_dir("trunc");
+    let tmp = TempDir::new("fuzz-trunc");
+    let dir = tmp.path();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for _ in 0..iters(60) {
         let len = rng.below(300);
         let data = rng.bytes(len, b"ab\r\n-xyz0123456789");
         let full = body("XyZ123", "f.bin", &data, Some("a note"));
         let ct = "multipart/form-data; boundary=XyZ123";
-        let (got, name) = read(ct, full.clone(), &dir).expect("a whole body is accepted");
+        let (got, name) = read(ct, full.clone(), dir).expect("a whole body is accepted");
         assert_eq!((got, name.as_str()), (data.clone(), "f.bin"));
         // Every strict prefix is a failed upload: 4xx, never a shorter file.
         for cut in 0..full.len() - 2 {
             // (The last two bytes are the optional CRLF after the closing boundary.)
-            match read(ct, full[..cut].to_vec(), &dir) {
+            match read(ct, full[..cut].to_vec(), dir) {
                 Err(status) => assert!((400..500).contains(&status), "cut {cut}: {status}"),
                 Ok((got, _)) => panic!(
                     "prefix of {cut}/{} bytes accepted ({} bytes)",
@@ -113,17 +117,13 @@ fn issue_7_truncated_multipart_bodies_are_never_accepted() {
             }
         }
     }
-    assert_eq!(
-        std::fs::read_dir(&dir).unwrap().count(),
-        0,
-        "no spool file left"
-    );
-    std::fs::remove_dir_all(dir).unwrap();
+    assert_no_spool_left(dir);
 }
 
 #[test]
 fn issue_7_mutated_multipart_bodies_never_panic_or_leak() {
-    let dir = temp_dir("mut");
+    let tmp = TempDir::new("fuzz-mut");
+    let dir = tmp.path();
     let mut rng = Rng(42);
     let cts = [
         "multipart/form-data; boundary=XyZ123",
@@ -147,19 +147,14 @@ fn issue_7_mutated_multipart_bodies_never_panic_or_leak() {
             }
         }
         let ct = cts[rng.below(cts.len())];
-        if let Err(status) = read(ct, b, &dir) {
+        if let Err(status) = read(ct, b, dir) {
             assert!(
                 (400..600).contains(&status) && status != 500,
                 "status {status}"
             );
         }
     }
-    assert_eq!(
-        std::fs::read_dir(&dir).unwrap().count(),
-        0,
-        "no spool file left"
-    );
-    std::fs::remove_dir_all(dir).unwrap();
+    assert_no_spool_left(dir);
 }
 
 #[test]

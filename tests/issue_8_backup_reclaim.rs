@@ -37,6 +37,7 @@ fn issue_8_backup_during_uploads_is_an_intact_consistent_copy() {
     let s = Arc::new(Server::builder().chunk_size(64 << 10).start());
     let first = pattern(3 << 20, 1);
     let first_id = s.put_file(&first, "first.bin");
+    // Upload n is pattern(2 MiB, 100 + n), named f{n}.bin.
     let stop = Arc::new(AtomicBool::new(false));
     let uploader = {
         let (s, stop) = (Arc::clone(&s), Arc::clone(&stop));
@@ -49,7 +50,8 @@ fn issue_8_backup_during_uploads_is_an_intact_consistent_copy() {
             n
         })
     };
-    std::thread::sleep(Duration::from_millis(300));
+    // The backup starts while an upload is in flight: it holds a spool file.
+    s.wait_for_spool_descriptor(Duration::from_secs(30));
     let dest = s.tmpdir.join("backup.db");
     let out = picoshare(&s.db_path, &["backup".as_ref(), dest.as_os_str()]);
     stop.store(true, Ordering::SeqCst);
@@ -62,28 +64,37 @@ fn issue_8_backup_during_uploads_is_an_intact_consistent_copy() {
     );
     eprintln!("backup taken while {uploaded} uploads ran:\n{stderr}");
     let db = open_db(&dest);
-    let ok: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity");
-    assert_eq!(ok, "ok");
+    assert_eq!(integrity_check(&db), "ok");
     // New databases are at version 16 (issue 17; was 15), and the copy keeps it.
     assert_eq!(count(&db, "PRAGMA user_version"), 16);
-    // Consistent: every entry in the copy has all its chunks, and no chunk lacks its entry
-    // (a torn copy would show a half-written upload).
-    assert_eq!(
-        count(
-            &db,
-            "SELECT COUNT(*) FROM entries e WHERE (SELECT COALESCE(SUM(LENGTH(chunk)), 0) \
-             FROM entries_data d WHERE d.id = e.id) = 0"
-        ),
-        0
-    );
-    let rows = chunks(&db, &first_id);
-    let got: Vec<u8> = rows.into_iter().flat_map(|(_, c)| c).collect();
-    assert!(
-        got == first,
-        "the first file is in the backup, byte-identical"
-    );
+    // Consistent: every entry in the copy holds exactly the bytes that were uploaded (a torn
+    // copy would show a half-written upload), the first file among them.
+    let names: Vec<(String, String)> = {
+        let mut st = db
+            .prepare("SELECT id, filename FROM entries")
+            .expect("prepare");
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    };
+    assert!(names.iter().any(|(id, _)| *id == first_id));
+    for (id, name) in &names {
+        let want = if name == "first.bin" {
+            first.clone()
+        } else {
+            let n = name
+                .strip_prefix('f')
+                .and_then(|n| n.strip_suffix(".bin"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("unexpected file {name}"));
+            pattern(2 << 20, 100 + n)
+        };
+        assert!(
+            stored_bytes(&db, id) == want,
+            "{name} ({id}) is not whole in the backup"
+        );
+    }
     // A second backup to the same path is refused rather than overwriting it.
     let again = picoshare(&s.db_path, &["backup".as_ref(), dest.as_os_str()]);
     assert!(!again.status.success());

@@ -190,3 +190,94 @@ impl super::server::Server {
         )
     }
 }
+
+/// An upload over a raw socket whose body the test sends when it chooses: started by
+/// [`Server::raw_upload`] once the server asked for the body.
+pub struct RawUpload {
+    pub stream: TcpStream,
+    body: Vec<u8>,
+    sent: usize,
+}
+
+impl RawUpload {
+    /// Body bytes sent so far.
+    pub fn sent(&self) -> usize {
+        self.sent
+    }
+
+    /// Sends the body up to byte `upto` (at most its end), in 64 KiB writes.
+    #[track_caller]
+    pub fn send_to(&mut self, upto: usize) {
+        let upto = upto.min(self.body.len());
+        while self.sent < upto {
+            let end = (self.sent + 64 * 1024).min(upto);
+            self.stream
+                .write_all(&self.body[self.sent..end])
+                .expect("the server reads the body");
+            self.sent = end;
+        }
+        self.stream.flush().expect("flush");
+    }
+
+    /// Sends the rest of the body and reads the answer (the request said
+    /// `Connection: close`).
+    #[track_caller]
+    pub fn finish(mut self) -> RawResp {
+        let len = self.body.len();
+        self.send_to(len);
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("read timeout");
+        let mut out = Vec::new();
+        let _ = self.stream.read_to_end(&mut out);
+        parse_raw(&out)
+    }
+
+    /// The client goes away mid-body.
+    pub fn abandon(self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+impl super::server::Server {
+    /// Starts `POST path` (as the admin when `admin`) with `Expect: 100-continue` and
+    /// `Connection: close`, declaring `declared` bytes (default: the body's length) of
+    /// `content_type`, and waits for `100 Continue`: the request is then in a handler that
+    /// reads its body, and no body byte has been sent yet. `Err` with the answer's head if the
+    /// server refused before the body.
+    #[track_caller]
+    pub fn raw_upload(
+        &self,
+        path: &str,
+        admin: bool,
+        content_type: &str,
+        body: Vec<u8>,
+        declared: Option<usize>,
+    ) -> Result<RawUpload, String> {
+        let cookie = if admin {
+            format!("Cookie: {}\r\n", self.login())
+        } else {
+            String::new()
+        };
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Content-Type: {content_type}\r\n\
+             Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+            self.addr,
+            declared.unwrap_or(body.len())
+        );
+        let stream = begin_body(self.addr, &head)?;
+        Ok(RawUpload {
+            stream,
+            body,
+            sent: 0,
+        })
+    }
+
+    /// [`Server::raw_upload`] of an admin [`super::multipart::Upload`].
+    #[track_caller]
+    pub fn raw_admin_upload(&self, up: &super::multipart::Upload) -> RawUpload {
+        let (ct, body) = up.multipart();
+        self.raw_upload(&up.path(), true, &ct, body, None)
+            .unwrap_or_else(|head| panic!("upload refused before its body: {head}"))
+    }
+}

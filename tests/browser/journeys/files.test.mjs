@@ -4,6 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { serverAndBrowser, newPage, login, shot, shotBoth } from "../harness.mjs";
 
+// A date years ahead whatever today is (a fixed year would expire and fail the journeys).
+const YEAR = new Date().getUTCFullYear() + 3;
+
 let server;
 let browser;
 serverAndBrowser((s, b) => {
@@ -89,7 +92,7 @@ test("upload by pasting text, with a custom expiry date", async () => {
   const { page, context, expectClean } = await newPage(browser);
   await login(page, server);
   await page.locator("#expiration-select").selectOption({ label: "Custom" });
-  await page.locator("#expiration-picker #expiration").fill("2029-09-03");
+  await page.locator("#expiration-picker #expiration").fill(`${YEAR}-09-03`);
   const text = "pasted text, 日本語 too";
   await page.evaluate((t) => navigator.clipboard.writeText(t), text);
   await page.locator("#pastebox").focus();
@@ -101,7 +104,7 @@ test("upload by pasting text, with a custom expiry date", async () => {
   assert.equal(await page.evaluate(async (u) => (await fetch(u)).text(), full), text);
   await page.goto(`${server.url}/files`);
   const row = page.locator(`tr[test-data-filename="${name}"]`);
-  assert.match(await row.locator(".cell-expires").textContent(), /^2029-09-03/);
+  assert.match(await row.locator(".cell-expires").textContent(), new RegExp(`^${YEAR}-09-03`));
   assert.ok(id);
   expectClean();
   await context.close();
@@ -125,17 +128,17 @@ test("a refused upload shows the server's reason and the form again", async () =
 
 test("dates show in the viewer's time zone", async () => {
   // Tokyo is 9 hours ahead of UTC: a file set to expire at the start of 3 September there
-  // expires at 15:00 UTC on 2 September, and must still read 2029-09-03 in Tokyo.
+  // expires at 15:00 UTC on 2 September, and must still read YEAR-09-03 in Tokyo.
   const { page, context, expectClean } = await newPage(browser, { timezoneId: "Asia/Tokyo" });
   await login(page, server);
   await page.locator("#expiration-select").selectOption({ label: "Custom" });
-  await page.locator("#expiration").fill("2029-09-03");
+  await page.locator("#expiration").fill(`${YEAR}-09-03`);
   await page.locator(".file-input").setInputFiles({ name: "tokyo.txt", mimeType: "text/plain", buffer: Buffer.from("tokyo") });
   await uploadResultId(page);
   await page.goto(`${server.url}/files`);
   const cell = page.locator('tr[test-data-filename="tokyo.txt"] .cell-expires time');
-  assert.equal(await cell.getAttribute("datetime"), "2029-09-02T15:00:00Z");
-  assert.equal(await cell.textContent(), "2029-09-03");
+  assert.equal(await cell.getAttribute("datetime"), `${YEAR}-09-02T15:00:00Z`);
+  assert.equal(await cell.textContent(), `${YEAR}-09-03`);
   expectClean();
   await context.close();
 });
@@ -199,12 +202,12 @@ test("file information, edit, cancel, and delete", async () => {
   await page.waitForURL(`${server.url}/files/${id}/edit`);
   await page.getByLabel("Filename").fill("renamed <report>.csv");
   await page.locator("#note").fill("quarterly");
-  await page.locator("#expiration").fill("2029-09-04");
+  await page.locator("#expiration").fill(`${YEAR}-09-04`);
   await page.getByRole("button", { name: "Save" }).click();
   await page.waitForURL(`${server.url}/files`);
   const renamed = page.locator('tr[test-data-filename="renamed <report>.csv"]');
   assert.equal(await renamed.locator(".cell-note").textContent(), "quarterly");
-  assert.match(await renamed.locator(".cell-expires").textContent(), /^2029-09-04/);
+  assert.match(await renamed.locator(".cell-expires").textContent(), new RegExp(`^${YEAR}-09-04`));
 
   // An invalid name shows the server's reason and stays on the page.
   await renamed.getByRole("link", { name: "Edit" }).click();
