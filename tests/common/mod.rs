@@ -3,6 +3,8 @@
 //! - [`server`]: the real `picoshare` process on a free port of 127.0.0.1 in its own temp
 //!   folder, its output, signals, and its open spool files;
 //! - [`http`]: `curl`, as a user would use it, and its answers;
+//! - [`inproc`]: the application in-process (`App::handle` on `Request::fake_http`), for
+//!   tables of statuses and messages;
 //! - [`raw`]: raw sockets, for what curl cannot do;
 //! - [`multipart`]: upload bodies, byte-exact;
 //! - [`db`]: reading the SQLite file behind a server;
@@ -19,6 +21,7 @@ pub mod data;
 pub mod db;
 pub mod fixture;
 pub mod http;
+pub mod inproc;
 pub mod multipart;
 pub mod proc;
 pub mod raw;
@@ -30,6 +33,7 @@ pub use data::*;
 pub use db::*;
 pub use fixture::*;
 pub use http::*;
+pub use inproc::*;
 pub use multipart::*;
 pub use proc::*;
 pub use raw::*;
