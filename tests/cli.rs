@@ -226,7 +226,7 @@ fn sigterm_lets_an_inflight_download_finish() {
 
 #[test]
 fn threads_chunk_size_and_gc_interval_flags_take_effect() {
-    let s = Server::builder()
+    let mut s = Server::builder()
         .threads(2)
         .chunk_size(4096)
         .gc_interval(1)
@@ -268,6 +268,8 @@ fn threads_chunk_size_and_gc_interval_flags_take_effect() {
     second.abandon();
     // The access log agrees: /login was handled after the first held upload (the log's
     // second upload line; the first is the put_file above).
+    // (Its line is printed before the answer, but read from the pipe by another thread.)
+    s.wait_for_log("GET /login", Duration::from_secs(10));
     let log = s.stdout_lines();
     let uploads: Vec<usize> = (0..log.len())
         .filter(|&i| log[i].contains("POST /api/entry"))

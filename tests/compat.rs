@@ -492,12 +492,8 @@ fn compat_an_expired_fixture_entry_is_404_and_collected_with_its_downloads() {
             |r| r.get(0),
         )
         .expect("the fixture has download rows");
-    db.execute(
-        "UPDATE entries SET expiration_time = '2026-01-01T00:00:00Z' WHERE id = ?1",
-        [&victim],
-    )
-    .unwrap();
     drop(db);
+    set_fixture_time(&dir.join("store.db"), "entries", &victim, -3600);
 
     let mut s = start_on_fixture(dir);
     assert_eq!(s.get(&format!("/-{victim}")).send().status, 404);

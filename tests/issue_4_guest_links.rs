@@ -226,12 +226,7 @@ fn issue_4_inactive_links_answer_401() {
 
     // URL expired (set in the database: the API only accepts future times).
     let expired = s.create_guest_link(&link_body(None, None, "24h"));
-    s.db()
-        .execute(
-            "UPDATE guest_links SET url_expiration_time = '2024-01-01T00:00:00Z' WHERE id = ?1",
-            [&expired],
-        )
-        .unwrap();
+    set_fixture_time(&s.db_path, "guest_links", &expired, -3600);
     inactive(&expired);
 
     // Upload count reached; deleting one of its files frees the slot again (as PicoShare).
