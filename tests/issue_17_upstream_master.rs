@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use common::*;
 
@@ -91,29 +91,11 @@ fn run_to_exit(dir: &Path, db: &Path, envs: &[(&str, &OsStr)]) -> Output {
         .env_remove("PS_SHARED_SECRET_FILE")
         .env_remove("PS_BEHIND_PROXY")
         .env_remove("LITESTREAM_BUCKET")
-        .env("PS_SHARED_SECRET", SECRET)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("PS_SHARED_SECRET", SECRET);
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("spawn picoshare");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return child.wait_with_output().expect("output");
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "still running after 20 s instead of refusing to start; stdout: {}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    run(&mut cmd, Duration::from_secs(20))
 }
 
 /// Asserts a refused start: exit status 2, one line on stderr containing every `words`,
@@ -135,7 +117,7 @@ fn assert_refused(out: &Output, words: &[&str]) -> String {
 
 #[test]
 fn issue_17_a_15_database_is_upgraded_to_16_in_place_with_the_go_rows_intact() {
-    if !fixture_available("store.db") {
+    if !require_fixture(&["store.db"]) {
         return;
     }
     let dir = TempDir::new("i17-upgrade");
@@ -200,7 +182,7 @@ fn issue_17_a_15_database_is_upgraded_to_16_in_place_with_the_go_rows_intact() {
 
 #[test]
 fn issue_17_a_newer_or_different_database_is_refused_and_left_byte_identical() {
-    if !fixture_available("store.db") {
+    if !require_fixture(&["store.db"]) {
         return;
     }
     let dir = TempDir::new("i17-refuse");
@@ -320,7 +302,7 @@ const OPEN: &str = "dt6kCU7dVu";
 /// A version-16 database as PicoShare's master leaves it, prepared from the PicoShare fixture:
 /// migration 016 applied, one entry protected, `user_version = 16`; then a server on it.
 fn server_on_a_16_fixture() -> Option<Server> {
-    if !fixture_available("store.db") {
+    if !require_fixture(&["store.db"]) {
         return None;
     }
     let dir = TempDir::new("i17-fixture-16");
@@ -774,7 +756,7 @@ fn issue_17_unlock_attempts_are_throttled_per_address_like_logins() {
 
 #[test]
 fn issue_17_entries_with_older_shorter_ids_are_listed_and_served() {
-    if !fixture_available("store.db") {
+    if !require_fixture(&["store.db"]) {
         return;
     }
     let dir = TempDir::new("i17-legacy-id");
