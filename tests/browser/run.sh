@@ -13,11 +13,18 @@ skipped() {
   esac
 }
 
-if ! why="$(bash setup.sh 2>&1 | tee /dev/stderr | tail -n 1; exit "${PIPESTATUS[0]}")"; then
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+set +e
+bash setup.sh 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" != 0 ]; then
+  why="$(tail -n 1 "$out")"
   if skipped chromium; then
     mkdir -p ../../target/tmp
     echo "SKIPPED the browser journeys (PICOSHARE_TEST_SKIP names chromium): $why" |
-      tee -a ../../target/tmp/skipped-tests.txt >&2
+      tee -a ../../target/tmp/skipped-tests.txt
     exit 0
   fi
   echo "(browser tests: to skip the journeys instead, set PICOSHARE_TEST_SKIP=chromium)" >&2
