@@ -166,31 +166,6 @@ pub fn begin_body(addr: SocketAddr, head: &str) -> Result<TcpStream, String> {
     }
 }
 
-impl super::server::Server {
-    /// The head of an admin upload (`POST /api/entry`, expiring in a day) with this
-    /// Content-Type and Content-Length (`None`: chunked), asking `Expect: 100-continue` when
-    /// `expect`.
-    #[track_caller]
-    pub fn upload_head(&self, content_type: &str, length: Option<usize>, expect: bool) -> String {
-        let framing = match length {
-            Some(n) => format!("Content-Length: {n}"),
-            None => "Transfer-Encoding: chunked".to_owned(),
-        };
-        format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Type: {content_type}\r\n\
-             {framing}\r\n{}\r\n",
-            super::http::entry_path(&super::data::in_days(1)),
-            self.addr,
-            self.login(),
-            if expect {
-                "Expect: 100-continue\r\n"
-            } else {
-                ""
-            },
-        )
-    }
-}
-
 /// An upload over a raw socket whose body the test sends when it chooses: started by
 /// [`Server::raw_upload`] once the server asked for the body.
 pub struct RawUpload {
