@@ -44,6 +44,10 @@ pub struct App {
     pub unlock_throttle: crate::throttle::LoginThrottle,
     /// Wakes the collector to give deleted files' space back.
     pub gc_wake: Arc<crate::gc::Wake>,
+    /// Download history: coalescing, and the queue its writer thread empties.
+    pub history: Arc<crate::history::History>,
+    /// Rate limits on uploads through guest links.
+    pub guest_uploads: crate::rate::GuestUploadRate,
     /// Requests whose response has not been completely written yet (for graceful shutdown).
     in_flight: Arc<AtomicUsize>,
     /// Where uploads spool (beside the database).
@@ -62,8 +66,16 @@ macro_rules! methods {
 
 impl App {
     pub fn new(config: Arc<Config>, store: Arc<Store>, auth: Auth, clock: Clock) -> Self {
+        let history = Arc::new(crate::history::History::new(&config));
+        let guest_uploads = crate::rate::GuestUploadRate::new(
+            config.guest_uploads_per_address,
+            config.guest_uploads_per_link,
+            config.guest_rate_keys,
+        );
         App {
             spool_dir: config.spool_dir(),
+            history,
+            guest_uploads,
             config,
             store,
             auth,

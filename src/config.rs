@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::check_passphrase;
+use crate::rate::RateLimit;
 
 /// What `main` should do after parsing.
 pub enum Parsed {
@@ -100,6 +101,56 @@ pub struct Config {
     /// Lifetime of an admin session cookie (PicoShare: 30 days).
     pub session_lifetime: Duration,
 
+    /// Rows per page of the admin's lists: `/files`, a file's download history and
+    /// `/guest-links`. A page is built whole in memory (under 1 KiB of HTML per row), so this
+    /// bounds each list page, whatever the number of rows behind it.
+    pub page_size: usize,
+
+    /// Bytes of a downloader's `User-Agent` kept in its history row (cut at a character
+    /// boundary). Browsers send 100-250; an 8 KB one only fills the disk.
+    pub history_agent_bytes: usize,
+    /// Bytes of a downloader's address kept: an IPv6 address is at most 45 characters, but
+    /// behind a proxy the forwarded address is whatever the client put there.
+    pub history_address_bytes: usize,
+    /// The same file fetched from its start again by the same address and `User-Agent` within
+    /// this window counts once: the first fetch's row stands and the repeats write nothing.
+    /// Zero records every transfer, as PicoShare does.
+    pub history_coalesce_window: Duration,
+    /// Recent (file, address, agent) downloads remembered for coalescing, about 50 bytes
+    /// each. When more distinct ones arrive within one window the oldest are forgotten, and a
+    /// repeat of one of those is recorded again (still within the row caps below).
+    pub history_coalesce_keys: usize,
+    /// Downloads waiting for the history writer thread, at most about 400 bytes each. A
+    /// download never waits for its row: past this many waiting, rows are dropped (and the
+    /// drop is logged).
+    pub history_queue: usize,
+    /// History rows kept per file (about 350 bytes each on disk); the oldest go first.
+    pub history_rows_per_file: u64,
+    /// History rows kept in all: about 35 MB of disk at most. The oldest go first.
+    pub history_rows_total: u64,
+    /// Rows written between two trims to the caps above: how far the caps can be exceeded
+    /// for a moment (each trim reads the whole table once).
+    pub history_trim_every: u64,
+    /// A download whose row could not be written (a full disk, a queue full under a flood)
+    /// is still served; the failure is logged at most once per this interval, with a count.
+    pub history_log_interval: Duration,
+
+    /// Uploads through one guest link from one client address (the trusted one, see
+    /// `behind_proxy`): this many at once, then they come back evenly over the period.
+    pub guest_uploads_per_address: RateLimit,
+    /// Uploads through one guest link from everyone together, so a link without
+    /// `maxFileUploads` shared too widely cannot add files (rows, pages) at any rate.
+    pub guest_uploads_per_link: RateLimit,
+    /// Guest links and (link, address) pairs the two limits remember at most (about 100
+    /// bytes each); refilled ones are forgotten first.
+    pub guest_rate_keys: usize,
+    /// Free disk a guest's upload must leave: one that would cross it is refused with `507`
+    /// (before its body when its length is declared, else as soon as it crosses).
+    pub guest_disk_floor: u64,
+    /// Free disk the admin's uploads must leave (checked against the declared length): room
+    /// for the database's own growth (write-ahead log, history rows) after the upload.
+    pub admin_disk_floor: u64,
+
     /// The HTTP transport's bounds (see transport/README.md): open connections, the four
     /// socket timeouts, request-head limits, and how much of an unread body is drained.
     pub transport: tiny_http::Limits,
@@ -135,6 +186,21 @@ impl Config {
             reclaim_step_pages: 1024,
             shutdown_timeout: Duration::from_secs(10),
             session_lifetime: Duration::from_secs(30 * 24 * 3600),
+            page_size: 100,
+            history_agent_bytes: 256,
+            history_address_bytes: 64,
+            history_coalesce_window: Duration::from_secs(60),
+            history_coalesce_keys: 4096,
+            history_queue: 1024,
+            history_rows_per_file: 10_000,
+            history_rows_total: 100_000,
+            history_trim_every: 1000,
+            history_log_interval: Duration::from_secs(60),
+            guest_uploads_per_address: RateLimit::per_hour(30),
+            guest_uploads_per_link: RateLimit::per_hour(300),
+            guest_rate_keys: 4096,
+            guest_disk_floor: 256 << 20,
+            admin_disk_floor: 16 << 20,
             transport: tiny_http::Limits {
                 // Open connections (each a thread with a 32 KiB head buffer). Requests beyond
                 // `threads` wait for a handler thread; connections beyond this get a 503.
@@ -159,8 +225,8 @@ impl Config {
         }
     }
 
-    /// The folder beside the database that holds upload spool files; ours alone, emptied at
-    /// start-up.
+    /// The folder beside the database that holds upload spool files (nameless, so it always
+    /// looks empty); made at start-up, and again by an upload that finds it gone.
     pub fn spool_dir(&self) -> PathBuf {
         crate::disk::beside(&self.db_path, "-spool")
     }
@@ -201,6 +267,55 @@ impl Config {
             "gc-interval",
             "seconds between collections [default 3600]",
             "SECS",
+        )
+        .optopt(
+            "",
+            "page-size",
+            "rows per page of the file, history and guest-link lists [default 100]",
+            "N",
+        )
+        .optopt(
+            "",
+            "history-per-file",
+            "download history rows kept per file [default 10000]",
+            "N",
+        )
+        .optopt(
+            "",
+            "history-total",
+            "download history rows kept in all [default 100000]",
+            "N",
+        )
+        .optopt(
+            "",
+            "history-coalesce",
+            "seconds within which a repeated download counts once; 0: count every one \
+             [default 60]",
+            "SECS",
+        )
+        .optopt(
+            "",
+            "guest-uploads-per-address",
+            "uploads per hour through one guest link from one address [default 30]",
+            "N",
+        )
+        .optopt(
+            "",
+            "guest-uploads-per-link",
+            "uploads per hour through one guest link in all [default 300]",
+            "N",
+        )
+        .optopt(
+            "",
+            "guest-disk-floor",
+            "free disk a guest upload must leave [default 268435456]",
+            "BYTES",
+        )
+        .optopt(
+            "",
+            "admin-disk-floor",
+            "free disk the admin's uploads must leave [default 16777216]",
+            "BYTES",
         )
         .optflag("h", "help", "print this help")
         .optflag("V", "version", "print the version");
@@ -275,6 +390,39 @@ impl Config {
         }
         if let Some(s) = m.opt_str("gc-interval") {
             c.gc_interval = Duration::from_secs(parse_in(&s, "gc interval", 1, 365 * 86400)?);
+        }
+        if let Some(n) = m.opt_str("page-size") {
+            c.page_size = parse_in(&n, "page size", 1, 10_000)?;
+        }
+        if let Some(n) = m.opt_str("history-per-file") {
+            c.history_rows_per_file = parse_in(&n, "history rows per file", 1, 1 << 40)?;
+        }
+        if let Some(n) = m.opt_str("history-total") {
+            c.history_rows_total = parse_in(&n, "history rows in all", 1, 1 << 40)?;
+        }
+        if let Some(s) = m.opt_str("history-coalesce") {
+            c.history_coalesce_window =
+                Duration::from_secs(parse_in(&s, "history coalescing window", 0, 86_400)?);
+        }
+        if let Some(n) = m.opt_str("guest-uploads-per-address") {
+            c.guest_uploads_per_address =
+                RateLimit::per_hour(parse_in(&n, "guest uploads per address", 1, 1_000_000)?);
+        }
+        if let Some(n) = m.opt_str("guest-uploads-per-link") {
+            c.guest_uploads_per_link =
+                RateLimit::per_hour(parse_in(&n, "guest uploads per link", 1, 1_000_000)?);
+        }
+        if let Some(n) = m.opt_str("guest-disk-floor") {
+            c.guest_disk_floor = parse_in(&n, "guest disk floor", 0, u64::MAX)?;
+        }
+        if let Some(n) = m.opt_str("admin-disk-floor") {
+            c.admin_disk_floor = parse_in(&n, "admin disk floor", 0, u64::MAX)?;
+        }
+        if c.admin_disk_floor > c.guest_disk_floor {
+            return Err(format!(
+                "the admin disk floor ({}) must not be above the guest disk floor ({})",
+                c.admin_disk_floor, c.guest_disk_floor
+            ));
         }
         // An operator's own glibc malloc tuning wins over ours.
         if env("MALLOC_ARENA_MAX").is_some() {
@@ -398,6 +546,52 @@ mod tests {
         .unwrap();
         assert_eq!((c.malloc_arena_max, c.malloc_mmap_threshold), (0, 0));
         assert_eq!(c.transport.write_buffer, 1000 + RESPONSE_HEAD_ROOM);
+    }
+
+    #[test]
+    fn issue_16_list_history_and_guest_bounds_have_defaults_and_flags() {
+        let c = parse(&[], &[]).unwrap();
+        assert_eq!(c.page_size, 100);
+        assert_eq!(
+            (c.history_rows_per_file, c.history_rows_total),
+            (10_000, 100_000)
+        );
+        assert_eq!(c.history_agent_bytes, 256);
+        assert_eq!(c.history_coalesce_window, Duration::from_secs(60));
+        assert_eq!(c.guest_uploads_per_address, RateLimit::per_hour(30));
+        assert!(c.admin_disk_floor < c.guest_disk_floor);
+        let c = parse(
+            &[
+                "--page-size",
+                "10",
+                "--history-per-file",
+                "5",
+                "--history-total",
+                "50",
+                "--history-coalesce",
+                "0",
+                "--guest-uploads-per-address",
+                "2",
+                "--guest-uploads-per-link",
+                "3",
+                "--guest-disk-floor",
+                "1000",
+                "--admin-disk-floor",
+                "10",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.page_size, 10);
+        assert_eq!((c.history_rows_per_file, c.history_rows_total), (5, 50));
+        assert!(c.history_coalesce_window.is_zero());
+        assert_eq!(c.guest_uploads_per_address, RateLimit::per_hour(2));
+        assert_eq!(c.guest_uploads_per_link, RateLimit::per_hour(3));
+        assert_eq!((c.guest_disk_floor, c.admin_disk_floor), (1000, 10));
+        assert!(parse(&["--admin-disk-floor", "1000000000000"], &[])
+            .unwrap_err()
+            .contains("must not be above"));
+        assert!(parse(&["--page-size", "0"], &[]).is_err());
     }
 
     #[test]

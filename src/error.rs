@@ -20,6 +20,8 @@ pub enum StoreError {
     GuestLinkInactive,
     /// The disk (or SQLite's file) is full.
     Full,
+    /// Storing the upload would leave less free disk than this floor (bytes) requires.
+    DiskFloor(u64),
     /// Any other SQLite failure.
     Sqlite(rusqlite::Error),
     /// Any other I/O failure (spool file, database folder).
@@ -35,6 +37,7 @@ impl fmt::Display for StoreError {
             StoreError::NotFound => f.write_str("not found"),
             StoreError::GuestLinkInactive => f.write_str("guest link is no longer active"),
             StoreError::Full => f.write_str("disk full"),
+            StoreError::DiskFloor(floor) => write!(f, "below the free-disk floor of {floor} bytes"),
             StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
             StoreError::Io(e) => write!(f, "io: {e}"),
             StoreError::Schema(why) => f.write_str(why),
@@ -105,6 +108,10 @@ impl From<StoreError> for Error {
             StoreError::Full => {
                 Error::InsufficientStorage("the server's disk is full; nothing was stored".into())
             }
+            StoreError::DiskFloor(floor) => Error::InsufficientStorage(format!(
+                "not enough disk space for this upload: the server keeps {floor} bytes free; \
+                 nothing was stored"
+            )),
             e => Error::Internal(e.to_string()),
         }
     }

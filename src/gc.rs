@@ -1,6 +1,8 @@
 //! The garbage collector: at start-up and then every `gc_interval`, removes expired files and
-//! chunk rows that belong to no file (failed or crashed uploads), then gives the freed space
-//! back to the filesystem in small steps. A deletion wakes it early for the second part.
+//! chunk rows that belong to no file (failed or crashed uploads; never those of an upload
+//! still running, in this process or another, see `locks.rs`), then gives the freed space
+//! back to the filesystem in small steps. A deletion (or a history trim) wakes it early for
+//! the second part.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;

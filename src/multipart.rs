@@ -26,6 +26,8 @@ pub struct Limits<'a> {
     pub spool_window: u64,
     /// Free space inside the database file that new chunks will reuse.
     pub reusable_bytes: u64,
+    /// Free disk the upload must leave (the admin's or the guests' floor).
+    pub disk_floor: u64,
 }
 
 impl<'a> Limits<'a> {
@@ -43,6 +45,7 @@ impl<'a> Limits<'a> {
             // plus the buffer being filled.
             spool_window: (config.copy_batch_bytes + config.multipart_memory) as u64,
             reusable_bytes: 0,
+            disk_floor: config.admin_disk_floor,
         }
     }
 }
@@ -92,12 +95,9 @@ fn incomplete() -> Error {
     )
 }
 
-/// Space kept free on the disk besides an upload's own needs.
-const DISK_RESERVE: u64 = 16 << 20;
-
 /// Before reading a byte: an upload whose declared length cannot fit on the disk (its SQLite
-/// copy plus the spool's window, less the free pages the database will reuse) is refused
-/// with 507, so the client never sends it.
+/// copy plus the spool's window and the uploader's free-disk floor, less the free pages the
+/// database will reuse) is refused with 507, so the client never sends it.
 fn refuse_if_it_cannot_fit(req: &Request, limits: &Limits) -> Result<(), Error> {
     let Some(len) = req
         .header("Content-Length")
@@ -108,7 +108,9 @@ fn refuse_if_it_cannot_fit(req: &Request, limits: &Limits) -> Result<(), Error> 
     let spooled = len
         .saturating_sub(limits.memory as u64)
         .min(limits.spool_window);
-    let need = len.saturating_add(spooled).saturating_add(DISK_RESERVE);
+    let need = len
+        .saturating_add(spooled)
+        .saturating_add(limits.disk_floor);
     match crate::disk::available_bytes(limits.spool_dir) {
         Ok(disk) if disk.saturating_add(limits.reusable_bytes) < need => {
             let free = disk.saturating_add(limits.reusable_bytes);

@@ -89,17 +89,22 @@ pub fn run(config: Config) -> Result<(), Fatal> {
     tune_malloc(&config);
     let config = Arc::new(config);
     let db = config.db_path.display().to_string();
-    // One server per database: a second one would race the first's collector. The lock
-    // lives in the spool folder, which taking it creates. `picoshare compact` takes the same
-    // lock.
-    let _lock = crate::locks::lock_database(&config.db_path)
+    // One server per database: a second one would race the first's collector. The lock is
+    // on the database file itself (see `locks.rs`), which cannot vanish while it is served;
+    // `picoshare compact` takes the same lock. The store keeps it for as long as it lives.
+    let lock = crate::locks::lock_database(&config.db_path)
         .map_err(|e| format!("cannot lock {db}: {e}"))?
         .ok_or_else(|| format!("another picoshare is already serving {db}"))?;
-    let store =
-        Store::open(&config.db_path, StoreSettings::from_config(&config)).map_err(|e| match e {
+    let store = Store::open(&config.db_path, StoreSettings::from_config(&config))
+        .map_err(|e| match e {
             StoreError::Schema(why) => Fatal::Refused(format!("cannot open database {db}: {why}")),
             e => Fatal::Failed(format!("cannot open database {db}: {e}")),
-        })?;
+        })?
+        .with_lock(lock);
+    // Uploads make it again if it goes missing while we run.
+    let spool = config.spool_dir();
+    std::fs::create_dir_all(&spool)
+        .map_err(|e| format!("cannot create the spool folder {}: {e}", spool.display()))?;
     let key_path = crate::disk::beside(&config.db_path, "-session.key");
     let install_key = load_or_create_install_key(&key_path)
         .map_err(|e| format!("cannot read or create the session key beside {db}: {e}"))?;
@@ -127,6 +132,9 @@ pub fn run(config: Config) -> Result<(), Fatal> {
     crate::gc::collect(&app);
     crate::gc::reclaim(&app);
     crate::gc::spawn(Arc::clone(&app)).map_err(|e| format!("cannot start the collector: {e}"))?;
+    app.history
+        .spawn(Arc::clone(&app.store), Arc::clone(&app.gc_wake))
+        .map_err(|e| format!("cannot start the download history writer: {e}"))?;
     install_signal_handlers();
     let mut transport = config.transport.clone();
     transport.graceful_stop_timeout = config.shutdown_timeout;
@@ -163,6 +171,8 @@ pub fn run(config: Config) -> Result<(), Fatal> {
             config.shutdown_timeout
         );
     }
+    // The last downloads' history rows (the queue is small and bounded).
+    app.history.write_pending(&app.store);
     // Fold the WAL into the database so the file stands alone — unless Litestream replicates
     // it: checkpoints are then Litestream's, and its open read would make us wait it out.
     if !config.litestream {

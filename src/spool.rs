@@ -181,6 +181,20 @@ impl Spool {
         Ok(())
     }
 
+    /// Bytes spooled but not yet taken by [`Spool::next_chunk`].
+    pub fn remaining(&self) -> u64 {
+        self.len - self.pos
+    }
+
+    /// Disk the temp file holds now: what was written to it less what was given back.
+    pub fn disk_bytes(&self) -> u64 {
+        if self.file.is_some() {
+            self.on_disk.saturating_sub(self.released)
+        } else {
+            0
+        }
+    }
+
     /// Bytes in the temp file not yet read by [`Spool::next_chunk`].
     pub fn ready(&self) -> u64 {
         if self.file.is_some() {
@@ -217,9 +231,17 @@ impl Spool {
     }
 
     /// Moves the in-memory bytes to a fresh temp file in `dir` that has no name: `O_TMPFILE`,
-    /// or, where the filesystem lacks it, a name removed the moment it is created.
+    /// or, where the filesystem lacks it, a name removed the moment it is created. A folder
+    /// that has gone missing (someone cleaned up beside the database) is made again.
     fn spill(&mut self, dir: &Path) -> Result<(), SpoolError> {
-        let mut f = tempfile::tempfile_in(dir).map_err(SpoolError::Sink)?;
+        let mut f = match tempfile::tempfile_in(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(SpoolError::Sink)?;
+                tempfile::tempfile_in(dir)
+            }
+            other => other,
+        }
+        .map_err(SpoolError::Sink)?;
         f.write_all(&self.buf[..self.in_memory])
             .map_err(SpoolError::Sink)?;
         self.on_disk = self.in_memory as u64;
@@ -330,6 +352,18 @@ mod tests {
         assert_eq!(batches, 3, "at 256, 512 and 768 bytes");
         out.extend(drain(&mut s, 7));
         assert_eq!(out, data);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn issue_16_a_spool_folder_that_vanished_is_made_again() {
+        let dir = tmp();
+        fs::remove_dir_all(&dir).unwrap();
+        let data = vec![5u8; 300];
+        let mut s = Spool::new(64, 7);
+        s.fill_from(&mut &data[..], &dir, None).unwrap();
+        assert!(s.spilled() && dir.is_dir());
+        assert_eq!(drain(&mut s, 7), data);
         fs::remove_dir_all(dir).unwrap();
     }
 

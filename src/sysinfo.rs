@@ -1,9 +1,10 @@
 //! System information data for the `/information` page: disk space of the database's
-//! filesystem, the sizes of the database's own files, stored file data, reclaimable space,
-//! and the program's version.
+//! filesystem and the free-disk floors uploads keep, the sizes of the database's own files,
+//! stored file data, reclaimable space, and the program's version.
 
 use std::path::Path;
 
+use crate::config::Config;
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -25,6 +26,10 @@ pub struct SystemInfo {
     pub stored_file_bytes: u64,
     /// Free pages inside the database file (reused for new data; a vacuum gives them back).
     pub reclaimable_bytes: u64,
+    /// Free disk a guest's upload must leave ([`Config::guest_disk_floor`]).
+    pub guest_floor_bytes: u64,
+    /// Free disk the admin's uploads must leave ([`Config::admin_disk_floor`]).
+    pub admin_floor_bytes: u64,
     /// `CARGO_PKG_VERSION`, without a leading `v`.
     pub version: &'static str,
     /// The VCS revision, when the build set `PICOSHARE_GIT_REVISION`.
@@ -35,7 +40,7 @@ pub struct SystemInfo {
 
 impl SystemInfo {
     /// Gathers the figures now. Errors: SQLite failures, or the filesystem cannot be queried.
-    pub fn gather(store: &Store) -> Result<SystemInfo, StoreError> {
+    pub fn gather(store: &Store, config: &Config) -> Result<SystemInfo, StoreError> {
         let db = store.path();
         let fs = filesystem(db)?;
         Ok(SystemInfo {
@@ -47,6 +52,8 @@ impl SystemInfo {
             shm_file_bytes: file_size(&crate::disk::beside(db, "-shm")),
             stored_file_bytes: store.stored_file_bytes()?,
             reclaimable_bytes: store.reclaimable_bytes()?,
+            guest_floor_bytes: config.guest_disk_floor,
+            admin_floor_bytes: config.admin_disk_floor,
             version: env!("CARGO_PKG_VERSION").trim_start_matches('v'),
             revision: option_env!("PICOSHARE_GIT_REVISION").filter(|s| !s.is_empty()),
             built_at: option_env!("PICOSHARE_BUILD_TIME").filter(|s| !s.is_empty()),
@@ -65,6 +72,8 @@ impl SystemInfo {
                 "totalBytes": self.fs_total_bytes,
                 "usedBytes": self.fs_used_bytes,
                 "availableBytes": self.fs_available_bytes,
+                "guestUploadFloorBytes": self.guest_floor_bytes,
+                "adminUploadFloorBytes": self.admin_floor_bytes,
             },
             "database": {
                 "fileBytes": self.db_file_bytes,
@@ -108,7 +117,17 @@ mod tests {
         let t = temp_store(5);
         // An unrelated file sharing the database's prefix is not counted.
         std::fs::write(t.dir.join("store.db.bak"), vec![0u8; 100_000]).unwrap();
-        let info = SystemInfo::gather(&t.store).unwrap();
+        let mut config = Config::defaults(t.dir.join("store.db"), String::new());
+        config.guest_disk_floor = 300 << 20;
+        let info = SystemInfo::gather(&t.store, &config).unwrap();
+        assert_eq!(
+            info.to_json()["filesystem"]["guestUploadFloorBytes"],
+            300 << 20
+        );
+        assert_eq!(
+            info.to_json()["filesystem"]["adminUploadFloorBytes"],
+            16 << 20
+        );
         assert!(info.fs_total_bytes > 0);
         assert!(info.fs_used_bytes <= info.fs_total_bytes);
         assert!(info.fs_available_bytes <= info.fs_total_bytes - info.fs_used_bytes);

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 
 const NAME: &str = "<img src=x onerror=alert(1)>\"'&.txt";
@@ -44,6 +46,8 @@ fn issue_7_markup_in_names_notes_and_labels_is_escaped_everywhere() {
         .header("User-Agent", "<script>alert(4)</script>")
         .send();
     assert_eq!(d.status, 200);
+    // Its history row is written just after the answer (issue 16): wait for it.
+    assert!(wait_until(Duration::from_secs(5), || s.downloads(&id) == 1));
 
     let pages = [
         "/".to_owned(),

@@ -81,6 +81,7 @@ fn read(ct: &str, b: Vec<u8>, dir: &std::path::Path) -> Result<(Vec<u8>, String)
         spool_dir: dir,
         spool_window: u64::MAX,
         reusable_bytes: 0,
+        disk_floor: 0,
     };
     match read_upload(&req, &limits) {
         Ok(mut up) => {

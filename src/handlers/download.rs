@@ -49,7 +49,7 @@ pub enum Conditional {
 }
 
 /// The file's bytes (whole, or the requested range) with its headers; records one download
-/// when the transfer starts at byte 0.
+/// when the transfer starts at byte 0 (see `history.rs`).
 pub fn send(
     app: &App,
     req: &Request,
@@ -92,11 +92,11 @@ pub fn send(
     };
     let len = end - start + 1;
 
-    // One history row per transfer: the request that starts at byte 0.
+    // One history row per transfer: the request that starts at byte 0. Queued for the
+    // history writer (coalesced, cut to size): it never delays or fails the download.
     if req.method() != "HEAD" && start == 0 {
         let ua = req.header("User-Agent").unwrap_or("");
-        app.store
-            .record_download(id, app.now(), &app.client_ip(req), ua)?;
+        app.history.record(id, app.now(), &app.client_ip(req), ua);
     }
 
     let body = app.store.open_reader(id, start, len)?;

@@ -1,5 +1,6 @@
 //! `GET /api/information` (admin): the system-information figures as JSON, for scripts and the
-//! `/information` page. Shape: `{"filesystem": {"totalBytes", "usedBytes", "availableBytes"},
+//! `/information` page. Shape: `{"filesystem": {"totalBytes", "usedBytes", "availableBytes",
+//! "guestUploadFloorBytes", "adminUploadFloorBytes"},
 //! "database": {"fileBytes", "walBytes", "shmBytes", "totalBytes", "reclaimableBytes"},
 //! "storedFileBytes", "version", "revision", "builtAt"}` (the last two may be null).
 
@@ -12,6 +13,6 @@ use crate::sysinfo::SystemInfo;
 
 pub fn get(app: &App, req: &Request) -> Result<Response> {
     app.require_admin(req)?;
-    let info = SystemInfo::gather(&app.store)?;
+    let info = SystemInfo::gather(&app.store, &app.config)?;
     Ok(json(info.to_json()))
 }

@@ -40,6 +40,10 @@ fn store_upload(
     let limits = Limits {
         max_file_bytes: uploader.max_file_bytes(),
         reusable_bytes: app.store.reclaimable_bytes().unwrap_or(0),
+        disk_floor: match uploader {
+            Uploader::Admin => app.config.admin_disk_floor,
+            Uploader::Guest(_) => app.config.guest_disk_floor,
+        },
         ..app.upload_limits()
     };
     let mut upload = Upload::begin(&app.store, uploader);
@@ -100,8 +104,10 @@ pub fn admin(app: &App, req: &Request) -> Result<Response> {
 
 /// A guest's upload. Before the body: the link must exist and be active with a slot free for
 /// this upload (reserved now, so parallel uploads cannot overshoot the count), the declared
-/// length must fit the byte cap, and the expiration must be acceptable. Then the file is read
-/// under the cap and stored only if the link still accepts it at commit time.
+/// length must fit the byte cap, the expiration must be acceptable, and the link's rate limits
+/// must allow another upload (else 429 with `Retry-After`). Then the file is read under the
+/// cap and the guests' free-disk floor, and stored only if the link still accepts it at
+/// commit time.
 pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
     let link_id = GuestLinkId::parse(link_id).map_err(Error::BadRequest)?;
     let now = app.now();
@@ -124,6 +130,15 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
         now,
     )
     .map_err(|m| Error::BadRequest(format!("Invalid expiration: {m}")))?;
+    // Last before the body: uploads through one link are rate-limited per client address
+    // and in total, so an open link cannot add files (rows, pages, disk) at any speed.
+    app.guest_uploads
+        .take(
+            link.id.as_str(),
+            &app.client_ip(req),
+            std::time::Instant::now(),
+        )
+        .map_err(Error::TooManyRequests)?;
     // Crossing the cap mid-stream stops the upload at once with the same 413.
     let id = store_upload(app, req, Uploader::Guest(&slot), now, expiration)?;
     if req.header("Accept") == Some("application/json") {

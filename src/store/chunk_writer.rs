@@ -33,10 +33,12 @@ impl ChunkSource for &[u8] {
 }
 
 /// Marks an id as "upload in progress" for as long as it lives: the collector leaves its
-/// chunk rows alone.
+/// chunk rows alone, in this process (the `uploading` set) and in any other (a lock on the
+/// database file, see `locks.rs`).
 pub(crate) struct UploadingGuard<'a> {
     store: &'a Store,
     id: String,
+    _mark: Option<crate::locks::UploadMark<'a>>,
 }
 
 impl Drop for UploadingGuard<'_> {
@@ -51,6 +53,7 @@ impl Store {
         UploadingGuard {
             store: self,
             id: id.as_str().to_owned(),
+            _mark: self.lock.as_ref().map(|l| l.mark_upload(id.as_str())),
         }
     }
 

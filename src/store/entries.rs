@@ -23,6 +23,25 @@ const META_COLUMNS: &str = "e.id, e.filename, e.content_type, e.upload_time, \
      (SELECT COALESCE(SUM(LENGTH(d.chunk)), 0) FROM entries_data d WHERE d.id = e.id), \
      e.download_passphrase";
 
+/// The files the list shows (`x`): not expired at `?1` (stored times are UTC RFC 3339, so
+/// string order is time order), and matching the `LIKE` pattern `?2` when it is not NULL.
+const LISTED: &str = "(x.expiration_time IS NULL OR x.expiration_time > ?1) \
+     AND (?2 IS NULL OR x.filename LIKE ?2 ESCAPE '\\' OR x.note LIKE ?2 ESCAPE '\\')";
+
+/// A `LIKE` pattern matching any text that contains `text` (its `%`, `_` and `\` escaped).
+fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 fn meta_from_row(r: &Row) -> rusqlite::Result<EntryMeta> {
     let upload: String = r.get(3)?;
     let expiration: Option<String> = r.get(4)?;
@@ -93,21 +112,42 @@ impl Store {
             .query_row([id.as_str()], |r| r.get(0))?)
     }
 
-    /// Every file not yet expired at `now`, newest first.
-    pub fn entries(&self, now: Timestamp) -> Result<Vec<EntryMeta>, StoreError> {
+    /// One page of the files not yet expired at `now`, newest first: `limit` of them after
+    /// the first `offset`. With `filter`, only files whose name or note contains it (letters
+    /// compared without case for ASCII, as SQLite's `LIKE` does). The page is chosen before
+    /// any file's size is summed, so a page costs its own rows only.
+    pub fn entries_page(
+        &self,
+        now: Timestamp,
+        filter: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<EntryMeta>, StoreError> {
         let conn = self.reader()?;
         let mut st = conn.prepare_cached(&format!(
-            "SELECT {META_COLUMNS} FROM entries e ORDER BY e.upload_time DESC, e.id"
+            "SELECT {META_COLUMNS} FROM entries e WHERE e.rowid IN                (SELECT x.rowid FROM entries x WHERE {LISTED}                 ORDER BY x.upload_time DESC, x.id LIMIT ?3 OFFSET ?4)              ORDER BY e.upload_time DESC, e.id"
         ))?;
-        let rows = st.query_map([], meta_from_row)?;
-        let mut out = Vec::new();
-        for r in rows {
-            let m = r?;
-            if m.expiration > now {
-                out.push(m);
-            }
-        }
-        Ok(out)
+        let rows = st.query_map(
+            params![
+                now.rfc3339(),
+                filter.map(like_pattern),
+                limit.min(i64::MAX as u64) as i64,
+                offset.min(i64::MAX as u64) as i64
+            ],
+            meta_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many files [`Store::entries_page`] pages through.
+    pub fn entry_total(&self, now: Timestamp, filter: Option<&str>) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .reader()?
+            .prepare_cached(&format!("SELECT COUNT(*) FROM entries x WHERE {LISTED}"))?
+            .query_row(params![now.rfc3339(), filter.map(like_pattern)], |r| {
+                r.get(0)
+            })?;
+        Ok(n.max(0) as u64)
     }
 
     /// Changes a file's name, expiration, note and download passphrase.
@@ -144,7 +184,8 @@ impl Store {
     }
 
     /// Collects garbage: files expired at `now` (with their history and chunks), then chunk
-    /// rows that belong to no file and to no upload in progress.
+    /// rows that belong to no file and to no upload in progress, in this process or in any
+    /// other that opened the database (see `locks.rs`).
     pub fn purge(&self, now: Timestamp) -> Result<PurgeStats, StoreError> {
         let mut stats = PurgeStats::default();
         let expired: Vec<String> = {
@@ -182,6 +223,12 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             ids.into_iter()
                 .filter(|id| !uploading.contains(id))
+                .filter(|id| {
+                    !self
+                        .lock
+                        .as_ref()
+                        .is_some_and(|l| l.upload_running_elsewhere(id))
+                })
                 .collect()
         };
         for id in orphans {
@@ -220,9 +267,12 @@ mod tests {
         let now = Timestamp::from_unix(1_800_000_000);
         let mut spool = spool_of(b"hello world", &t.dir, 5);
         let id = insert(&t, &new_entry("a.txt", now), &mut spool);
-        t.store
-            .record_download(&id, now, "127.0.0.1", "curl")
-            .unwrap();
+        let record = crate::model::DownloadRecord {
+            time: now,
+            client_ip: "127.0.0.1".into(),
+            user_agent: "curl".into(),
+        };
+        t.store.insert_downloads(&[(id.clone(), record)]).unwrap();
         // An orphan chunk from a crashed upload, and one from an upload in progress.
         let live = EntryId::random();
         let _guard = t.store.mark_uploading(&live);
@@ -249,6 +299,91 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM entries_data", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 1, "the in-progress upload's chunk stays");
+    }
+
+    #[test]
+    fn issue_16_the_list_pages_live_files_newest_first_and_filters_name_and_note() {
+        let t = temp_store(5);
+        let now = Timestamp::from_unix(1_800_000_000);
+        for i in 0..25 {
+            let mut new = new_entry(&format!("file-{i:02}.txt"), now.plus_secs(i));
+            if i == 7 {
+                new.note = Note::parse("100% of the _report_").unwrap();
+            }
+            if i == 3 {
+                new.expiration = now.plus_secs(10);
+            }
+            let mut spool = spool_of(b"data", &t.dir, 5);
+            insert(&t, &new, &mut spool);
+        }
+        let later = now.plus_secs(20);
+        assert_eq!(t.store.entry_total(later, None).unwrap(), 24, "one expired");
+        let names = |page: Vec<EntryMeta>| -> Vec<String> {
+            page.into_iter()
+                .map(|e| e.filename.as_str().to_owned())
+                .collect()
+        };
+        let first = names(t.store.entries_page(later, None, 0, 10).unwrap());
+        assert_eq!(first.len(), 10);
+        assert_eq!(
+            (first[0].as_str(), first[9].as_str()),
+            ("file-24.txt", "file-15.txt")
+        );
+        let last = names(t.store.entries_page(later, None, 20, 10).unwrap());
+        assert_eq!(
+            last,
+            ["file-04.txt", "file-02.txt", "file-01.txt", "file-00.txt"]
+        );
+        assert!(t
+            .store
+            .entries_page(later, None, 24, 10)
+            .unwrap()
+            .is_empty());
+        let page = t.store.entries_page(later, None, 0, 1).unwrap();
+        assert_eq!(page[0].size, 4, "sizes are summed for the page's files");
+        // Name or note, any case for ASCII; `%` and `_` are plain characters.
+        let found = |q: &str| names(t.store.entries_page(later, Some(q), 0, 100).unwrap());
+        assert_eq!(found("FILE-1").len(), 10);
+        assert_eq!(found("100%"), ["file-07.txt"]);
+        assert_eq!(found("_REPORT_"), ["file-07.txt"]);
+        assert!(found("1_0").is_empty());
+        assert!(found("file-03").is_empty(), "expired files are not listed");
+        assert_eq!(t.store.entry_total(later, Some("-2")).unwrap(), 5);
+    }
+
+    #[test]
+    fn issue_16_the_collector_spares_chunks_of_an_upload_running_in_another_process() {
+        let dir = std::env::temp_dir().join(format!("ps-store-{}", crate::random::hex(8)));
+        let db = dir.join("store.db");
+        let lock = crate::locks::lock_database(&db).unwrap().unwrap();
+        let store = Store::open(&db, crate::store::StoreSettings::with_chunk_size(5))
+            .unwrap()
+            .with_lock(lock);
+        // Another process (its own description of the file) is uploading "zzzzzzzzzz"; a
+        // crashed upload left "yyyyyyyyyy".
+        let elsewhere = crate::locks::another_description(&db);
+        let running = elsewhere.mark_upload("zzzzzzzzzz");
+        for orphan in ["zzzzzzzzzz", "yyyyyyyyyy"] {
+            store
+                .writer()
+                .execute(
+                    "INSERT INTO entries_data (id, chunk_index, chunk) VALUES (?1, 0, x'00')",
+                    [orphan],
+                )
+                .unwrap();
+        }
+        let now = Timestamp::from_unix(1_800_000_000);
+        assert_eq!(store.purge(now).unwrap().orphaned_chunks, 1);
+        let left: String = store
+            .writer()
+            .query_row("SELECT id FROM entries_data", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, "zzzzzzzzzz", "the running upload's chunk stays");
+        // Once that upload ends (or its process dies), its rows are orphans like any other.
+        drop(running);
+        assert_eq!(store.purge(now).unwrap().orphaned_chunks, 1);
+        drop(store);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -115,14 +115,35 @@ impl Store {
             .query_row(params![now.rfc3339(), id.as_str()], link_from_row)?)
     }
 
-    /// Every guest link, newest first, with uploads counted at `now`.
-    pub fn guest_links(&self, now: Timestamp) -> Result<Vec<GuestLink>, StoreError> {
+    /// One page of the guest links, newest first, with uploads counted at `now`: `limit`
+    /// after the first `offset`. The page is chosen before any link's uploads are counted.
+    pub fn guest_links_page(
+        &self,
+        now: Timestamp,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<GuestLink>, StoreError> {
         let conn = self.reader()?;
         let mut st = conn.prepare_cached(&format!(
-            "SELECT {LINK_COLUMNS} FROM guest_links g ORDER BY g.creation_time DESC, g.rowid DESC"
+            "SELECT {LINK_COLUMNS} FROM guest_links g WHERE g.rowid IN                (SELECT x.rowid FROM guest_links x                 ORDER BY x.creation_time DESC, x.rowid DESC LIMIT ?2 OFFSET ?3)              ORDER BY g.creation_time DESC, g.rowid DESC"
         ))?;
-        let rows = st.query_map([now.rfc3339()], link_from_row)?;
+        let rows = st.query_map(
+            params![
+                now.rfc3339(),
+                limit.min(i64::MAX as u64) as i64,
+                offset.min(i64::MAX as u64) as i64
+            ],
+            link_from_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many guest links there are.
+    pub fn guest_link_total(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .reader()?
+            .query_row("SELECT COUNT(*) FROM guest_links", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
     }
 
     /// Enables or disables a link (idempotent). [`StoreError::NotFound`] if unknown.
@@ -297,14 +318,18 @@ mod tests {
             .store
             .insert_guest_link(&new_link(None), now().plus_secs(1))
             .unwrap();
-        let ids: Vec<GuestLinkId> = t
-            .store
-            .guest_links(now())
-            .unwrap()
-            .into_iter()
-            .map(|l| l.id)
-            .collect();
-        assert_eq!(ids, [newer, older.clone()]);
+        let page = |offset, limit| -> Vec<GuestLinkId> {
+            t.store
+                .guest_links_page(now(), offset, limit)
+                .unwrap()
+                .into_iter()
+                .map(|l| l.id)
+                .collect()
+        };
+        assert_eq!(page(0, 10), [newer.clone(), older.clone()]);
+        assert_eq!(page(1, 1), std::slice::from_ref(&older));
+        assert!(page(2, 1).is_empty());
+        assert_eq!(t.store.guest_link_total().unwrap(), 2);
         for _ in 0..2 {
             let slot = t.store.reserve_guest_upload(&older, now()).unwrap();
             let mut s = spool(&t.dir, b"guest data");

@@ -27,7 +27,7 @@ use crate::error::StoreError;
 
 pub use chunk_reader::ChunkReader;
 pub use chunk_writer::ChunkSource;
-pub use downloads::{unique_ips, MAX_HISTORY_ROWS};
+pub use downloads::{unique_ips, HistoryTotals};
 pub use entries::PurgeStats;
 pub use guest_links::GuestUploadSlot;
 pub use migrate::{normalise_sql, PICOSHARE_VERSION};
@@ -38,6 +38,8 @@ pub use upload::{Upload, Uploader};
 pub struct StoreSettings {
     pub chunk_size: usize,
     pub copy_batch_bytes: usize,
+    /// Free disk a guest's upload must leave (see [`Config::guest_disk_floor`]).
+    pub guest_disk_floor: u64,
     pub cache_kib: i64,
     pub max_idle_readers: usize,
     pub busy_timeout: Duration,
@@ -52,6 +54,7 @@ impl StoreSettings {
         StoreSettings {
             chunk_size: c.chunk_size,
             copy_batch_bytes: c.copy_batch_bytes,
+            guest_disk_floor: c.guest_disk_floor,
             cache_kib: c.sqlite_cache_kib,
             max_idle_readers: c.max_idle_readers,
             busy_timeout: c.busy_timeout,
@@ -80,6 +83,9 @@ pub struct Store {
     uploading: Mutex<HashSet<String>>,
     /// Guest uploads in progress per guest link id (see [`Store::reserve_guest_upload`]).
     guest_slots: Mutex<HashMap<String, u64>>,
+    /// The server's lock on the database file ([`Store::with_lock`]): uploads mark themselves
+    /// on it for other processes' collectors, and the collector asks it about theirs.
+    lock: Option<crate::locks::DatabaseLock>,
 }
 
 impl Store {
@@ -106,7 +112,15 @@ impl Store {
             readers: Mutex::new(Vec::new()),
             uploading: Mutex::new(HashSet::new()),
             guest_slots: Mutex::new(HashMap::new()),
+            lock: None,
         })
+    }
+
+    /// Keeps the server's lock on this database for as long as the store lives: from now on
+    /// uploads are marked on it for every process's collector (see `locks.rs`).
+    pub fn with_lock(mut self, lock: crate::locks::DatabaseLock) -> Self {
+        self.lock = Some(lock);
+        self
     }
 
     pub fn path(&self) -> &Path {

@@ -3,7 +3,8 @@
 //! file's bytes as they arrive (spool → chunk writer, so the copy into SQLite overlaps
 //! receipt), and [`Upload::finish`], which writes the last chunks, checks the uploader and
 //! inserts the `entries` row in one transaction. Until then the file is invisible; an upload
-//! dropped unfinished leaves no rows.
+//! dropped unfinished leaves no rows. A guest's upload also stops before it would leave less
+//! free disk than the guests' floor.
 //!
 //! Chunks first and the metadata row last, in short transactions rather than one per file (a
 //! transaction the size of the file would grow the WAL by as much), as PicoShare does; after a
@@ -73,6 +74,8 @@ impl<'a> Upload<'a> {
         let batch = settings.copy_batch_bytes.max(settings.chunk_size) as u64;
         while spool.fill_until(file, dir, max, batch)? == Filled::Batch {
             let whole_chunks = spool.ready() / chunk * chunk;
+            self.check_disk_floor(spool, whole_chunks)
+                .map_err(SpoolError::Store)?;
             self.writer
                 .write(spool, whole_chunks)
                 .map_err(SpoolError::Store)?;
@@ -86,6 +89,7 @@ impl<'a> Upload<'a> {
     /// ([`StoreError::GuestLinkInactive`] if it stopped accepting uploads meanwhile), then the
     /// `entries` row goes in. If anything fails, nothing of the file stays.
     pub fn finish(self, spool: &mut Spool, new: &NewEntry) -> Result<EntryId, StoreError> {
+        self.check_disk_floor(spool, spool.remaining())?;
         let uploader = self.uploader;
         self.writer.finish(spool, |tx, id| match uploader {
             Uploader::Admin => super::entries::insert_row(tx, id, new),
@@ -96,6 +100,25 @@ impl<'a> Upload<'a> {
                 super::entries::insert_row(tx, id, &new)
             }
         })
+    }
+
+    /// A guest's upload stops ([`StoreError::DiskFloor`]) before moving `more` bytes from
+    /// the spool into the database would leave less free disk than the guest floor: free
+    /// space now, plus what the spool's temp file gives back when the upload ends, plus free
+    /// pages inside the database that the chunks will reuse. (The admin's uploads are checked
+    /// against their lower floor before the body is read, see `multipart.rs`.)
+    fn check_disk_floor(&self, spool: &Spool, more: u64) -> Result<(), StoreError> {
+        let floor = self.store.settings().guest_disk_floor;
+        if !matches!(self.uploader, Uploader::Guest(_)) || floor == 0 {
+            return Ok(());
+        }
+        let free = crate::disk::available_bytes(self.store.path())?
+            .saturating_add(spool.disk_bytes())
+            .saturating_add(self.store.reclaimable_bytes().unwrap_or(0));
+        if free < floor.saturating_add(more) {
+            return Err(StoreError::DiskFloor(floor));
+        }
+        Ok(())
     }
 }
 

@@ -1,11 +1,13 @@
-//! The admin's file pages: the list (`/files`), information, edit and delete confirmation.
+//! The admin's file pages: the list (`/files`, a page at a time), information, edit and delete
+//! confirmation.
 
 use rouille::{Request, Response};
 
-use super::{admin_entry, link_boxes, origin, Nav, Page};
+use super::{admin_entry, link_boxes, origin, thousands, Nav, Page, Pager};
 use crate::app::App;
 use crate::error::Result;
 use crate::html::{expiry, format_size, html, time, Html};
+use crate::model::{EntryMeta, Timestamp};
 
 /// Small inline icons (inline SVG needs no request and is allowed by the page CSP).
 pub const ICON_INFO: Html = Html::trusted(
@@ -31,52 +33,41 @@ pub const ICON_COPY: Html = Html::trusted(
      2 0 0 1 2-2zm0 2v11h10V9z\"/></svg>",
 );
 
-/// `GET /files`: every file, newest first. Works without JavaScript (the filter box and the
-/// copy buttons are the only scripted parts).
+/// `GET /files[?q=TEXT][&page=N]`: the files, newest first, a page at a time
+/// (`Config::page_size` rows), with their total. Works without JavaScript; the filter box
+/// (JavaScript) filters the rows shown as one types, and Enter searches names and notes of
+/// every file (`q`).
 pub fn files(app: &App, req: &Request) -> Result<Response> {
     app.require_admin_page(req)?;
     let now = app.now();
-    let entries = app.store.entries(now)?;
+    let query = req.get_param("q").filter(|q| !q.trim().is_empty());
+    let filter = query.as_deref().map(str::trim);
+    let total = app.store.entry_total(now, filter)?;
+    let pager = Pager::new(req, app.config.page_size, total);
+    let entries = app
+        .store
+        .entries_page(now, filter, pager.offset(), pager.size)?;
     let mut rows = Html::default();
     for e in &entries {
-        let note = e.note.as_deref().unwrap_or("");
-        let search = format!("{} {}", e.filename.as_str(), note).to_lowercase();
-        rows.push(&html!(
-            "<tr test-data-filename=\"{name}\" data-search=\"{search}\">\
-             <td class=\"cell-name\" data-label=\"Filename\"><a href=\"/-{id}\">{name}</a>{lock}</td>\
-             <td class=\"cell-note\" data-label=\"Note\">{note}</td>\
-             <td class=\"cell-size\" data-label=\"Size\">{size}</td>\
-             <td class=\"cell-uploaded\" data-label=\"Uploaded\">{uploaded}</td>\
-             <td class=\"cell-expires\" data-label=\"Expires\">{expires}</td>\
-             <td class=\"cell-actions\"><div class=\"row-actions\">\
-             <a class=\"icon-button\" href=\"/files/{id}/info\" aria-label=\"Information\" \
-             title=\"Information\">{ICON_INFO}</a>\
-             <a class=\"icon-button\" href=\"/files/{id}/edit\" aria-label=\"Edit\" \
-             title=\"Edit\">{ICON_EDIT}</a>\
-             <button type=\"button\" class=\"icon-button js-only\" data-copy=\"/-{id}\" \
-             aria-label=\"Copy\" title=\"Copy link\">{ICON_COPY}</button></div></td></tr>",
-            id = e.id.as_str(),
-            name = e.filename.as_str(),
-            search = search,
-            note = note,
-            lock = if e.download_passphrase.is_some() {
-                html!(
-                    "<span class=\"lock-mark\" title=\"Protected by a passphrase\">{ICON_LOCK}\
-                     <span class=\"visually-hidden\">(protected by a passphrase)</span></span>"
-                )
-            } else {
-                Html::default()
-            },
-            size = format_size(e.size),
-            uploaded = time(e.upload_time, "date"),
-            expires = expiry(now, e.expiration),
-        ));
+        rows.push(&file_row(e, now));
     }
+    let search = filter.map_or_else(String::new, |q| {
+        format!("q={}&", crate::html::encode_uri_component(q))
+    });
+    let pages = pager.nav(|n| format!("/files?{search}page={n}"));
     let table = if entries.is_empty() {
-        Html::trusted(
-            "<div class=\"card empty\"><p>No files yet.</p><p><a class=\"button primary\" \
-             href=\"/\">Upload a file</a></p></div>",
-        )
+        match filter {
+            None => Html::trusted(
+                "<div class=\"card empty\"><p>No files yet.</p><p><a class=\"button primary\" \
+                 href=\"/\">Upload a file</a></p></div>",
+            ),
+            Some(q) => html!(
+                "<div class=\"card empty\"><p>No file name or note contains \
+                 &ldquo;{q}&rdquo;.</p><p><a class=\"button\" href=\"/files\">Show every \
+                 file</a></p></div>",
+                q = q
+            ),
+        }
     } else {
         html!(
             "<div class=\"table-wrap\"><table class=\"table files-table\" id=\"files-table\">\
@@ -84,23 +75,76 @@ pub fn files(app: &App, req: &Request) -> Result<Response> {
              <th scope=\"col\">Size</th><th scope=\"col\">Uploaded</th>\
              <th scope=\"col\">Expires</th><th scope=\"col\"><span class=\"visually-hidden\">\
              Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>\
-             <p class=\"hint\" id=\"filter-empty\" hidden>No file matches the filter.</p>",
+             <p class=\"hint\" id=\"filter-empty\" hidden>{empty}</p>{pages}",
             rows = rows,
+            empty = if pager.total > pager.size {
+                "No file on this page matches the filter. Press Enter to search every file."
+            } else {
+                "No file matches the filter."
+            },
+            pages = pages,
         )
     };
-    let count = match entries.len() {
-        1 => "1 file".to_owned(),
-        n => format!("{n} files"),
+    let count = match (total, filter) {
+        (1, None) => "1 file".to_owned(),
+        (n, None) => format!("{} files", thousands(n)),
+        (1, Some(q)) => format!("1 file matches \u{201c}{q}\u{201d}"),
+        (n, Some(q)) => format!("{} files match \u{201c}{q}\u{201d}", thousands(n)),
+    };
+    let show_all = if filter.is_some() {
+        Html::trusted(" <a class=\"count\" href=\"/files\">Show every file</a>")
+    } else {
+        Html::default()
     };
     let body = html!(
-        "<div class=\"page-head\"><h1>Files <span class=\"count\">{count}</span></h1>\
-         <div class=\"filter js-only\"><label for=\"filter\" class=\"visually-hidden\">Filter \
-         files</label><input type=\"search\" id=\"filter\" placeholder=\"Filter by name or note\" \
-         autocomplete=\"off\"></div></div>{table}",
+        "<div class=\"page-head\"><h1>Files <span class=\"count\" id=\"files-count\">{count}\
+         </span>{show_all}</h1>\
+         <form class=\"filter js-only\" method=\"get\" action=\"/files\" role=\"search\">\
+         <label for=\"filter\" class=\"visually-hidden\">Filter files</label><input \
+         type=\"search\" id=\"filter\" name=\"q\" value=\"{q}\" \
+         placeholder=\"Filter by name or note\" autocomplete=\"off\"></form></div>{table}",
         count = count,
+        show_all = show_all,
+        q = filter.unwrap_or(""),
         table = table,
     );
     Ok(Page::new("Files", Nav::Admin("files"), body).render())
+}
+
+/// One file's row in the list.
+fn file_row(e: &EntryMeta, now: Timestamp) -> Html {
+    let note = e.note.as_deref().unwrap_or("");
+    let search = format!("{} {}", e.filename.as_str(), note).to_lowercase();
+    html!(
+        "<tr test-data-filename=\"{name}\" data-search=\"{search}\">\
+         <td class=\"cell-name\" data-label=\"Filename\"><a href=\"/-{id}\">{name}</a>{lock}</td>\
+         <td class=\"cell-note\" data-label=\"Note\">{note}</td>\
+         <td class=\"cell-size\" data-label=\"Size\">{size}</td>\
+         <td class=\"cell-uploaded\" data-label=\"Uploaded\">{uploaded}</td>\
+         <td class=\"cell-expires\" data-label=\"Expires\">{expires}</td>\
+         <td class=\"cell-actions\"><div class=\"row-actions\">\
+         <a class=\"icon-button\" href=\"/files/{id}/info\" aria-label=\"Information\" \
+         title=\"Information\">{ICON_INFO}</a>\
+         <a class=\"icon-button\" href=\"/files/{id}/edit\" aria-label=\"Edit\" \
+         title=\"Edit\">{ICON_EDIT}</a>\
+         <button type=\"button\" class=\"icon-button js-only\" data-copy=\"/-{id}\" \
+         aria-label=\"Copy\" title=\"Copy link\">{ICON_COPY}</button></div></td></tr>",
+        id = e.id.as_str(),
+        name = e.filename.as_str(),
+        search = search,
+        note = note,
+        lock = if e.download_passphrase.is_some() {
+            html!(
+                "<span class=\"lock-mark\" title=\"Protected by a passphrase\">{ICON_LOCK}\
+                 <span class=\"visually-hidden\">(protected by a passphrase)</span></span>"
+            )
+        } else {
+            Html::default()
+        },
+        size = format_size(e.size),
+        uploaded = time(e.upload_time, "date"),
+        expires = expiry(now, e.expiration),
+    )
 }
 
 /// `GET /files/{id}/info`.

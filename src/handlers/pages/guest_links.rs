@@ -5,7 +5,7 @@ use rouille::{Request, Response};
 
 use super::files::ICON_COPY;
 use super::upload::{expiration_options, upload_widget};
-use super::{Nav, Page};
+use super::{Nav, Page, Pager};
 use crate::app::App;
 use crate::duration::friendly_lifetime;
 use crate::error::{Error, OrNotFound, Result};
@@ -86,11 +86,14 @@ fn link_row(link: &GuestLink, now: Timestamp) -> Html {
     )
 }
 
-/// `GET /guest-links`.
+/// `GET /guest-links[?page=N]`: newest first, a page at a time (`Config::page_size` rows).
 pub fn list(app: &App, req: &Request) -> Result<Response> {
     app.require_admin_page(req)?;
     let now = app.now();
-    let links = app.store.guest_links(now)?;
+    let pager = Pager::new(req, app.config.page_size, app.store.guest_link_total()?);
+    let links = app
+        .store
+        .guest_links_page(now, pager.offset(), pager.size)?;
     let table = if links.is_empty() {
         Html::trusted("<div class=\"card empty\"><p>No guest links yet.</p></div>")
     } else {
@@ -101,8 +104,9 @@ pub fn list(app: &App, req: &Request) -> Result<Response> {
              <th scope=\"col\">Link expires</th><th scope=\"col\">Files expire</th>\
              <th scope=\"col\">Max size</th><th scope=\"col\">Uploads</th>\
              <th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead>\
-             <tbody>{rows}</tbody></table></div>",
+             <tbody>{rows}</tbody></table></div>{pages}",
             rows = rows,
+            pages = pager.nav(|n| format!("/guest-links?page={n}")),
         )
     };
     let body = html!(

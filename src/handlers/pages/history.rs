@@ -1,29 +1,37 @@
-//! A file's download history (`/files/{id}/downloads[?unique=true]`).
+//! A file's download history (`/files/{id}/downloads[?unique=true][&page=N]`), a page at a
+//! time.
 
 use rouille::{Request, Response};
 
-use super::{admin_entry, Nav, Page};
+use super::{admin_entry, thousands, Nav, Page, Pager};
 use crate::app::App;
 use crate::error::Result;
 use crate::html::{html, time, Html};
 use crate::useragent;
 
-/// `GET /files/{id}/downloads`: newest first, numbered so the newest has the highest number.
-/// The "Unique IPs only" checkbox is a GET form, so it works without JavaScript too.
+/// `GET /files/{id}/downloads[?unique=true][&page=N]`: newest first, a page at a time
+/// (`Config::page_size` rows), numbered so the newest has the highest number, under the totals
+/// over the whole history. The "Unique IPs only" checkbox is a GET form, so it works without
+/// JavaScript too.
 pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
     let e = admin_entry(app, req, id)?;
     let unique = req.get_param("unique").is_some_and(|v| v == "true");
+    let totals = app.store.download_totals(&e.id)?;
     // Filtering keeps each address's newest record, so it is empty only when all are.
-    let records = if unique {
-        app.store.unique_ip_downloads(&e.id)?
+    let listed = if unique {
+        totals.addresses
     } else {
-        app.store.downloads(&e.id)?
+        totals.downloads
     };
+    let pager = Pager::new(req, app.config.page_size, listed);
+    let records = app
+        .store
+        .download_page(&e.id, unique, pager.offset(), pager.size)?;
     let eid = e.id.as_str();
     let content = if records.is_empty() {
         Html::trusted("<div class=\"card empty\"><p>No downloads yet.</p></div>")
     } else {
-        let total = records.len();
+        let first = listed - pager.offset();
         let rows: Html = records
             .iter()
             .enumerate()
@@ -33,7 +41,7 @@ pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
                     "<tr><td data-label=\"#\">{n}</td><td data-label=\"Time\">{t}</td>\
                      <td data-label=\"IP\">{ip}</td><td data-label=\"Browser\" title=\"{ua}\">\
                      {browser}</td><td data-label=\"Platform\">{platform}</td></tr>",
-                    n = total - i,
+                    n = first - i as u64,
                     t = time(r.time, "timestamp"),
                     ip = r.client_ip,
                     ua = r.user_agent,
@@ -42,8 +50,11 @@ pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
                 )
             })
             .collect();
+        let query = if unique { "unique=true&" } else { "" };
         html!(
-            "<form method=\"get\" action=\"/files/{eid}/downloads\" class=\"history-filter\" \
+            "<p class=\"history-summary\" id=\"history-summary\">{downloads} from {addresses}\
+             </p>\
+             <form method=\"get\" action=\"/files/{eid}/downloads\" class=\"history-filter\" \
              id=\"history-filter\"><div class=\"field check\"><input type=\"checkbox\" \
              id=\"unique-ips-only\" name=\"unique\" value=\"true\"{checked}>\
              <label for=\"unique-ips-only\">Unique IPs only</label>\
@@ -52,10 +63,14 @@ pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
              <div class=\"table-wrap\"><table class=\"table history-table\"><thead><tr>\
              <th scope=\"col\">Download #</th><th scope=\"col\">Time</th>\
              <th scope=\"col\">Downloader IP</th><th scope=\"col\">Browser</th>\
-             <th scope=\"col\">Platform</th></tr></thead><tbody>{rows}</tbody></table></div>",
+             <th scope=\"col\">Platform</th></tr></thead><tbody>{rows}</tbody></table></div>\
+             {pages}",
+            downloads = counted(totals.downloads, "download", "downloads"),
+            addresses = counted(totals.addresses, "address", "addresses"),
             eid = eid,
             checked = if unique { " checked" } else { "" },
             rows = rows,
+            pages = pager.nav(|n| format!("/files/{eid}/downloads?{query}page={n}")),
         )
     };
     let body = html!(
@@ -69,4 +84,13 @@ pub fn downloads(app: &App, req: &Request, id: &str) -> Result<Response> {
     Ok(Page::new("Downloads", Nav::Admin("files"), body)
         .scripts(&["history"])
         .render())
+}
+
+/// `1 download`, `1,234 downloads`.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{} {many}", thousands(n))
+    }
 }

@@ -208,6 +208,84 @@ fn admin_entry(app: &App, req: &Request, id: &str) -> Result<EntryMeta> {
         .or_not_found("File not found")
 }
 
+/// Which page of a long list a request shows (`?page=N`, counted from 1; anything else, or a
+/// page past the end, shows the nearest one), and the links to the pages beside it.
+pub struct Pager {
+    /// The page shown, from 1.
+    pub page: u64,
+    /// Rows per page (`Config::page_size`).
+    pub size: u64,
+    /// Rows in the whole list.
+    pub total: u64,
+}
+
+impl Pager {
+    pub fn new(req: &Request, size: usize, total: u64) -> Self {
+        let size = (size as u64).max(1);
+        let last = total.div_ceil(size).max(1);
+        let page = req
+            .get_param("page")
+            .and_then(|p| p.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .clamp(1, last);
+        Pager { page, size, total }
+    }
+
+    /// Rows before this page.
+    pub fn offset(&self) -> u64 {
+        (self.page - 1) * self.size
+    }
+
+    fn last(&self) -> u64 {
+        self.total.div_ceil(self.size).max(1)
+    }
+
+    /// "Previous", "Page N of M", "Next" (links made by `href` from a page number), or nothing
+    /// when the list fits on one page.
+    pub fn nav(&self, href: impl Fn(u64) -> String) -> Html {
+        let last = self.last();
+        if last == 1 {
+            return Html::default();
+        }
+        let link = |to: u64, rel: &str, label: &str| {
+            if (1..=last).contains(&to) && to != self.page {
+                html!(
+                    "<a class=\"button small\" rel=\"{rel}\" href=\"{href}\">{label}</a>",
+                    rel = rel,
+                    href = href(to),
+                    label = label,
+                )
+            } else {
+                html!(
+                    "<span class=\"button small\" aria-disabled=\"true\">{label}</span>",
+                    label = label
+                )
+            }
+        };
+        html!(
+            "<nav class=\"pager\" aria-label=\"Pages\">{prev}<span class=\"pager-status\">\
+             Page {page} of {last}</span>{next}</nav>",
+            prev = link(self.page.saturating_sub(1), "prev", "Previous"),
+            page = self.page,
+            last = last,
+            next = link(self.page + 1, "next", "Next"),
+        )
+    }
+}
+
+/// `1,234,567`: a count as the pages show it.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// An origin for links shown in pages (the copy buttons and common.js use the browser's own
 /// `location.origin`; this is the no-JavaScript fallback).
 fn origin(app: &App, req: &Request) -> String {
@@ -243,6 +321,33 @@ fn link_boxes(origin: &str, id: &str, filename: &str) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_16_pages_are_clamped_and_linked() {
+        let req = |q: &str| Request::fake_http("GET", format!("/files{q}"), vec![], vec![]);
+        let p = Pager::new(&req("?page=3"), 10, 95);
+        assert_eq!((p.page, p.offset()), (3, 20));
+        let nav = p.nav(|n| format!("/files?q=a%20b&page={n}"));
+        assert!(
+            nav.contains("rel=\"prev\" href=\"/files?q=a%20b&amp;page=2\""),
+            "{nav}"
+        );
+        assert!(nav.contains("Page 3 of 10"));
+        assert!(nav.contains("rel=\"next\" href=\"/files?q=a%20b&amp;page=4\""));
+        assert_eq!(Pager::new(&req("?page=99"), 10, 95).page, 10);
+        assert_eq!(Pager::new(&req("?page=0"), 10, 95).page, 1);
+        assert_eq!(Pager::new(&req("?page=x"), 10, 95).page, 1);
+        assert_eq!(Pager::new(&req(""), 10, 0).page, 1);
+        let first = Pager::new(&req(""), 10, 95).nav(|n| n.to_string());
+        assert!(first.contains("<span class=\"button small\" aria-disabled=\"true\">Previous"));
+        assert!(Pager::new(&req(""), 10, 10)
+            .nav(|n| n.to_string())
+            .is_empty());
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn link_boxes_escape_names() {

@@ -60,7 +60,7 @@ pub fn settings(app: &App, req: &Request) -> Result<Response> {
 /// `GET /information`: disk, database and version figures.
 pub fn information(app: &App, req: &Request) -> Result<Response> {
     app.require_admin_page(req)?;
-    let info = SystemInfo::gather(&app.store)?;
+    let info = SystemInfo::gather(&app.store, &app.config)?;
     let percent = if info.fs_total_bytes > 0 {
         (info.fs_used_bytes as f64 * 100.0 / info.fs_total_bytes as f64).round() as u64
     } else {
@@ -79,7 +79,10 @@ pub fn information(app: &App, req: &Request) -> Result<Response> {
          <progress class=\"meter\" id=\"disk-usage\" max=\"100\" value=\"{percent}\" \
          aria-labelledby=\"disk-text\"></progress>\
          <p id=\"disk-text\">Server disk usage: {used} ({percent}%) used of {total} total; \
-         {available} available.</p></section>\
+         {available} available.</p>\
+         <p class=\"hint\" id=\"disk-floors\">Uploads through guest links stop while less \
+         than <strong>{guest_floor}</strong> would be left free; yours while less than \
+         <strong>{admin_floor}</strong> would.</p></section>\
          <section class=\"card\" aria-labelledby=\"db-heading\">\
          <h2 id=\"db-heading\">Storage</h2><dl class=\"details\">\
          <dt>Upload data</dt><dd>{stored}</dd>\
@@ -98,6 +101,8 @@ pub fn information(app: &App, req: &Request) -> Result<Response> {
         used = size(info.fs_used_bytes),
         total = size(info.fs_total_bytes),
         available = size(info.fs_available_bytes),
+        guest_floor = size(info.guest_floor_bytes),
+        admin_floor = size(info.admin_floor_bytes),
         stored = size(info.stored_file_bytes),
         db_total = size(info.database_bytes()),
         db = size(info.db_file_bytes),

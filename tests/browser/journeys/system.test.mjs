@@ -97,9 +97,18 @@ test("download history with the unique-IP filter", async () => {
   assert.equal(await page.title(), "PicoShare - Downloads");
   assert.ok(await page.getByText("No downloads yet.").isVisible());
 
-  await page.goto(`${server.url}/-${id}`);
+  // Two downloads from this address by two browsers (the same browser again within a minute
+  // would count once), Firefox first.
+  const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+  const earlier = await page.request.get(`${server.url}/-${id}`, { headers: { "User-Agent": firefox } });
+  assert.equal(earlier.status(), 200);
   await page.goto(`${server.url}/-${id}/history.txt`);
-  await page.goto(`${server.url}/files/${id}/info`);
+  // History rows are written just after the downloads' answers.
+  for (let tries = 0; ; tries++) {
+    await page.goto(`${server.url}/files/${id}/info`);
+    if ((await page.locator(".downloads").textContent()) === "2 (History)" || tries === 50) break;
+    await page.waitForTimeout(100);
+  }
   assert.match(await page.locator(".downloads").textContent(), /^2 \(History\)$/);
   await page.goto(`${server.url}/files/${id}/downloads`);
   const rows = page.locator(".history-table tbody tr");
@@ -107,6 +116,8 @@ test("download history with the unique-IP filter", async () => {
   assert.equal(await rows.first().locator("td").first().textContent(), "2");
   assert.match(await rows.first().innerText(), /Chrome/);
   assert.match(await rows.first().innerText(), /127\.0\.0\.1/);
+  assert.match(await rows.nth(1).innerText(), /Firefox/);
+  assert.match(await page.locator("#history-summary").textContent(), /^2 downloads from 1 address$/);
   assert.match(await rows.first().locator("time").textContent(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}$/);
   await shotBoth(context, page.url(), "downloads");
   await page.getByLabel("Unique IPs only").check();
