@@ -45,9 +45,9 @@ pub struct App {
     /// Wakes the collector to give deleted files' space back.
     pub gc_wake: Arc<crate::gc::Wake>,
     /// Download history: coalescing, and the queue its writer thread empties.
-    pub history: Arc<crate::history::History>,
+    pub(crate) history: Arc<crate::history::History>,
     /// Rate limits on uploads through guest links.
-    pub guest_uploads: crate::rate::GuestUploadRate,
+    pub(crate) guest_uploads: crate::rate::GuestUploadRate,
     /// Requests whose response has not been completely written yet (for graceful shutdown).
     in_flight: Arc<AtomicUsize>,
     /// Where uploads spool (beside the database).

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::check_passphrase;
-use crate::rate::RateLimit;
+pub use crate::rate::RateLimit;
 
 /// What `main` should do after parsing.
 pub enum Parsed {

@@ -55,12 +55,6 @@ impl GuestUploadRate {
     }
 }
 
-impl std::fmt::Display for RateLimit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} per {} s", self.count, self.per.as_secs())
-    }
-}
-
 struct Bucket {
     /// Tokens left as of `at`.
     tokens: f64,

@@ -118,7 +118,7 @@ impl Store {
 
     /// Keeps the server's lock on this database for as long as the store lives: from now on
     /// uploads are marked on it for every process's collector (see `locks.rs`).
-    pub fn with_lock(mut self, lock: crate::locks::DatabaseLock) -> Self {
+    pub(crate) fn with_lock(mut self, lock: crate::locks::DatabaseLock) -> Self {
         self.lock = Some(lock);
         self
     }
