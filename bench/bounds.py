@@ -6,8 +6,9 @@ lists cost. Standard library only; talks only to 127.0.0.1.
 
 Runs, each against a fresh server and database:
 1. The history flood: N pipelined `GET /-ID` with `Range: bytes=0-0` and an 8,000-byte User-Agent on
-   one connection; then the file's history page. Prints the database's growth (database file
-   and WAL), the history rows, the page's bytes and time, and the server's VmHWM.
+   one connection; then the file's history page. Prints the database's growth (the file, with
+   the server stopped so its WAL is folded in), the history rows, the page's bytes and time, and the server's VmHWM. Then the
+   same flood with a different agent in each request.
 2. 100,000 history rows inserted directly (256-byte agents, distinct addresses), then the
    history page: bytes, time, VmHWM.
 3. 10,000 files inserted directly, then `/files`: bytes, time, VmHWM.
@@ -90,17 +91,20 @@ def rows(db, sql):
     return n
 
 
-def flood(s, fid, n):
-    """N pipelined range requests on one connection; returns the statuses seen."""
-    ua = "Mozilla/5.0 " + "x" * (8000 - 12)
-    req = (f"GET /-{fid} HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-0\r\n"
-           f"User-Agent: {ua}\r\n\r\n").encode()
+def flood(s, fid, n, distinct=False):
+    """N pipelined range requests on one connection, with one 8,000-byte agent (or a
+    different one each time); returns the statuses seen."""
+    def req(i):
+        tag = f"agent-{i} " if distinct else ""
+        ua = tag + "Mozilla/5.0 " + "x" * (8000 - 12 - len(tag))
+        return (f"GET /-{fid} HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-0\r\n"
+                f"User-Agent: {ua}\r\n\r\n").encode()
     sock = socket.create_connection(("127.0.0.1", s.port))
     sock.settimeout(120)
 
     def send():
-        for _ in range(n):
-            sock.sendall(req)
+        for i in range(n):
+            sock.sendall(req(i))
 
     threading.Thread(target=send, daemon=True).start()
     got, buf = 0, b""
@@ -127,29 +131,53 @@ def main():
     work = tempfile.mkdtemp(prefix="ps-bounds-")
     out = {"binary": BIN}
 
-    # 1. The flood, then the history page.
+    # 1. The flood, then the history page. Sizes are taken with the server stopped (its WAL
+    # folded into the database file), so they are the database's own growth.
     db = os.path.join(work, "flood.db")
     s = Server(db)
     fid = s.upload("one.bin", b"x" * 1000)
-    time.sleep(0.5)
-    before, hwm0 = db_bytes(db), s.hwm_kib()
+    s.stop()
+    before = db_bytes(db)
+    s = Server(db)
+    hwm0 = s.hwm_kib()
     t0 = time.monotonic()
     statuses = flood(s, fid, FLOOD)
     secs = time.monotonic() - t0
     time.sleep(1.0)  # the history writer's last batch
-    grown = db_bytes(db) - before
-    n_rows = rows(db, "SELECT COUNT(*) FROM downloads")
     hwm1 = s.hwm_kib()
     st, size, t = s.page(f"/files/{fid}/downloads")
+    hwm2 = s.hwm_kib()
+    s.stop()
+    grown = db_bytes(db) - before
     out["flood"] = {
         "requests": FLOOD, "statuses": statuses, "seconds": round(secs, 2),
         "db_growth_bytes": grown, "db_growth_per_1000_requests": round(grown * 1000 / FLOOD),
-        "history_rows": n_rows, "vmhwm_kib_before": hwm0, "vmhwm_kib_after_flood": hwm1,
+        "history_rows": rows(db, "SELECT COUNT(*) FROM downloads"),
+        "vmhwm_kib_before": hwm0, "vmhwm_kib_after_flood": hwm1,
         "history_page": {"status": st, "bytes": size, "seconds": round(t, 3)},
-        "vmhwm_kib_after_page": s.hwm_kib(),
+        "vmhwm_kib_after_page": hwm2,
     }
-    s.stop()
     log(json.dumps(out["flood"]))
+
+    # The same flood with a different agent each time (what coalescing cannot merge).
+    db = os.path.join(work, "distinct.db")
+    s = Server(db)
+    fid = s.upload("two.bin", b"x" * 1000)
+    s.stop()
+    before = db_bytes(db)
+    s = Server(db)
+    statuses = flood(s, fid, FLOOD, distinct=True)
+    time.sleep(1.0)
+    hwm = s.hwm_kib()
+    s.stop()
+    grown = db_bytes(db) - before
+    out["flood_distinct_agents"] = {
+        "requests": FLOOD, "statuses": statuses,
+        "db_growth_bytes": grown, "db_growth_per_1000_requests": round(grown * 1000 / FLOOD),
+        "history_rows": rows(db, "SELECT COUNT(*) FROM downloads"),
+        "vmhwm_kib_after_flood": hwm,
+    }
+    log(json.dumps(out["flood_distinct_agents"]))
 
     # 2. 100,000 rows inserted directly, then the page.
     db = os.path.join(work, "rows.db")
