@@ -24,16 +24,6 @@ use common::*;
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-/// Peak resident set size of `pid` in KiB (`VmHWM` of /proc/PID/status).
-fn peak_kib(pid: u32) -> u64 {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("a VmHWM line")
-}
-
 /// The database file's size once the server has stopped (its WAL folded in).
 fn settled_size(s: &mut Server) -> u64 {
     s.stop();
@@ -238,7 +228,7 @@ fn issue_16_the_history_page_stays_small_after_100000_downloads() {
         )
         .expect("insert history");
     assert_eq!(inserted, 100_000);
-    let idle = peak_kib(s.pid());
+    let idle = vm_hwm_kib(s.pid());
 
     let r = s.get(&format!("/files/{id}/downloads")).auth().send();
     assert_eq!(r.status, 200);
@@ -272,7 +262,7 @@ fn issue_16_the_history_page_stays_small_after_100000_downloads() {
     assert!(page.len() < 200_000);
     assert!(page.contains("<td data-label=\"#\">40000</td>"));
     assert!(page.contains("Page 1 of 400"));
-    let peak = peak_kib(s.pid());
+    let peak = vm_hwm_kib(s.pid());
     eprintln!("VmHWM {idle} KiB idle, {peak} KiB after the history pages");
     assert!(
         peak < idle + 24 * 1024,
@@ -333,7 +323,7 @@ fn issue_16_history_is_trimmed_to_its_caps_oldest_first() {
 
 #[test]
 fn issue_16_downloads_answer_200_on_a_full_disk() {
-    let Some(disk) = SmallDisk::mount(24) else {
+    let Some(disk) = small_disk(24) else {
         return;
     };
     let s = Server::builder()
@@ -410,7 +400,7 @@ fn issue_16_files_paginate_in_bounded_memory_with_10000_entries() {
         )
         .expect("insert chunks");
     }
-    let idle = peak_kib(s.pid());
+    let idle = vm_hwm_kib(s.pid());
     let r = s.get("/files").auth().send();
     assert_eq!(r.status, 200);
     let page = r.text();
@@ -431,7 +421,7 @@ fn issue_16_files_paginate_in_bounded_memory_with_10000_entries() {
     let found = s.get("/files?q=lighthouse").auth().send().text();
     assert!(found.contains("1 file matches"));
     assert!(found.contains("test-data-filename=\"holiday-photo-04242.jpg\""));
-    let peak = peak_kib(s.pid());
+    let peak = vm_hwm_kib(s.pid());
     eprintln!("VmHWM {idle} KiB idle, {peak} KiB after /files");
     assert!(
         peak < idle + 16 * 1024,
@@ -592,45 +582,4 @@ fn issue_16_a_second_server_refuses_to_start_while_the_first_runs() {
     assert!(db.starts_with(dir.path()));
     let s = Server::builder().in_dir(dir).start();
     assert!(s.get(&format!("/-{id}")).send().body == data);
-}
-
-// ---------------------------------------------------------------------------------------------
-// A small disk (tmpfs), for the full-disk test. Needs root; issue 12's skip policy: without
-// root the test fails saying so, unless PICOSHARE_TEST_SKIP names `fulldisk`.
-
-struct SmallDisk {
-    path: PathBuf,
-}
-
-impl SmallDisk {
-    fn mount(mib: u64) -> Option<SmallDisk> {
-        let path =
-            std::env::temp_dir().join(format!("picoshare-it-issue16-{}-{mib}", std::process::id()));
-        fs::create_dir_all(&path).expect("mount point");
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
-            .arg(&path)
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return Some(SmallDisk { path });
-        }
-        let _ = fs::remove_dir(&path);
-        let skip = std::env::var("PICOSHARE_TEST_SKIP").unwrap_or_default();
-        if skip.split([',', ' ']).any(|n| n.trim() == "fulldisk") {
-            eprintln!("SKIPPED (PICOSHARE_TEST_SKIP names fulldisk): cannot mount a tmpfs");
-            return None;
-        }
-        panic!(
-            "cannot mount a tmpfs: the full-disk test needs root (set \
-             PICOSHARE_TEST_SKIP=fulldisk to skip it)"
-        );
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
-        let _ = fs::remove_dir(&self.path);
-    }
 }

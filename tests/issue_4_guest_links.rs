@@ -590,10 +590,9 @@ fn issue_4_download_history_records_each_transfer_with_its_user_agent() {
     .expect("open store");
     let entry = picoshare::model::EntryId::parse(&id).unwrap();
     // Rows are written by the history thread, just after the downloads' answers.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while store.download_count(&entry).unwrap() < 5 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(10), || {
+        store.download_count(&entry).unwrap() >= 5
+    });
     let history = store.download_page(&entry, false, 0, 100).unwrap();
     assert_eq!(store.download_count(&entry).unwrap(), 5);
     let shown: Vec<(String, String, String)> = history
@@ -665,10 +664,19 @@ fn issue_4_system_information_json() {
             "version"
         ]
     );
+    // The free-disk floors uploads keep (issue 16): the defaults.
     assert_eq!(
         keys("/filesystem"),
-        ["availableBytes", "totalBytes", "usedBytes"]
+        [
+            "adminUploadFloorBytes",
+            "availableBytes",
+            "guestUploadFloorBytes",
+            "totalBytes",
+            "usedBytes"
+        ]
     );
+    assert_eq!(v["filesystem"]["guestUploadFloorBytes"], 256u64 << 20);
+    assert_eq!(v["filesystem"]["adminUploadFloorBytes"], 16u64 << 20);
     assert_eq!(
         keys("/database"),
         [

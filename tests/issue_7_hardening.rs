@@ -11,8 +11,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -88,47 +87,6 @@ fn issue_7_kill_9_while_copying_into_sqlite_loses_nothing_acknowledged() {
     let r = s.get(&format!("/-{keep}")).send();
     assert_eq!(r.status, 200);
     assert!(r.body == kept, "the acknowledged upload is intact");
-}
-
-/// A tmpfs of `mib` MiB mounted on a fresh folder, unmounted on drop.
-struct SmallDisk {
-    path: PathBuf,
-    /// Removed (after the unmount) on drop.
-    _dir: TempDir,
-}
-
-impl SmallDisk {
-    fn mount(mib: u64) -> Result<SmallDisk, String> {
-        let dir = TempDir::new(&format!("fulldisk-{mib}m"));
-        let path = dir.path().to_owned();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
-            .arg(&path)
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !out.status.success() {
-            return Err(text(&out.stderr).trim().to_owned());
-        }
-        Ok(SmallDisk { path, _dir: dir })
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
-    }
-}
-
-/// The small disk, or `None` when the test is skipped (`PICOSHARE_TEST_SKIP=fulldisk`).
-#[track_caller]
-fn small_disk(mib: u64) -> Option<SmallDisk> {
-    let mounted = SmallDisk::mount(mib).map_err(|e| {
-        format!(
-            "the full-disk tests mount a {mib} MiB tmpfs, which needs root ({e}); run them as \
-             root: sudo -E cargo test --test issue_7_hardening (or sudo -E make test)"
-        )
-    });
-    require("fulldisk", mounted)
 }
 
 fn assert_clean_and_serving(s: &Server) {

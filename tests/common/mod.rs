@@ -8,6 +8,7 @@
 //! - [`raw`]: raw sockets, for what curl cannot do;
 //! - [`multipart`]: upload bodies, byte-exact;
 //! - [`db`]: reading the SQLite file behind a server;
+//! - [`disk`]: a small tmpfs, for the full-disk tests;
 //! - [`fixture`]: the Go PicoShare's database, copied with its dates moved relative to now;
 //! - [`skip`]: the one skip policy (`PICOSHARE_TEST_SKIP`);
 //! - [`tools`]: programs some tests need (Litestream, Caddy, systemd-analyze, python3);
@@ -19,6 +20,7 @@
 
 pub mod data;
 pub mod db;
+pub mod disk;
 pub mod fixture;
 pub mod http;
 pub mod inproc;
@@ -31,6 +33,7 @@ pub mod tools;
 
 pub use data::*;
 pub use db::*;
+pub use disk::*;
 pub use fixture::*;
 pub use http::*;
 pub use inproc::*;
