@@ -49,9 +49,9 @@ pub fn collect(app: &App) {
 
 /// Gives free pages back to the filesystem and logs how many.
 pub fn reclaim(app: &App) {
-    match app.store.reclaim(app.config.reclaim_step_pages) {
+    match app.store.reclaim(app.config.reclaim_step_bytes) {
         Ok(0) => {}
-        Ok(pages) => println!("picoshare: gave {pages} free page(s) back to the filesystem"),
+        Ok(bytes) => println!("picoshare: gave {bytes} bytes back to the filesystem"),
         Err(e) => eprintln!("picoshare: reclaiming space failed: {e}"),
     }
 }

@@ -1,6 +1,7 @@
 //! Offline and side-by-side maintenance commands: `picoshare backup PATH` (a consistent
 //! snapshot of the live database) and `picoshare compact` (convert a database, e.g. one the Go
-//! PicoShare created, to incremental auto-vacuum so deleted files' space can be given back).
+//! PicoShare created or one of ours from before 64 KiB pages, to incremental auto-vacuum and
+//! our page size, so deleted files' space can be given back and chunks are written faster).
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -147,7 +148,10 @@ pub fn compact(config: &Config) -> Result<(), String> {
     }
     let tmp = beside(db, "-compact-tmp");
     let _ = fs::remove_file(&tmp);
-    // The pending setting applies to the VACUUM INTO output.
+    // Pending settings apply to the VACUUM INTO output (unlike a plain VACUUM, VACUUM INTO
+    // may change the page size of a WAL database): our page size and incremental auto-vacuum.
+    conn.pragma_update(None, "page_size", config.page_size)
+        .map_err(|e| e.to_string())?;
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
         .map_err(|e| e.to_string())?;
     eprintln!(
@@ -167,8 +171,9 @@ pub fn compact(config: &Config) -> Result<(), String> {
         let _ = File::open(parent).and_then(|d| d.sync_all());
     }
     eprintln!(
-        "picoshare: compact: 100%, {} now uses incremental auto-vacuum",
-        db.display()
+        "picoshare: compact: 100%, {} now uses incremental auto-vacuum and {}-byte pages",
+        db.display(),
+        config.page_size
     );
     Ok(())
 }

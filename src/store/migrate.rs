@@ -39,12 +39,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// migrations. Names are file names in `migrations/ours/`; SQL creates only `rs_…` objects.
 const OUR_MIGRATIONS: &[(&str, &str)] = &[];
 
-/// On a brand-new, empty database, turn on incremental auto-vacuum: it can only be chosen
-/// before the first table exists, and it lets deleted files' pages go back to the filesystem
-/// in small steps instead of a full VACUUM that doubles disk use.
-pub fn prepare_new_database(conn: &Connection) -> Result<(), StoreError> {
+/// On a brand-new, empty database, choose what can only be chosen before the first table
+/// exists: `page_size` (64 KiB by default: a chunk is a few overflow pages, not dozens) and
+/// incremental auto-vacuum (deleted files' pages go back to the filesystem in small steps
+/// instead of a full VACUUM that doubles disk use).
+pub fn prepare_new_database(conn: &Connection, page_size: u32) -> Result<(), StoreError> {
     let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
     if tables == 0 {
+        conn.pragma_update(None, "page_size", page_size)?;
         conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     }
     Ok(())

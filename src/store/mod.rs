@@ -44,6 +44,8 @@ pub struct StoreSettings {
     pub max_idle_readers: usize,
     pub busy_timeout: Duration,
     pub journal_size_limit: i64,
+    pub page_size: u32,
+    pub wal_autocheckpoint_bytes: i64,
     pub litestream: bool,
     pub soft_heap_limit: i64,
     pub hard_heap_limit: i64,
@@ -59,6 +61,8 @@ impl StoreSettings {
             max_idle_readers: c.max_idle_readers,
             busy_timeout: c.busy_timeout,
             journal_size_limit: c.journal_size_limit,
+            page_size: c.page_size,
+            wal_autocheckpoint_bytes: c.wal_autocheckpoint_bytes,
             litestream: c.litestream,
             soft_heap_limit: c.sqlite_soft_heap_limit,
             hard_heap_limit: c.sqlite_hard_heap_limit,
@@ -102,7 +106,7 @@ impl Store {
         writer.busy_timeout(settings.busy_timeout)?;
         // Again on the writer, before the first write, for a file the peek could not read.
         migrate::check(&writer)?;
-        migrate::prepare_new_database(&writer)?;
+        migrate::prepare_new_database(&writer, settings.page_size)?;
         configure(&writer, &settings, Role::Writer)?;
         migrate::migrate(&writer)?;
         Ok(Store {
@@ -251,6 +255,12 @@ fn configure(conn: &Connection, s: &StoreSettings, role: Role) -> Result<(), Sto
             // Litestream owns checkpointing when it replicates (its documented setting for
             // write-heavy servers; PicoShare sets the same).
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        } else {
+            // SQLite counts the threshold in pages: convert our byte bound with this file's
+            // page size (4 KiB for a Go-created database, 64 KiB for ours).
+            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (s.wal_autocheckpoint_bytes / page.max(512)).max(1);
+            conn.pragma_update(None, "wal_autocheckpoint", pages)?;
         }
     }
     Ok(())

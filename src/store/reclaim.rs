@@ -6,11 +6,11 @@ use super::Store;
 use crate::error::StoreError;
 
 impl Store {
-    /// Frees up to `step_pages` pages per write transaction until the free list is empty,
-    /// checkpointing between steps so the WAL stays near `step_pages` pages. Returns the pages
-    /// given back. A database without incremental auto-vacuum (one the Go PicoShare created)
-    /// gives nothing back; `picoshare compact` converts it.
-    pub fn reclaim(&self, step_pages: u32) -> Result<u64, StoreError> {
+    /// Frees up to `step_bytes` (whole pages, at least one) per write transaction until the
+    /// free list is empty, checkpointing between steps so the WAL stays near `step_bytes`.
+    /// Returns the bytes given back. A database without incremental auto-vacuum (one the Go
+    /// PicoShare created) gives nothing back; `picoshare compact` converts it.
+    pub fn reclaim(&self, step_bytes: u64) -> Result<u64, StoreError> {
         let mut total = 0u64;
         loop {
             let freed = {
@@ -20,6 +20,8 @@ impl Store {
                 if mode != 2 || before == 0 {
                     return Ok(total);
                 }
+                let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+                let step_pages = (step_bytes / page.max(512) as u64).max(1);
                 // SQLite frees one page per step of this statement: step it to completion.
                 let mut st = conn.prepare(&format!("PRAGMA incremental_vacuum({step_pages})"))?;
                 let mut rows = st.query([])?;
@@ -32,7 +34,7 @@ impl Store {
                     // checkpoints are Litestream's to run.
                     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
                 }
-                (before - after).max(0) as u64
+                (before - after).max(0) as u64 * page.max(0) as u64
             };
             if freed == 0 {
                 return Ok(total);
@@ -65,8 +67,8 @@ mod tests {
         let full = std::fs::metadata(&db).unwrap().len();
         t.store.delete_entry(&id).unwrap();
         assert!(t.store.reclaimable_bytes().unwrap() > 7 << 20);
-        let pages = t.store.reclaim(256).unwrap();
-        assert!(pages * 4096 > 7 << 20, "freed {pages} pages");
+        let freed = t.store.reclaim(1 << 20).unwrap();
+        assert!(freed > 7 << 20, "freed {freed} bytes");
         let after = std::fs::metadata(&db).unwrap().len();
         assert!(after < full - (7 << 20), "{full} -> {after}");
         let wal = std::fs::metadata(t.dir.join("store.db-wal"))
