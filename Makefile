@@ -52,10 +52,13 @@ check:
 	$(MAKE) test
 
 # The tiny-VM benchmark (not part of `make test`): three 618 MiB uploads in parallel inside
-# 256 MB and 32 MB memory cgroups, baselines, seek latency, footprint. Writes
-# bench/RESULTS.md. BIG=1 adds one 7 GiB upload.
+# 256 MB and 32 MB memory cgroups, baselines, seek latency, footprint, and side by side with
+# the Go PicoShare when PICOSHARE_GO names its binary (default: where
+# ../shared/tools/picoshare-go/build.sh puts it, if it is there). Writes bench/RESULTS.md.
+# BIG=1 adds one 7 GiB upload.
+PICOSHARE_GO ?= $(wildcard /tmp/picoshare-go/bin/picoshare-1.5.1)
 bench: release
-	PICOSHARE_BIN=$(CURDIR)/$(RELEASE_BIN) python3 bench/bench.py
+	PICOSHARE_BIN=$(CURDIR)/$(RELEASE_BIN) PICOSHARE_GO=$(PICOSHARE_GO) python3 bench/bench.py
 
 # A long run of the property-based fuzz tests (`make test` runs a short, bounded one).
 FUZZ_ITERS ?= 100000

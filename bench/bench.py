@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """make bench: the blog post's scenario (three 618 MiB uploads in parallel, then downloads),
-inside 256 MB and 32 MB memory cgroups, against baselines measured in the same run.
+inside 256 MB and 32 MB memory cgroups, against baselines measured in the same run, and side
+by side with the Go PicoShare when PICOSHARE_GO names its binary.
 
 Prints one table and writes it to bench/RESULTS.md. Standard library only. BIG=1 adds a
 7 GiB upload. Talks only to 127.0.0.1.
@@ -15,6 +16,13 @@ WORK = os.environ.get("BENCH_DIR", os.path.join(ROOT, "bench/.work"))
 MIB = 1 << 20
 FILE_MIB = int(os.environ.get("BENCH_FILE_MIB", "618"))
 CHUNK = 327_680
+# The page size the server gives new databases (src/config.rs `page_size`); the raw baseline
+# uses the same, so "upload / raw" compares like with like.
+PAGE_SIZE = int(os.environ.get("BENCH_PAGE_SIZE", "65536"))
+# The Go PicoShare to compare with (`../shared/tools/picoshare-go/build.sh` builds it), and how
+# many interleaved rounds each side gets.
+GO_BIN = os.environ.get("PICOSHARE_GO", "")
+ROUNDS = max(2, int(os.environ.get("BENCH_ROUNDS", "2")))
 SECRET = "bench-passphrase"
 # Timed read passes (downloads and the raw read-back alike); the tables show the median, as
 # one pass on a shared machine can be off by 15%.
@@ -107,20 +115,39 @@ class Cgroup:
                 pass
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Server:
-    def __init__(self, db, cgroup=None, extra=()):
+    """Ours (`binary` None), or the Go PicoShare (`go=True`: PORT from the environment, its
+    spill files in a TMPDIR beside the database, no listening line to wait for)."""
+
+    def __init__(self, db, cgroup=None, extra=(), binary=None, go=False):
         self.t0 = time.monotonic()
-        cmd = f"{cgroup.enter_cmd() if cgroup else ''}exec {BIN} -db {db} --listen 127.0.0.1 --port 0 {' '.join(extra)}"
+        enter = cgroup.enter_cmd() if cgroup else ""
         env = dict(os.environ, PS_SHARED_SECRET=SECRET)
-        self.p = subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.PIPE, env=env, text=True)
-        while True:
-            line = self.p.stdout.readline()
-            if not line:
-                raise RuntimeError("server exited before listening")
-            if "listening on http://" in line:
-                self.host, port = line.strip().rsplit("http://", 1)[1].rsplit(":", 1)
-                self.port = int(port)
-                break
+        if go:
+            self.port = free_port()
+            tmp = os.path.join(os.path.dirname(db), "tmp")
+            os.makedirs(tmp, exist_ok=True)
+            env.update(PORT=str(self.port), TMPDIR=tmp)
+            cmd = f"{enter}exec {binary} -db {db}"
+            self.p = subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, env=env, text=True)
+        else:
+            cmd = f"{enter}exec {binary or BIN} -db {db} --listen 127.0.0.1 --port 0 {' '.join(extra)}"
+            self.p = subprocess.Popen(["sh", "-c", cmd], stdout=subprocess.PIPE, env=env, text=True)
+            while True:
+                line = self.p.stdout.readline()
+                if not line:
+                    raise RuntimeError("server exited before listening")
+                if "listening on http://" in line:
+                    self.host, port = line.strip().rsplit("http://", 1)[1].rsplit(":", 1)
+                    self.port = int(port)
+                    break
         threading.Thread(target=self._drain, daemon=True).start()
         # Time to the first answered request.
         while True:
@@ -143,6 +170,12 @@ class Server:
             if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
         return None
+
+    def reset_hwm(self):
+        """Restarts VmHWM from the current RSS (Linux `clear_refs` 5), so a peak is the
+        peak of what follows, not of start-up."""
+        with open(f"/proc/{self.p.pid}/clear_refs", "w") as f:
+            f.write("5")
 
     def login(self):
         c = http.client.HTTPConnection("127.0.0.1", self.port)
@@ -252,7 +285,7 @@ def raw_baseline(files, cg):
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(db + suffix):
             os.remove(db + suffix)
-    cmd = cg.enter_cmd() + f"READ_PASSES={PASSES} " + " ".join([RAW, db, str(CHUNK), str(8 * MIB)] + files)
+    cmd = cg.enter_cmd() + f"READ_PASSES={PASSES} PAGE_SIZE={PAGE_SIZE} " + " ".join([RAW, db, str(CHUNK), str(8 * MIB)] + files)
     r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, check=True)
     res = json.loads(r.stdout)
     for suffix in ("", "-wal", "-shm"):
@@ -269,6 +302,51 @@ def raw_baseline(files, cg):
     reads = [res["read_bytes"] / MIB / secs for secs in res["read_secs"]]
     return dict(insert_mbs=mib / res["insert_secs"], read_mbs=statistics.median(reads),
                 read_passes=reads, cp_mbs=mib / cp_secs)
+
+
+def one_side(name, binary, go, files, digests, limit):
+    """One round for one server: fresh database in a fresh memory cgroup, the three uploads in
+    parallel (VmHWM restarted just before), a three-stream and a one-stream download pass,
+    then an untimed SHA-256 check of every file."""
+    cg = Cgroup(f"picoshare-sbs-{name}", limit)
+    db_dir = os.path.join(WORK, f"sbs-{name}")
+    shutil.rmtree(db_dir, ignore_errors=True)
+    os.makedirs(db_dir)
+    srv = Server(os.path.join(db_dir, "store.db"), cg, binary=binary, go=go)
+    total = sum(os.path.getsize(f) for f in files)
+    srv.reset_hwm()
+    up_secs, ids = parallel([lambda f=f: upload(srv, f) for f in files])
+    up_hwm = srv.status("VmHWM")
+    res = dict(name=name, up_mbs=total / 1e6 / up_secs, up_hwm=up_hwm, down3_mbs=0, down1_mbs=0,
+               identical=False, ooms=None, alive=True)
+    if all(ids):
+        secs, ok3 = parallel([lambda i=i: download(srv, ids[i]) for i in range(len(files))])
+        res["down3_mbs"] = total / 1e6 / secs if all(ok3) else 0
+        t0 = time.monotonic()
+        ok1 = download(srv, ids[0])
+        res["down1_mbs"] = os.path.getsize(files[0]) / 1e6 / (time.monotonic() - t0) if ok1 else 0
+        _, got = parallel([lambda i=i: download_sha256(srv, ids[i]) for i in range(len(files))])
+        res["identical"] = got == digests
+    res["ooms"] = cg.oom_kills()
+    res["alive"] = srv.p.poll() is None
+    srv.stop()
+    cg.remove()
+    shutil.rmtree(db_dir, ignore_errors=True)
+    return res
+
+
+def side_by_side(files, digests, limit):
+    """Ours and the Go PicoShare take turns (the order flips each round, so a drift in the
+    machine's speed falls on both), ROUNDS rounds each; medians and ratios."""
+    sides = [("ours", None, False), ("go", GO_BIN, True)]
+    rounds = []
+    for r in range(ROUNDS):
+        for name, binary, go in (sides if r % 2 == 0 else sides[::-1]):
+            log(f"side by side, {limit >> 20} MiB, round {r + 1}/{ROUNDS}: {name}")
+            x = one_side(name, binary, go, files, digests, limit)
+            x["round"] = r + 1
+            rounds.append(x)
+    return rounds
 
 
 def seek_latency(file, n=100):
@@ -312,6 +390,43 @@ def mb(b):
     return "n/a" if b is None else f"{b / 1e6:.1f} MB"
 
 
+def side_by_side_lines(rounds):
+    """Section 0 of RESULTS.md: the side-by-side table, or why it is missing."""
+    head = ["## 0. Side by side with the Go PicoShare (256 MiB cgroup, same run, interleaved)", ""]
+    if not rounds:
+        return head + [
+            "Skipped: `PICOSHARE_GO` was not set. `../shared/tools/picoshare-go/build.sh` builds",
+            "PicoShare 1.5.1 (see its README for the repositories to fetch first); then",
+            "`make bench PICOSHARE_GO=/tmp/picoshare-go/bin/picoshare-1.5.1`.",
+            "",
+        ]
+    med = lambda name, k: statistics.median([x[k] or 0 for x in rounds if x["name"] == name])
+    ratio = lambda k: med("ours", k) / med("go", k) if med("go", k) else float("inf")
+    n = sum(1 for x in rounds if x["name"] == "ours")
+    lines = head + [
+        f"Each side: {n} rounds, alternating (ours first in odd rounds, Go first in even ones); each",
+        "round a fresh database, the server started inside its own 256 MiB memory cgroup (v1/v2),",
+        f"three {FILE_MIB} MiB curl uploads in parallel, then a three-stream and a one-stream download",
+        "(curl discarding the bytes), then a SHA-256 check of every file. MB/s = 10^6 bytes of file",
+        "data per second; medians.",
+        "",
+        "| | ours | Go PicoShare 1.5.1 | ours / Go | target |",
+        "|---|---|---|---|---|",
+        f"| upload MB/s (3 × {FILE_MIB} MiB in parallel) | {med('ours', 'up_mbs'):.0f} | {med('go', 'up_mbs'):.0f} | {ratio('up_mbs'):.2f}× | ≥ 2× |",
+        f"| download MB/s, 3 streams | {med('ours', 'down3_mbs'):.0f} | {med('go', 'down3_mbs'):.0f} | {ratio('down3_mbs'):.2f}× | ≥ 2.5× |",
+        f"| download MB/s, 1 stream | {med('ours', 'down1_mbs'):.0f} | {med('go', 'down1_mbs'):.0f} | {ratio('down1_mbs'):.2f}× | ≥ 2.5× |",
+        f"| VmHWM during the uploads | {mb(med('ours', 'up_hwm'))} | {mb(med('go', 'up_hwm'))} | {med('ours', 'up_hwm') / max(1, med('go', 'up_hwm')):.2f}× | ours ≤ 8 MB |",
+        "",
+        "Every round (upload MB/s, download 3 / 1 stream MB/s, VmHWM, OOM kills, byte-identical):",
+        "",
+    ]
+    for x in rounds:
+        lines.append(f"- round {x['round']} {x['name']}: {x['up_mbs']:.0f}, {x['down3_mbs']:.0f} / "
+                     f"{x['down1_mbs']:.0f}, {mb(x['up_hwm'])}, {x['ooms']}, "
+                     f"{'yes' if x['identical'] and x['alive'] else 'NO'}")
+    return lines + [""]
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
     # The server binary comes from `make release` (static); the baseline is a plain build.
@@ -334,6 +449,11 @@ def main():
     seek = seek_latency(files[0])
     log("footprint")
     fp = footprint()
+    sbs = None
+    if GO_BIN and os.access(GO_BIN, os.X_OK):
+        sbs = side_by_side(files, digests, 256 * MIB)
+    elif GO_BIN:
+        sys.exit(f"PICOSHARE_GO={GO_BIN} is not an executable file")
     big = None
     if os.environ.get("BIG") == "1":
         bigf = os.path.join(WORK, "big.bin")
@@ -346,8 +466,10 @@ def main():
         f"# make bench — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
         f"Machine: {os.cpu_count()} CPUs ({cpu}), {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') >> 30} GiB RAM, "
-        f"Linux {platform.release()}. Files: 3 x {FILE_MIB} MiB. Command: `make bench`.",
+        f"Linux {platform.release()}. Files: 3 x {FILE_MIB} MiB. Command: `make bench`"
+        + (f" with `PICOSHARE_GO={GO_BIN}`." if sbs else "."),
         "",
+    ] + side_by_side_lines(sbs) + [
         "## 1. The blog post's scenario: 3 parallel uploads, then 3 parallel downloads",
         "",
         "| memory limit | cgroup | upload wall | upload MB/s | download wall | download MB/s | peak RSS (VmHWM) | cgroup peak | OOM kills | byte-identical |",
@@ -367,7 +489,7 @@ def main():
         "",
         "## 2. Baselines in the same run, in the same cgroup",
         "",
-        "| memory limit | raw chunk INSERTs MB/s | upload / raw (target ≥ 70%) | raw chunk SELECTs MB/s | download / raw (target ≥ 80%) | raw SELECTs of the server's database MB/s | download / that | `cp` MB/s |",
+        "| memory limit | raw chunk INSERTs MB/s | upload / raw (target ≥ 90%) | raw chunk SELECTs MB/s | download / raw (target ≥ 80%) | raw SELECTs of the server's database MB/s | download / that | `cp` MB/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -377,8 +499,8 @@ def main():
                      f"{r['same'] or 0:.0f} | {r['down_mbs'] / r['same'] if r['same'] else 0:.0%} | {b['cp_mbs']:.0f} |")
     lines += [
         "",
-        "Raw rows: 327,680-byte chunks inserted with rusqlite in 8 MiB transactions (the server's",
-        f"pragmas, no HTTP, multipart or spool), then read back one row per statement ({PASSES} passes,",
+        f"Raw rows: 327,680-byte chunks inserted with rusqlite in 8 MiB transactions (the server's",
+        f"pragmas and page size, {PAGE_SIZE} bytes; no HTTP, multipart or spool), then read back one row per statement ({PASSES} passes,",
         "median shown), by `target/release/examples/raw_sqlite`; written one file after the other, so",
         "each file is one sequential run. The same read-back of the server's own database (after the",
         "server stopped) gives the download path's overhead alone: three parallel uploads leave each",
@@ -393,11 +515,11 @@ def main():
         "",
         "## 3. Seek latency (time to first byte, 100 random `Range` requests, one 618 MiB file)",
         "",
-        f"median {seek['median']:.2f} ms, p99 {seek['p99']:.2f} ms (target p99 < 5 ms)",
+        f"median {seek['median']:.2f} ms, p99 {seek['p99']:.2f} ms (target p99 < 2 ms)",
         "",
         "## 4. Footprint",
         "",
-        f"idle RSS {mb(fp['idle_rss'])} (target ≤ 4 MB), stripped binary {fp['size'] / 1e6:.2f} MB, "
+        f"idle RSS {mb(fp['idle_rss'])} (target ≤ 3.0 MB), stripped binary {fp['size'] / 1e6:.2f} MB, "
         f"start to first answered request {fp['ready_ms']:.0f} ms",
         "",
         "Reference (Go PicoShare 1.5.1, 2 cores, from the issue): idle RSS ~15.8 MB; 3 x 618 MiB uploads",

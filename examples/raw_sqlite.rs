@@ -5,6 +5,8 @@
 //!
 //! Usage: `raw_sqlite DB CHUNK_SIZE BATCH_BYTES FILE...`, or `raw_sqlite --read DB ID...` to
 //! only read back, the same way, files the server stored (its database, its layout).
+//! `PAGE_SIZE` (default 65536, the server's for new databases) sets the new database's page
+//! size; incremental auto-vacuum is on, as in the server's databases.
 
 use std::fs::File;
 use std::io::Read;
@@ -39,7 +41,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args[3].parse::<usize>()?,
     );
     let files = &args[4..];
+    let page_size: u32 = std::env::var("PAGE_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(65_536);
     let conn = Connection::open(db)?;
+    conn.pragma_update(None, "page_size", page_size)?;
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -512)?;
