@@ -68,7 +68,6 @@ fn issue_18_compact_converts_a_picoshare_database_to_64_kib_pages() {
     let db = dir.join("store.db");
     copy_fixture_db(&db);
     assert_eq!(page_size(&db), 4096, "the Go PicoShare's page size");
-    let version = count(&open_db(&db), "PRAGMA user_version");
     // Our server keeps an existing file's page size until compact; write to it first, so the
     // converted file holds rows of both programs.
     let mut s = Server::builder().in_dir(dir).start();
@@ -76,6 +75,7 @@ fn issue_18_compact_converts_a_picoshare_database_to_64_kib_pages() {
     let ours_id = s.put_file(&ours, "ours.bin");
     assert_eq!(page_size(&s.db_path), 4096, "kept until compact");
     s.stop();
+    let version = count(&open_db(&s.db_path), "PRAGMA user_version");
     let before = {
         let c = open_db(&s.db_path);
         (
