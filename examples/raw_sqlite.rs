@@ -6,7 +6,8 @@
 //! Usage: `raw_sqlite DB CHUNK_SIZE BATCH_BYTES FILE...`, or `raw_sqlite --read DB ID...` to
 //! only read back, the same way, files the server stored (its database, its layout).
 //! `PAGE_SIZE` (default 65536, the server's for new databases) sets the new database's page
-//! size; incremental auto-vacuum is on, as in the server's databases.
+//! size and `CKPT_BYTES` (default 16 MiB, the server's) the WAL auto-checkpoint threshold;
+//! incremental auto-vacuum is on, as in the server's databases.
 
 use std::fs::File;
 use std::io::Read;
@@ -51,6 +52,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -512)?;
+    // The server's WAL bounds: its auto-checkpoint threshold (in bytes, `CKPT_BYTES`, default
+    // the server's 16 MiB) and journal size limit.
+    let ckpt_bytes: u64 = std::env::var("CKPT_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16 << 20);
+    conn.pragma_update(None, "wal_autocheckpoint", (ckpt_bytes / page_size as u64).max(1))?;
+    conn.pragma_update(None, "journal_size_limit", 32i64 << 20)?;
     conn.execute_batch(
         "CREATE TABLE entries_data (id TEXT NOT NULL, chunk_index INTEGER NOT NULL, \
          chunk BLOB NOT NULL, PRIMARY KEY (id, chunk_index)) STRICT;
