@@ -58,7 +58,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(16 << 20);
-    conn.pragma_update(None, "wal_autocheckpoint", (ckpt_bytes / page_size as u64).max(1))?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        (ckpt_bytes / page_size as u64).max(1),
+    )?;
     conn.pragma_update(None, "journal_size_limit", 32i64 << 20)?;
     conn.execute_batch(
         "CREATE TABLE entries_data (id TEXT NOT NULL, chunk_index INTEGER NOT NULL, \

@@ -96,10 +96,10 @@ pub struct Config {
     /// Every memory bound above is in bytes, so it does not grow with the page.
     pub page_size: u32,
     /// WAL bytes after which the writer folds the WAL back into the database (SQLite counts
-    /// this in pages; we convert, so a bigger page does not mean a bigger WAL). 16 MiB: every
-    /// second 8 MiB upload batch; with 64 KiB pages raw chunk inserts ran at 214 MB/s with a
-    /// 4 MiB threshold, 294 with 16 MiB, 291 with 64 MiB (bench/RESULTS.md). Costs disk, not
-    /// memory: the WAL grows to about this much plus one transaction.
+    /// this in pages; we convert, so a bigger page does not mean a bigger WAL). The WAL is disk
+    /// headroom an upload needs beside the file itself: with 16 MiB, raw inserts were faster
+    /// (bench/RESULTS.md), but a 30 MiB file no longer fit on a 48 MiB disk (issue 7's test),
+    /// so 4 MiB, as 1000 pages of 4 KiB were before.
     pub wal_autocheckpoint_bytes: i64,
 
     /// How often expired files and orphaned chunks are collected (also once at start-up).
@@ -194,7 +194,7 @@ impl Config {
             busy_timeout: Duration::from_secs(5),
             journal_size_limit: 32 << 20,
             page_size: 65_536,
-            wal_autocheckpoint_bytes: 16 << 20,
+            wal_autocheckpoint_bytes: 4 << 20,
             gc_interval: Duration::from_secs(3600),
             reclaim_step_bytes: 4 << 20,
             shutdown_timeout: Duration::from_secs(10),
