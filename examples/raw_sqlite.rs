@@ -6,7 +6,7 @@
 //! Usage: `raw_sqlite DB CHUNK_SIZE BATCH_BYTES FILE...`, or `raw_sqlite --read DB ID...` to
 //! only read back, the same way, files the server stored (its database, its layout).
 //! `PAGE_SIZE` (default 65536, the server's for new databases) sets the new database's page
-//! size and `CKPT_BYTES` (default 16 MiB, the server's) the WAL auto-checkpoint threshold;
+//! size and `CKPT_BYTES` (default 4 MiB, the server's) the WAL auto-checkpoint threshold;
 //! incremental auto-vacuum is on, as in the server's databases.
 
 use std::fs::File;
@@ -53,11 +53,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -512)?;
     // The server's WAL bounds: its auto-checkpoint threshold (in bytes, `CKPT_BYTES`, default
-    // the server's 16 MiB) and journal size limit.
+    // the server's 4 MiB) and journal size limit.
     let ckpt_bytes: u64 = std::env::var("CKPT_BYTES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16 << 20);
+        .unwrap_or(4 << 20);
     conn.pragma_update(
         None,
         "wal_autocheckpoint",
