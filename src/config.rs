@@ -94,7 +94,7 @@ pub struct Config {
     /// `picoshare compact` converts it). 64 KiB pages store a 320 KiB chunk in 5 overflow
     /// pages instead of 81, which made raw chunk inserts about 1.7 times as fast (bench/RESULTS.md).
     /// Every memory bound above is in bytes, so it does not grow with the page.
-    pub page_size: u32,
+    pub sqlite_page_size: u32,
     /// WAL bytes after which the writer folds the WAL back into the database (SQLite counts
     /// this in pages; we convert, so a bigger page does not mean a bigger WAL). The WAL is disk
     /// headroom an upload needs beside the file itself: with 16 MiB, raw inserts were faster
@@ -193,7 +193,7 @@ impl Config {
             max_idle_readers: 4,
             busy_timeout: Duration::from_secs(5),
             journal_size_limit: 32 << 20,
-            page_size: 65_536,
+            sqlite_page_size: 65_536,
             wal_autocheckpoint_bytes: 4 << 20,
             gc_interval: Duration::from_secs(3600),
             reclaim_step_bytes: 4 << 20,

@@ -150,7 +150,7 @@ pub fn compact(config: &Config) -> Result<(), String> {
     let _ = fs::remove_file(&tmp);
     // Pending settings apply to the VACUUM INTO output (unlike a plain VACUUM, VACUUM INTO
     // may change the page size of a WAL database): our page size and incremental auto-vacuum.
-    conn.pragma_update(None, "page_size", config.page_size)
+    conn.pragma_update(None, "page_size", config.sqlite_page_size)
         .map_err(|e| e.to_string())?;
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
         .map_err(|e| e.to_string())?;
@@ -173,7 +173,7 @@ pub fn compact(config: &Config) -> Result<(), String> {
     eprintln!(
         "picoshare: compact: 100%, {} now uses incremental auto-vacuum and {}-byte pages",
         db.display(),
-        config.page_size
+        config.sqlite_page_size
     );
     Ok(())
 }

@@ -44,7 +44,7 @@ pub struct StoreSettings {
     pub max_idle_readers: usize,
     pub busy_timeout: Duration,
     pub journal_size_limit: i64,
-    pub page_size: u32,
+    pub sqlite_page_size: u32,
     pub wal_autocheckpoint_bytes: i64,
     pub litestream: bool,
     pub soft_heap_limit: i64,
@@ -61,7 +61,7 @@ impl StoreSettings {
             max_idle_readers: c.max_idle_readers,
             busy_timeout: c.busy_timeout,
             journal_size_limit: c.journal_size_limit,
-            page_size: c.page_size,
+            sqlite_page_size: c.sqlite_page_size,
             wal_autocheckpoint_bytes: c.wal_autocheckpoint_bytes,
             litestream: c.litestream,
             soft_heap_limit: c.sqlite_soft_heap_limit,
@@ -106,7 +106,7 @@ impl Store {
         writer.busy_timeout(settings.busy_timeout)?;
         // Again on the writer, before the first write, for a file the peek could not read.
         migrate::check(&writer)?;
-        migrate::prepare_new_database(&writer, settings.page_size)?;
+        migrate::prepare_new_database(&writer, settings.sqlite_page_size)?;
         configure(&writer, &settings, Role::Writer)?;
         migrate::migrate(&writer)?;
         Ok(Store {
