@@ -239,13 +239,7 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
     let dir = fixture_copy();
     let original = open_db(&dir.join("store.db"));
     let original_schema = schema_of(&original);
-    let original_sql: Vec<Option<String>> = original
-        .prepare("SELECT sql FROM sqlite_master ORDER BY type, name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let original_sql: Vec<Option<String>> = schema_sql(&original);
     let original_downloads = count(&original, "SELECT COUNT(*) FROM downloads");
     drop(original);
     // What PicoShare's master makes of the same file: its migration 016 applied to a copy.
@@ -255,13 +249,7 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
         let c = open_db(&upstream_16.join("store.db"));
         c.execute_batch(MIGRATION_016).unwrap();
         c.pragma_update(None, "user_version", 16).unwrap();
-        let sql: Vec<Option<String>> = c
-            .prepare("SELECT sql FROM sqlite_master ORDER BY type, name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
+        let sql: Vec<Option<String>> = schema_sql(&c);
         (schema_of(&c), sql)
     };
     assert_ne!(upstream_schema, original_schema, "016 changes the schema");
@@ -375,13 +363,9 @@ fn compat_fixture_rows_read_and_schema_survives_our_writes() {
         upstream_schema,
         "schema = the fixture's + migration 016, nothing else"
     );
-    let sql_now: Vec<Option<String>> = c
-        .prepare("SELECT sql FROM sqlite_master ORDER BY type, name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let sql_now: Vec<Option<String>> = schema_sql(&c);
+    // Beside PicoShare's schema, only tables of ours, each object named rs_….
+    assert!(our_objects(&c).contains(&"table rs_migrations".to_owned()));
     assert_eq!(
         sql_now, upstream_sql,
         "sqlite_master text = what PicoShare's migration 016 writes"
@@ -462,6 +446,7 @@ fn a_new_database_has_picoshares_schema() {
         return;
     }
     let ours = schema_of(&c);
+    assert!(our_objects(&c).contains(&"table rs_migrations".to_owned()));
     let reference = reference_schema_16().expect("schema.sql");
     let names = |v: &[(String, String, String, String)]| -> Vec<String> {
         v.iter().map(|r| format!("{} {}", r.0, r.1)).collect()

@@ -37,7 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 /// Tables of our own: (name, SQL), applied once each, in this order, after PicoShare's
 /// migrations. Names are file names in `migrations/ours/`; SQL creates only `rs_…` objects.
-const OUR_MIGRATIONS: &[(&str, &str)] = &[];
+const OUR_MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_api_tokens",
+    include_str!("migrations/ours/0001_api_tokens.sql"),
+)];
 
 /// On a brand-new, empty database, choose what can only be chosen before the first table
 /// exists: `page_size` (64 KiB by default: a chunk is a few overflow pages, not dozens) and
@@ -357,8 +360,9 @@ mod tests {
 
     #[test]
     fn our_own_tables_apply_once_each_and_leave_picoshares_schema_alone() {
-        let c = Connection::open_in_memory().unwrap();
-        migrate(&c).unwrap();
+        // PicoShare's migrations only: this test feeds `apply_ours` lists of its own.
+        let c = reference(PICOSHARE_VERSION).unwrap();
+        apply_ours(&c, &[]).unwrap();
         let tables = |c: &Connection| -> i64 {
             c.query_row(
                 "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'rs\\_%' ESCAPE '\\'",
@@ -396,6 +400,37 @@ mod tests {
         let bad = [("0003_bad", "CREATE TABLE rs_c (z); CREATE TABLE rs_c (z);")];
         assert!(apply_ours(&c, &bad).is_err());
         assert_eq!(tables(&c), 3);
+    }
+
+    #[test]
+    fn issue_21_the_token_tables_are_ours_and_the_schema_check_leaves_them_out() {
+        let c = Connection::open_in_memory().unwrap();
+        migrate(&c).unwrap();
+        let ours: Vec<String> = c
+            .prepare(
+                "SELECT type || ' ' || name FROM sqlite_master \
+                 WHERE name LIKE 'rs\\_%' ESCAPE '\\' ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            ours,
+            [
+                "table rs_api_tokens",
+                "table rs_migrations",
+                "table rs_token_uploads",
+                "index rs_token_uploads_token",
+            ]
+        );
+        assert_eq!(check(&c).unwrap(), PICOSHARE_VERSION);
+        migrate(&c).unwrap();
+        let applied: i64 = c
+            .query_row("SELECT COUNT(*) FROM rs_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(applied, OUR_MIGRATIONS.len() as i64, "once each");
     }
 
     #[test]

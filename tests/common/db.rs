@@ -118,10 +118,19 @@ pub fn stored_expiration(c: &Connection, id: &str) -> String {
         .unwrap_or_else(|| panic!("entry {id} has a NULL expiration"))
 }
 
-/// `sqlite_master` as a sorted list of `(type, name, tbl_name, normalised sql)`.
+/// Where `sqlite_master` rows belong to PicoShare's schema: every object but those on tables of
+/// ours (`rs_…`, see src/store/migrations/ours/README.md). An object of ours on one of
+/// PicoShare's tables (an `rs_` index on `entries`) stays in, so comparisons catch it.
+const PICOSHARE_OBJECTS: &str = "tbl_name NOT LIKE 'rs\\_%' ESCAPE '\\'";
+
+/// PicoShare's part of `sqlite_master` (tables of ours left out, see [`our_objects`]) as a
+/// sorted list of `(type, name, tbl_name, normalised sql)`.
 pub fn schema_of(c: &Connection) -> Vec<(String, String, String, String)> {
     let mut st = c
-        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")
+        .prepare(&format!(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE {PICOSHARE_OBJECTS} \
+             ORDER BY type, name"
+        ))
         .expect("prepare");
     let rows = st
         .query_map([], |r| {
@@ -135,6 +144,42 @@ pub fn schema_of(c: &Connection) -> Vec<(String, String, String, String)> {
         })
         .expect("query");
     rows.map(|r| r.expect("row")).collect()
+}
+
+/// The SQL text of PicoShare's part of `sqlite_master`, as written, ordered by type and name.
+pub fn schema_sql(c: &Connection) -> Vec<Option<String>> {
+    let mut st = c
+        .prepare(&format!(
+            "SELECT sql FROM sqlite_master WHERE {PICOSHARE_OBJECTS} ORDER BY type, name"
+        ))
+        .expect("prepare");
+    let rows = st.query_map([], |r| r.get(0)).expect("query");
+    rows.map(|r| r.expect("row")).collect()
+}
+
+/// `type name` of every object on a table of ours, sorted; asserts each is named `rs_…`
+/// (SQLite's automatic indexes of our tables included), as our migrations' rules say.
+#[track_caller]
+pub fn our_objects(c: &Connection) -> Vec<String> {
+    let mut st = c
+        .prepare(&format!(
+            "SELECT type, name FROM sqlite_master WHERE NOT ({PICOSHARE_OBJECTS}) \
+             ORDER BY type, name"
+        ))
+        .expect("prepare");
+    let rows = st
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .expect("query");
+    rows.map(|r| r.expect("row"))
+        .map(|(kind, name)| {
+            let named_ours = name.starts_with("rs_") || name.starts_with("sqlite_autoindex_rs_");
+            assert!(
+                named_ours,
+                "{kind} {name} is on a table of ours but not named rs_…"
+            );
+            format!("{kind} {name}")
+        })
+        .collect()
 }
 
 /// Normalises a `CREATE …` statement so equal schemas compare equal whatever their layout:
