@@ -12,10 +12,13 @@ use crate::assets;
 use crate::auth::{Auth, COOKIE};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::handlers::{auth, download, entry, guest_links, information, pages, settings, upload};
-use crate::model::Timestamp;
+use crate::handlers::{
+    auth, download, entry, guest_links, information, pages, settings, tokens as token_api, upload,
+};
+use crate::model::{Timestamp, TokenId, TokenScope};
 use crate::multipart::Limits;
-use crate::store::Store;
+use crate::store::{Store, Uploader};
+use crate::tokens;
 
 /// Where "now" comes from; tests inject a fixed clock.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -29,6 +32,38 @@ pub fn system_clock() -> Clock {
             .unwrap_or(0);
         Timestamp::from_unix(secs)
     })
+}
+
+/// Who is calling the API, as [`App::require`] decided it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// The admin in a browser: a valid session cookie (and, for a state-changing request, our
+    /// own origin).
+    Session,
+    /// A script with a valid API token.
+    Token { id: TokenId, scope: TokenScope },
+}
+
+impl Caller {
+    /// Who a file this caller uploads is stored as.
+    pub fn uploader(&self) -> Uploader<'_> {
+        match self {
+            Caller::Session => Uploader::Admin,
+            Caller::Token { id, .. } => Uploader::Token(id),
+        }
+    }
+}
+
+/// What a handler needs of its caller (see [`App::require`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Create files: the admin's session or an API token of either scope.
+    Upload,
+    /// The admin API: the admin's session or an `admin`-scope token.
+    Admin,
+    /// Managing API tokens: the admin's session only. A token cannot mint, list or revoke
+    /// tokens, so revoking a leaked one is the end of it.
+    Session,
 }
 
 /// Everything a handler may use.
@@ -156,7 +191,11 @@ impl App {
                 "DELETE" => auth::logout(self, req),
             }),
             ["api", "entry"] => methods!(method, "POST", { "POST" => upload::admin(self, req) }),
-            ["api", "entry", id] => methods!(method, "PUT, DELETE", {
+            ["api", "entries"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => entry::list(self, req) })
+            }
+            ["api", "entry", id] => methods!(method, "GET, HEAD, PUT, DELETE", {
+                "GET" | "HEAD" => entry::get(self, req, id),
                 "PUT" => entry::edit(self, req, id),
                 "DELETE" => entry::delete(self, req, id),
             }),
@@ -174,6 +213,13 @@ impl App {
             }
             ["api", "guest", id] => {
                 methods!(method, "POST", { "POST" => upload::guest(self, req, id) })
+            }
+            ["api", "tokens"] => methods!(method, "GET, HEAD, POST", {
+                "GET" | "HEAD" => token_api::list(self, req),
+                "POST" => token_api::create(self, req),
+            }),
+            ["api", "tokens", id] => {
+                methods!(method, "DELETE", { "DELETE" => token_api::delete(self, req, id) })
             }
             ["api", "settings"] => {
                 methods!(method, "PUT", { "PUT" => settings::update(self, req) })
@@ -224,26 +270,87 @@ impl App {
             .any(|(name, value)| name == COOKIE && self.auth.verify(value, now))
     }
 
-    /// For admin pages: fails unless the request is the admin's, which sends a browser to the
-    /// login page (and back here afterwards).
+    /// For admin pages: fails unless the request carries the admin's session cookie, which
+    /// sends a browser to the login page (and back here afterwards). Pages are for browsers:
+    /// an API token is refused here with a reason instead.
     pub fn require_admin_page(&self, req: &Request) -> Result<()> {
         if self.is_admin(req) {
             Ok(())
+        } else if tokens::bearer(req.header("Authorization")).is_some() {
+            Err(Error::Forbidden(
+                "API tokens work on the API (/api/...) only; pages need the admin's session",
+            ))
         } else {
             Err(Error::LoginRequired)
         }
     }
 
-    /// For the admin API: fails with 401 (and a clearing cookie) unless the request is the
-    /// admin's; a state-changing one must also come from our own origin.
-    pub fn require_admin(&self, req: &Request) -> Result<()> {
+    /// The one place that decides who an API request is, for a handler that states what it
+    /// needs. An `Authorization: Bearer` token decides when there is one (a cookie beside it
+    /// is ignored): a bad, revoked or expired one is a 401 that counts against the login
+    /// throttle; a good one whose scope falls short of `need` is a 403 saying why. Bearer
+    /// requests skip the origin check: a token is not a credential a browser attaches by
+    /// itself. Otherwise the admin's session cookie: 401 (and a clearing cookie) without
+    /// one, 403 for a state-changing request from another origin.
+    pub fn require(&self, req: &Request, need: Need) -> Result<Caller> {
+        if let Some(token) = tokens::bearer(req.header("Authorization")) {
+            let (id, scope) = self.check_token(req, token)?;
+            return match (need, scope) {
+                (Need::Session, _) => Err(Error::Forbidden(
+                    "API tokens cannot manage API tokens: use the Settings page",
+                )),
+                (Need::Admin, TokenScope::Upload) => Err(Error::Forbidden(
+                    "this API token's scope is \"upload\": it may only upload files",
+                )),
+                _ => Ok(Caller::Token { id, scope }),
+            };
+        }
         if !self.is_admin(req) {
             return Err(Error::AuthRequired);
         }
         if !matches!(req.method(), "GET" | "HEAD") && !same_origin(req) {
             return Err(Error::Forbidden("cross-origin request refused"));
         }
-        Ok(())
+        Ok(Caller::Session)
+    }
+
+    /// An API token's id and scope if it is good. The login throttle comes first (a
+    /// throttled client waits, whatever it sends); a token that is malformed, unknown,
+    /// revoked, wrong (hash compared in constant time) or expired counts against the client
+    /// like a wrong passphrase. A good one does not clear the client's failures, so a token
+    /// cannot buy more passphrase guesses. Its `last used` time is written at most once per
+    /// `token_last_used_interval`, not on every request.
+    fn check_token(&self, req: &Request, token: &str) -> Result<(TokenId, TokenScope)> {
+        let peer = req.remote_addr().ip();
+        let started = std::time::Instant::now();
+        self.login_throttle
+            .check(peer, started)
+            .map_err(Error::TooManyRequests)?;
+        let now = self.now();
+        let refuse = |why| {
+            self.login_throttle.failure(peer, started);
+            Err(Error::BadToken(why))
+        };
+        let found = match tokens::id_of(token) {
+            Some(id) => self.store.token(&id)?,
+            None => None,
+        };
+        let Some(row) = found.filter(|row| tokens::matches(token, &row.hash)) else {
+            return refuse("invalid API token");
+        };
+        let t = row.token;
+        if t.is_expired(now) {
+            return refuse("API token expired");
+        }
+        let interval = self.config.token_last_used_interval.as_secs() as i64;
+        if t.last_used.map_or(true, |used| {
+            now.unix().saturating_sub(used.unix()) >= interval
+        }) {
+            if let Err(e) = self.store.touch_token(&t.id, now) {
+                eprintln!("picoshare: could not note an API token's use: {e}");
+            }
+        }
+        Ok((t.id, t.scope))
     }
 
     /// The client's address: the socket peer, or the forwarded one with `PS_BEHIND_PROXY`.

@@ -111,6 +111,18 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Lifetime of an admin session cookie (PicoShare: 30 days).
     pub session_lifetime: Duration,
+    /// Most API tokens that may exist at once: bounds their table and the list on the
+    /// settings page (one admin needs a handful: one per script or device).
+    pub max_api_tokens: usize,
+    /// A token's `last used` time is written at most this often: a write on every request
+    /// would queue each API call behind uploads for SQLite's one writer.
+    pub token_last_used_interval: Duration,
+    /// Entries per page of `GET /api/entries` when the client gives no `limit`.
+    pub api_page_default: usize,
+    /// The largest `limit` of `GET /api/entries` (larger ones are lowered to it): a page is
+    /// built in memory, at most a few KiB per entry (a 255-byte name and a 500-byte note,
+    /// JSON-escaped), so about 1 MiB at this bound per request, whatever the file count.
+    pub api_page_max: usize,
 
     /// Rows per page of the admin's lists: `/files`, a file's download history and
     /// `/guest-links`. A page is built whole in memory (under 1 KiB of HTML per row), so this
@@ -214,6 +226,10 @@ impl Config {
             guest_rate_keys: 4096,
             guest_disk_floor: 256 << 20,
             admin_disk_floor: 16 << 20,
+            max_api_tokens: 100,
+            token_last_used_interval: Duration::from_secs(60),
+            api_page_default: 100,
+            api_page_max: 200,
             transport: tiny_http::Limits {
                 // Open connections (each a thread with a 32 KiB head buffer). Requests beyond
                 // `threads` wait for a handler thread; connections beyond this get a 503.

@@ -22,6 +22,10 @@ pub enum StoreError {
     Full,
     /// Storing the upload would leave less free disk than this floor (bytes) requires.
     DiskFloor(u64),
+    /// A bounded table (API tokens) holds as many rows as it may.
+    TooMany,
+    /// The API token of an upload was revoked before the file was committed.
+    TokenRevoked,
     /// Any other SQLite failure.
     Sqlite(rusqlite::Error),
     /// Any other I/O failure (spool file, database folder).
@@ -38,6 +42,8 @@ impl fmt::Display for StoreError {
             StoreError::GuestLinkInactive => f.write_str("guest link is no longer active"),
             StoreError::Full => f.write_str("disk full"),
             StoreError::DiskFloor(floor) => write!(f, "below the free-disk floor of {floor} bytes"),
+            StoreError::TooMany => f.write_str("too many rows"),
+            StoreError::TokenRevoked => f.write_str("API token revoked"),
             StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
             StoreError::Io(e) => write!(f, "io: {e}"),
             StoreError::Schema(why) => f.write_str(why),
@@ -78,6 +84,9 @@ pub enum Error {
     Unauthorized(&'static str),
     /// 401 for admin API routes: also clears the session cookie, as PicoShare does.
     AuthRequired,
+    /// 401 for a bad, revoked or expired API token (`Authorization: Bearer`), with RFC 6750's
+    /// `WWW-Authenticate` and no cookie change.
+    BadToken(&'static str),
     /// An admin page visited without a session: 303 to the login page, which comes back here.
     LoginRequired,
     /// 404 with the given reason.
@@ -112,6 +121,7 @@ impl From<StoreError> for Error {
                 "not enough disk space for this upload: the server keeps {floor} bytes free; \
                  nothing was stored"
             )),
+            StoreError::TokenRevoked => Error::BadToken("invalid API token"),
             e => Error::Internal(e.to_string()),
         }
     }
@@ -141,7 +151,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::BadRequest(_) => 400,
-            Error::Unauthorized(_) | Error::AuthRequired => 401,
+            Error::Unauthorized(_) | Error::AuthRequired | Error::BadToken(_) => 401,
             Error::LoginRequired => 303,
             Error::NotFound(_) | Error::NoSuchPage => 404,
             Error::Forbidden(_) => 403,
@@ -160,7 +170,10 @@ impl Error {
             Error::BadRequest(m) | Error::TooLarge(m) | Error::InsufficientStorage(m) => {
                 Cow::Borrowed(m)
             }
-            Error::Unauthorized(m) | Error::NotFound(m) | Error::Forbidden(m) => Cow::Borrowed(m),
+            Error::Unauthorized(m)
+            | Error::NotFound(m)
+            | Error::Forbidden(m)
+            | Error::BadToken(m) => Cow::Borrowed(m),
             Error::TooManyRequests(s) => {
                 format!("Too many attempts. Try again in {s} seconds.").into()
             }
@@ -178,9 +191,10 @@ impl Error {
             Error::NotFound(m) => (m, NOT_FOUND_TEXT.into()),
             Error::NoSuchPage => ("Page not found", NOT_FOUND_TEXT.into()),
             Error::BadRequest(_) => ("Bad request", self.message()),
-            Error::Unauthorized(_) | Error::AuthRequired | Error::LoginRequired => {
-                ("Not allowed", self.message())
-            }
+            Error::Unauthorized(_)
+            | Error::AuthRequired
+            | Error::LoginRequired
+            | Error::BadToken(_) => ("Not allowed", self.message()),
             Error::Forbidden(_) => ("Forbidden", self.message()),
             Error::MethodNotAllowed(_) => (
                 "Method not allowed",
@@ -251,6 +265,12 @@ impl Error {
         match self {
             Error::AuthRequired => {
                 r = r.with_additional_header("Set-Cookie", crate::auth::clearing_cookie());
+            }
+            Error::BadToken(_) => {
+                r = r.with_unique_header(
+                    "WWW-Authenticate",
+                    "Bearer realm=\"PicoShare\", error=\"invalid_token\"",
+                );
             }
             Error::MethodNotAllowed(allow) => r = r.with_unique_header("Allow", *allow),
             Error::TooManyRequests(secs) => {

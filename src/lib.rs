@@ -32,4 +32,5 @@ pub mod spool;
 pub mod store;
 pub(crate) mod sysinfo;
 pub(crate) mod throttle;
+pub(crate) mod tokens;
 pub mod useragent;

@@ -465,6 +465,109 @@ pub struct DownloadRecord {
     pub user_agent: String,
 }
 
+/// An API token's public id: [`TOKEN_ID_LEN`] characters of the id alphabet. It names the
+/// token in the list and in `DELETE /api/tokens/{id}`, and is the part of the token after its
+/// prefix (see `tokens.rs`); it is not a secret.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TokenId(String);
+
+/// API token ids are 10 characters of the id alphabet, like entry ids.
+pub const TOKEN_ID_LEN: usize = 10;
+
+impl TokenId {
+    /// Parses an id from a URL or a token.
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        if is_id(s, TOKEN_ID_LEN) {
+            Ok(TokenId(s.to_owned()))
+        } else {
+            Err("invalid API token ID")
+        }
+    }
+    pub fn random() -> Self {
+        TokenId(random::id(TOKEN_ID_LEN))
+    }
+    pub fn from_db(s: String) -> Self {
+        TokenId(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What an API token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    /// Create files (`POST /api/entry`, resumable uploads), nothing else.
+    Upload,
+    /// The whole admin API (not the HTML pages, and not the tokens themselves).
+    Admin,
+}
+
+impl TokenScope {
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        match s {
+            "upload" => Ok(TokenScope::Upload),
+            "admin" => Ok(TokenScope::Admin),
+            _ => Err("scope must be \"upload\" or \"admin\""),
+        }
+    }
+    /// As stored and as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Upload => "upload",
+            TokenScope::Admin => "admin",
+        }
+    }
+}
+
+/// A token's label: 1 to [`TokenLabel::MAX_BYTES`] bytes, not only spaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenLabel(String);
+
+impl TokenLabel {
+    pub const MAX_BYTES: usize = 200;
+
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("label must not be empty");
+        }
+        if s.len() > Self::MAX_BYTES {
+            return Err("label too long - limit 200 characters");
+        }
+        if s.chars().any(char::is_control) {
+            return Err("label must not contain control characters");
+        }
+        Ok(TokenLabel(s.to_owned()))
+    }
+    pub fn from_db(s: String) -> Self {
+        TokenLabel(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An API token as listed: everything but the token and its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub label: TokenLabel,
+    pub scope: TokenScope,
+    pub created: Timestamp,
+    /// `None`: never expires.
+    pub expires: Option<Timestamp>,
+    /// `None`: never used. Updated at most once per `Config::token_last_used_interval`.
+    pub last_used: Option<Timestamp>,
+}
+
+impl ApiToken {
+    /// Whether the token no longer works at `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires.is_some_and(|e| e <= now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

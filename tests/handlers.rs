@@ -330,8 +330,16 @@ fn unknown_paths_are_404_and_wrong_methods_405() {
         ("PUT", "/api/auth".to_owned(), "POST, DELETE"),
         ("GET", "/api/entry".to_owned(), "POST"),
         ("DELETE", "/api/entry".to_owned(), "POST"),
-        ("GET", format!("/api/entry/{id}"), "PUT, DELETE"),
-        ("POST", format!("/api/entry/{id}"), "PUT, DELETE"),
+        // Issue 21 made GET /api/entry/{id} a route (one file as JSON).
+        (
+            "PATCH",
+            format!("/api/entry/{id}"),
+            "GET, HEAD, PUT, DELETE",
+        ),
+        ("POST", format!("/api/entry/{id}"), "GET, HEAD, PUT, DELETE"),
+        ("POST", "/api/entries".to_owned(), "GET, HEAD"),
+        ("PUT", "/api/tokens".to_owned(), "GET, HEAD, POST"),
+        ("GET", "/api/tokens/aaaaaaaaaa".to_owned(), "DELETE"),
         ("POST", format!("/-{id}"), "GET, HEAD"),
         ("PUT", format!("/-{id}"), "GET, HEAD"),
         ("DELETE", format!("/!{id}"), "GET, HEAD"),
@@ -375,6 +383,15 @@ fn every_admin_api_answers_401_without_the_session_and_changes_nothing() {
         ),
         ("GET", "/api/information".to_owned(), ""),
         ("POST", entry_path(&in_days(1)), ""),
+        ("GET", "/api/entries".to_owned(), ""),
+        ("GET", format!("/api/entry/{id}"), ""),
+        ("GET", "/api/tokens".to_owned(), ""),
+        (
+            "POST",
+            "/api/tokens".to_owned(),
+            r#"{"label":"x","scope":"admin"}"#,
+        ),
+        ("DELETE", "/api/tokens/aaaaaaaaaa".to_owned(), ""),
     ];
     let links = || s.count("SELECT COUNT(*) * 10 + SUM(is_disabled) FROM guest_links");
     let before = (entry_row(&s.db(), &id), links());

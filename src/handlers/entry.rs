@@ -1,15 +1,83 @@
-//! `PUT /api/entry/{id}` (edit a file's name, expiration, note, download passphrase) and
-//! `DELETE /api/entry/{id}`.
+//! The admin's file API: `GET /api/entries` (the list, a page at a time), `GET
+//! /api/entry/{id}` (one file), `PUT /api/entry/{id}` (edit a file's name, expiration, note,
+//! download passphrase) and `DELETE /api/entry/{id}`.
 
 use rouille::{Request, Response};
+use serde_json::{json, Value};
 
-use super::{empty_ok, entry_id, json_str, read_json};
-use crate::app::App;
+use super::{empty_ok, entry_id, invalid_request, json as json_response, json_str, read_json};
+use crate::app::{App, Need};
 use crate::error::{Error, OrNotFound, Result};
-use crate::model::{parse_expiration, DownloadPassphrase, EntryUpdate, Filename, Note, Timestamp};
+use crate::model::{
+    parse_expiration, DownloadPassphrase, EntryId, EntryMeta, EntryUpdate, Filename, Note,
+    Timestamp,
+};
+
+/// `GET /api/entries[?limit=N][&after=ID]`: `{"entries": [file, …], "next": ID | null}`, files
+/// in id order (stable: a file never moves between pages), `limit` of them at most (default
+/// `Config::api_page_default`, lowered to `Config::api_page_max`), after the id `after`.
+/// Expired files are left out, so a page may be short: follow `next` until it is `null`.
+/// Memory is one page, whatever the number of files.
+pub fn list(app: &App, req: &Request) -> Result<Response> {
+    app.require(req, Need::Admin)?;
+    let limit = match req.get_param("limit") {
+        None => app.config.api_page_default,
+        Some(l) => match l.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => n.min(app.config.api_page_max),
+            _ => {
+                return Err(invalid_request(
+                    "limit must be a whole number of at least 1",
+                ))
+            }
+        },
+    };
+    let after = req.get_param("after").unwrap_or_default();
+    if !after.is_empty() && EntryId::legacy(&after).is_none() {
+        return Err(invalid_request("after must be an entry ID"));
+    }
+    let page = app.store.entries_after(&after, limit, app.now())?;
+    let entries: Vec<Value> = page
+        .entries
+        .iter()
+        .map(|(meta, downloads)| entry_json(meta, *downloads))
+        .collect();
+    Ok(json_response(json!({
+        "entries": entries,
+        "next": page.next.as_ref().map(EntryId::as_str),
+    })))
+}
+
+/// `GET /api/entry/{id}`: one file, as the list shows it; 404 once it expired.
+pub fn get(app: &App, req: &Request, id: &str) -> Result<Response> {
+    app.require(req, Need::Admin)?;
+    let id = entry_id(app, id)?;
+    let meta = app
+        .store
+        .entry(&id, app.now())
+        .or_not_found("Invalid entry ID")?;
+    let downloads = app.store.download_count(&id)?;
+    Ok(json_response(entry_json(&meta, downloads)))
+}
+
+/// A file as the API shows it: `{"id", "filename", "size", "contentType", "note",
+/// "uploadTime", "expirationTime", "guestLinkId", "downloadCount"}`; times in RFC 3339, and
+/// `null` for no note, never expiring, or not uploaded through a guest link.
+fn entry_json(e: &EntryMeta, downloads: u64) -> Value {
+    json!({
+        "id": e.id.as_str(),
+        "filename": e.filename.as_str(),
+        "size": e.size,
+        "contentType": e.content_type,
+        "note": e.note.as_deref(),
+        "uploadTime": e.upload_time.rfc3339(),
+        "expirationTime": (!e.expiration.is_never()).then(|| e.expiration.rfc3339()),
+        "guestLinkId": e.guest_link_id.as_ref().map(|g| g.as_str()),
+        "downloadCount": downloads,
+    })
+}
 
 pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
-    app.require_admin(req)?;
+    app.require(req, Need::Admin)?;
     let id = entry_id(app, id)?;
     let body = read_json(req, app.config.max_json_body)?;
     let bad = |m: &str| Error::BadRequest(format!("Bad request: {m}"));
@@ -53,7 +121,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
 }
 
 pub fn delete(app: &App, req: &Request, id: &str) -> Result<Response> {
-    app.require_admin(req)?;
+    app.require(req, Need::Admin)?;
     let id = entry_id(app, id)?;
     app.store.delete_entry(&id)?;
     app.gc_wake.notify();

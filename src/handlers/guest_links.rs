@@ -6,7 +6,7 @@ use rouille::{Request, Response};
 use serde_json::{json, Value};
 
 use super::{empty_ok, invalid_request as invalid, json as json_response, json_str, read_json};
-use crate::app::App;
+use crate::app::{App, Need};
 use crate::duration::FileLifetime;
 use crate::error::{Error, OrNotFound, Result};
 use crate::model::{parse_expiration, GuestLinkId, NewGuestLink};
@@ -17,7 +17,7 @@ pub const MAX_LABEL_BYTES: usize = 200;
 pub const MIN_MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 pub fn create(app: &App, req: &Request) -> Result<Response> {
-    app.require_admin(req)?;
+    app.require(req, Need::Admin)?;
     let body = read_json(req, app.config.max_json_body).map_err(Error::invalid_request)?;
     if !body.is_object() {
         return Err(invalid("malformed request"));
@@ -79,7 +79,7 @@ fn optional_whole(body: &Value, field: &str) -> Result<Option<u64>> {
 }
 
 pub fn delete(app: &App, req: &Request, id: &str) -> Result<Response> {
-    app.require_admin(req)?;
+    app.require(req, Need::Admin)?;
     let id = GuestLinkId::parse(id).map_err(Error::BadRequest)?;
     app.store.delete_guest_link(&id)?;
     Ok(empty_ok())
@@ -94,7 +94,7 @@ pub fn disable(app: &App, req: &Request, id: &str) -> Result<Response> {
 }
 
 fn set_disabled(app: &App, req: &Request, id: &str, disabled: bool) -> Result<Response> {
-    app.require_admin(req)?;
+    app.require(req, Need::Admin)?;
     let id = GuestLinkId::parse(id).map_err(Error::BadRequest)?;
     app.store
         .set_guest_link_disabled(&id, disabled)

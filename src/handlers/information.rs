@@ -7,12 +7,12 @@
 use rouille::{Request, Response};
 
 use super::json;
-use crate::app::App;
+use crate::app::{App, Need};
 use crate::error::Result;
 use crate::sysinfo::SystemInfo;
 
 pub fn get(app: &App, req: &Request) -> Result<Response> {
-    app.require_admin(req)?;
+    app.require(req, Need::Admin)?;
     let info = SystemInfo::gather(&app.store, &app.config)?;
     Ok(json(info.to_json()))
 }

@@ -7,6 +7,7 @@ pub mod guest_links;
 pub mod information;
 pub mod pages;
 pub mod settings;
+pub mod tokens;
 pub mod upload;
 
 use std::io::Read;

@@ -5,7 +5,7 @@ use rouille::{Request, Response};
 use serde_json::Value;
 
 use super::{empty_ok, invalid_request as invalid, read_json};
-use crate::app::App;
+use crate::app::{App, Need};
 use crate::error::{Error, Result};
 use crate::model::NEVER_DAYS;
 
@@ -13,7 +13,7 @@ use crate::model::NEVER_DAYS;
 pub const MAX_DAYS: u16 = 10 * 365;
 
 pub fn update(app: &App, req: &Request) -> Result<Response> {
-    app.require_admin(req)?;
+    app.require(req, Need::Admin)?;
     let body = read_json(req, app.config.max_json_body).map_err(Error::invalid_request)?;
     let days = parse_settings(&body)?;
     app.store.set_default_expiration_days(days)?;

@@ -7,11 +7,12 @@ use rouille::{Request, Response};
 use serde_json::json;
 
 use super::json as json_response;
-use crate::app::App;
+use crate::app::{App, Caller, Need};
 use crate::duration::FileLifetime;
 use crate::error::{Error, OrNotFound, Result};
 use crate::model::{
-    parse_expiration, DownloadPassphrase, EntryId, Filename, GuestLinkId, NewEntry, Note, Timestamp,
+    parse_expiration, DownloadPassphrase, EntryId, Filename, GuestLinkId, NewEntry, Note,
+    Timestamp, NEVER_DAYS,
 };
 use crate::multipart::{read_upload_with, Limits};
 use crate::spool::Spool;
@@ -41,7 +42,8 @@ fn store_upload(
         max_file_bytes: uploader.max_file_bytes(),
         reusable_bytes: app.store.reclaimable_bytes().unwrap_or(0),
         disk_floor: match uploader {
-            Uploader::Admin => app.config.admin_disk_floor,
+            // A token is the admin's credential, handed to the admin's own scripts.
+            Uploader::Admin | Uploader::Token(_) => app.config.admin_disk_floor,
             Uploader::Guest(_) => app.config.guest_disk_floor,
         },
         ..app.upload_limits()
@@ -92,14 +94,30 @@ fn invalid(m: &str) -> Error {
     Error::BadRequest(format!("invalid request: {m}"))
 }
 
-/// `POST /api/entry`: the admin's upload; answers `{"id": …}`.
+/// `POST /api/entry`: the admin's upload, or a script's with an API token of either scope;
+/// answers `{"id": …}`. PicoShare requires `?expiration=`; a token's upload may leave it out
+/// and gets the default lifetime from Settings (ShareX and cron jobs cannot compute a date).
 pub fn admin(app: &App, req: &Request) -> Result<Response> {
-    app.require_admin(req)?;
+    let caller = app.require(req, Need::Upload)?;
     let now = app.now();
-    let expiration = parse_expiration(&req.get_param("expiration").unwrap_or_default(), now)
-        .map_err(|m| Error::BadRequest(format!("Invalid expiration URL parameter: {m}")))?;
-    let id = store_upload(app, req, Uploader::Admin, now, expiration)?;
+    let requested = req.get_param("expiration");
+    let expiration = match (&caller, requested) {
+        (Caller::Token { .. }, None) => default_expiration(app, now)?,
+        (_, requested) => parse_expiration(&requested.unwrap_or_default(), now)
+            .map_err(|m| Error::BadRequest(format!("Invalid expiration URL parameter: {m}")))?,
+    };
+    let id = store_upload(app, req, caller.uploader(), now, expiration)?;
     Ok(json_response(json!({ "id": id.as_str() })))
+}
+
+/// The default lifetime of the admin's uploads (Settings) from `now`.
+fn default_expiration(app: &App, now: Timestamp) -> Result<Timestamp> {
+    let days = app.store.default_expiration_days()?;
+    Ok(if days >= i64::from(NEVER_DAYS) {
+        Timestamp::never()
+    } else {
+        now.plus_secs(days.saturating_mul(86_400))
+    })
 }
 
 /// A guest's upload. Before the body: the link must exist and be active with a slot free for

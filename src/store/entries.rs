@@ -42,6 +42,27 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
+/// One page of live files in id order with their download counts (see
+/// [`Store::entries_after`]).
+const PAGE_SQL: &str = "WITH page AS (\
+     SELECT e.id, e.filename, e.content_type, e.upload_time, e.expiration_time, \
+     e.guest_link_id, e.note, \
+     (SELECT COALESCE(SUM(LENGTH(d.chunk)), 0) FROM entries_data d WHERE d.id = e.id) AS size, \
+     e.download_passphrase \
+     FROM entries e WHERE e.id > ?1 \
+     AND (e.expiration_time IS NULL OR e.expiration_time > ?3) ORDER BY e.id LIMIT ?2), \
+     counts AS (SELECT entry_id, COUNT(*) AS n FROM downloads \
+     WHERE entry_id IN (SELECT id FROM page) GROUP BY entry_id) \
+     SELECT page.*, COALESCE(counts.n, 0) FROM page \
+     LEFT JOIN counts ON counts.entry_id = page.id ORDER BY page.id";
+
+/// A page of [`Store::entries_after`]: files and their download counts, and where to go on.
+#[derive(Debug, Default)]
+pub struct EntryPage {
+    pub entries: Vec<(EntryMeta, u64)>,
+    pub next: Option<EntryId>,
+}
+
 fn meta_from_row(r: &Row) -> rusqlite::Result<EntryMeta> {
     let upload: String = r.get(3)?;
     let expiration: Option<String> = r.get(4)?;
@@ -148,6 +169,40 @@ impl Store {
                 r.get(0)
             })?;
         Ok(n.max(0) as u64)
+    }
+
+    /// One page of `GET /api/entries`: up to `limit` files not expired at `now` (the list's
+    /// rule, as in [`Store::entries_page`]) with ids after `after` (`""`: from the first), in
+    /// id order — a stable order in which a file never moves between pages, walked on the
+    /// primary key's index — each with its download count. `next` is the id to continue
+    /// after, `None` when no file comes after this page (one row more than `limit` is read to
+    /// know).
+    ///
+    /// PicoShare's `downloads` table has no index on `entry_id` (and we add none to its
+    /// tables), so the counts take one scan of `downloads` per page, grouped over this
+    /// page's ids only, instead of one scan per file (see [`PAGE_SQL`]'s plan in the tests).
+    pub fn entries_after(
+        &self,
+        after: &str,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<EntryPage, StoreError> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(PAGE_SQL)?;
+        let rows = st.query_map(
+            params![after, limit.saturating_add(1) as i64, now.rfc3339()],
+            |r| Ok((meta_from_row(r)?, r.get::<_, i64>(9)?.max(0) as u64)),
+        )?;
+        let mut page = EntryPage::default();
+        for row in rows {
+            let (meta, downloads) = row?;
+            if page.entries.len() == limit {
+                page.next = page.entries.last().map(|(m, _)| m.id.clone());
+                break;
+            }
+            page.entries.push((meta, downloads));
+        }
+        Ok(page)
     }
 
     /// Changes a file's name, expiration, note and download passphrase.
@@ -384,6 +439,102 @@ mod tests {
         assert_eq!(store.purge(now).unwrap().orphaned_chunks, 1);
         drop(store);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn issue_21_pages_walk_the_primary_key_and_count_downloads_in_one_scan() {
+        let t = temp_store(5);
+        let now = Timestamp::from_unix(1_800_000_000);
+        let mut ids = Vec::new();
+        let mut expired = None;
+        for i in 0..7 {
+            let mut spool = spool_of(b"hello", &t.dir, 5);
+            let mut new = new_entry(&format!("f{i}.txt"), now);
+            if i == 3 {
+                new.expiration = now.plus_secs(10);
+            }
+            let id = insert(&t, &new, &mut spool);
+            if i == 3 {
+                expired = Some(id.clone());
+            }
+            ids.push(id);
+        }
+        let record = crate::model::DownloadRecord {
+            time: now,
+            client_ip: "127.0.0.1".into(),
+            user_agent: "curl".into(),
+        };
+        let three = vec![(ids[1].clone(), record); 3];
+        assert_eq!(t.store.insert_downloads(&three).unwrap(), 3);
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let later = now.plus_secs(60);
+        let mut seen = Vec::new();
+        let mut after = String::new();
+        let mut pages = 0;
+        loop {
+            let page = t.store.entries_after(&after, 3, later).unwrap();
+            pages += 1;
+            assert!(page.entries.len() <= 3);
+            for (meta, downloads) in &page.entries {
+                assert_eq!(meta.size, 5);
+                let want = t.store.download_count(&meta.id).unwrap();
+                assert_eq!(*downloads, want, "{}", meta.id);
+                seen.push(meta.id.clone());
+            }
+            match page.next {
+                Some(next) => after = next.as_str().to_owned(),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 2, "6 live files by 3");
+        let whole = |limit| t.store.entries_after("", limit, later).unwrap().next;
+        assert!(
+            whole(5).is_some() && whole(6).is_none(),
+            "no empty last page"
+        );
+        let live: Vec<EntryId> = ids
+            .into_iter()
+            .filter(|id| Some(id) != expired.as_ref())
+            .collect();
+        assert_eq!(seen, live, "every live file once, in id order");
+        assert!(seen
+            .iter()
+            .any(|id| t.store.download_count(id).unwrap() == 3));
+
+        let plan: Vec<String> = {
+            let conn = t.store.writer();
+            let mut st = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {PAGE_SQL}"))
+                .unwrap();
+            let rows = st
+                .query_map(params!["", 3, later.rfc3339()], |r| r.get::<_, String>(3))
+                .unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let text = plan.join("\n");
+        assert!(
+            plan.iter()
+                .any(|l| l.starts_with("SEARCH e USING") && l.contains("(id>?)")),
+            "keyset on the primary key:\n{text}"
+        );
+        // The only full scans: `downloads` once (it has no index on entry_id), and the
+        // page's own rows; every other table is searched by key.
+        let scans: Vec<&str> = plan
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| l.starts_with("SCAN "))
+            .collect();
+        assert!(
+            scans
+                .iter()
+                .all(|l| ["SCAN downloads", "SCAN page"].contains(l)),
+            "nothing else scanned:\n{text}"
+        );
+        assert_eq!(
+            scans.iter().filter(|l| **l == "SCAN downloads").count(),
+            1,
+            "one scan of downloads per page:\n{text}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod guest_links;
 mod migrate;
 mod reclaim;
 mod settings;
+mod tokens;
 mod upload;
 mod usage;
 
@@ -28,9 +29,10 @@ use crate::error::StoreError;
 pub use chunk_reader::ChunkReader;
 pub use chunk_writer::ChunkSource;
 pub use downloads::{unique_ips, HistoryTotals};
-pub use entries::PurgeStats;
+pub use entries::{EntryPage, PurgeStats};
 pub use guest_links::GuestUploadSlot;
 pub use migrate::{normalise_sql, PICOSHARE_VERSION};
+pub use tokens::StoredToken;
 pub use upload::{Upload, Uploader};
 
 /// The store's own bounds, taken from [`Config`].

@@ -17,7 +17,7 @@ use super::chunk_writer::ChunkWriter;
 use super::guest_links::GuestUploadSlot;
 use super::Store;
 use crate::error::StoreError;
-use crate::model::{EntryId, NewEntry};
+use crate::model::{EntryId, NewEntry, TokenId};
 use crate::spool::{Filled, Spool, SpoolError};
 
 /// Who is uploading, and so what must still hold when the file is committed.
@@ -29,13 +29,17 @@ pub enum Uploader<'a> {
     /// still accept the file in the transaction that commits it (so its upload count holds
     /// under concurrent uploads), and the file is recorded as the link's.
     Guest(&'a GuestUploadSlot<'a>),
+    /// A script with an API token (either scope): uploads as the admin does, and the file is
+    /// recorded as the token's (`rs_token_uploads`) in the same transaction. A token revoked
+    /// meanwhile fails the commit, so nothing is stored.
+    Token(&'a TokenId),
 }
 
 impl Uploader<'_> {
     /// The most bytes this uploader's file may have: the guest link's cap, if any.
     pub fn max_file_bytes(&self) -> Option<u64> {
         match self {
-            Uploader::Admin => None,
+            Uploader::Admin | Uploader::Token(_) => None,
             Uploader::Guest(slot) => slot.link.max_file_bytes,
         }
     }
@@ -98,6 +102,10 @@ impl<'a> Upload<'a> {
                 let mut new = new.clone();
                 new.guest_link_id = Some(slot.link.id.clone());
                 super::entries::insert_row(tx, id, &new)
+            }
+            Uploader::Token(token) => {
+                super::entries::insert_row(tx, id, new)?;
+                super::tokens::record_upload(tx, id, token)
             }
         })
     }

@@ -113,6 +113,20 @@ impl Server {
         self.upload_ok(&Upload::new(data, filename))
     }
 
+    /// `POST /api/tokens` as the admin: a token named `label` of `scope` (`upload` or
+    /// `admin`) that never expires; returns the answer (`id`, `token`, …).
+    #[track_caller]
+    pub fn create_token(&self, label: &str, scope: &str) -> serde_json::Value {
+        let body = serde_json::json!({ "label": label, "scope": scope }).to_string();
+        let r = self
+            .request("POST", "/api/tokens")
+            .auth()
+            .json(&body)
+            .send();
+        assert_eq!(r.status, 200, "create token: {}", r.text());
+        r.json()
+    }
+
     /// `POST /api/guest-links` as the admin with a JSON body; returns the link's id.
     #[track_caller]
     pub fn create_guest_link(&self, body: &str) -> String {
@@ -160,6 +174,11 @@ impl Req<'_> {
         } else {
             self
         }
+    }
+
+    /// Adds `Authorization: Bearer <token>` (an API token, issue 21).
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("Authorization", &format!("Bearer {token}"))
     }
 
     pub fn body(mut self, b: Vec<u8>) -> Self {

@@ -144,6 +144,11 @@ impl FakeReq<'_> {
         }
     }
 
+    /// Adds `Authorization: Bearer <token>` (an API token, issue 21).
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("Authorization", &format!("Bearer {token}"))
+    }
+
     pub fn body(mut self, b: Vec<u8>) -> Self {
         self.body = b;
         self
@@ -199,6 +204,26 @@ impl InProcess {
             .send();
         assert_eq!(r.status, 200, "create guest link: {}", r.text());
         r.json()["id"].as_str().expect("link id").to_owned()
+    }
+
+    /// `POST /api/tokens` as the admin with a JSON body; returns the answer (`id`, `token`,
+    /// …).
+    #[track_caller]
+    pub fn create_token_with(&self, body: &str) -> serde_json::Value {
+        let r = self.request("POST", "/api/tokens").auth().json(body).send();
+        assert_eq!(r.status, 200, "create token: {}", r.text());
+        r.json()
+    }
+
+    /// A never-expiring token named `label` of `scope` (`upload` or `admin`); returns the
+    /// token.
+    #[track_caller]
+    pub fn create_token(&self, label: &str, scope: &str) -> String {
+        let body = serde_json::json!({ "label": label, "scope": scope }).to_string();
+        self.create_token_with(&body)["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
     }
 
     /// Asserts no spool file is left: none open, none named in the folder.
