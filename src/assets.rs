@@ -48,6 +48,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("/js/edit.js", "js/edit.js"),
     asset!("/js/guest-links.js", "js/guest-links.js"),
     asset!("/js/settings.js", "js/settings.js"),
+    asset!("/js/tokens.js", "js/tokens.js"),
     asset!("/js/history.js", "js/history.js"),
     asset!("/favicon.ico", "icons/favicon.ico"),
     asset!("/favicon.svg", "icons/favicon.svg"),

@@ -7,6 +7,7 @@ mod guest_links;
 mod history;
 mod login;
 mod system;
+mod tokens;
 pub mod unlock;
 mod upload;
 

@@ -21,9 +21,10 @@ pub fn settings_display(days: i64) -> (i64, &'static str, bool) {
     }
 }
 
-/// `GET /settings`: the default lifetime of new uploads.
+/// `GET /settings`: the default lifetime of new uploads, and API tokens.
 pub fn settings(app: &App, req: &Request) -> Result<Response> {
     app.require_admin_page(req)?;
+    let tokens = super::tokens::section(&app.store.tokens()?, app.now());
     let (number, unit, forever) = settings_display(app.store.default_expiration_days()?);
     let disabled = if forever { " disabled" } else { "" };
     let sel = |u: &str| if u == unit { " selected" } else { "" };
@@ -44,16 +45,18 @@ pub fn settings(app: &App, req: &Request) -> Result<Response> {
          <div id=\"settings-error\" class=\"alert error\" role=\"alert\" hidden></div>\
          <div class=\"actions\"><button type=\"submit\" class=\"button primary\" disabled>Save\
          </button></div></form>\
-         <noscript><p class=\"alert warning\">Saving settings needs JavaScript.</p></noscript>",
+         <noscript><p class=\"alert warning\">Saving settings needs JavaScript.</p></noscript>\
+         {tokens}",
         max = if unit == "years" { 10u16 } else { 3650 },
         number = number,
         disabled = disabled,
         d = sel("days"),
         y = sel("years"),
         checked = if forever { " checked" } else { "" },
+        tokens = tokens,
     );
     Ok(Page::new("Settings", Nav::Admin("settings"), body)
-        .scripts(&["settings"])
+        .scripts(&["settings", "tokens"])
         .render())
 }
 
