@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 const UPLOAD_ONLY: &str = "this API token's scope is \"upload\": it may only upload files";
 const NOT_FOR_TOKENS: &str = "API tokens cannot manage API tokens: use the Settings page";
@@ -723,6 +724,38 @@ fn issue_21_a_script_uploads_with_curl_and_a_token() {
     );
     assert_eq!((r.status, r.message().as_str()), (401, "invalid API token"));
     assert!(!s.log().contains("psr_"), "no token in the server's output");
+}
+
+#[test]
+fn issue_21_a_token_revoked_during_its_upload_stores_nothing() {
+    let s = Server::start();
+    let made = s.create_token("revoked mid-way", "upload");
+    let token = made["token"].as_str().unwrap();
+    let data = pattern(3 << 20, 21);
+    let mut up = s.raw_token_upload(&Upload::new(&data, "big.bin").expiration(None), token);
+    up.send_to(1 << 20);
+    let r = s
+        .request(
+            "DELETE",
+            &format!("/api/tokens/{}", made["id"].as_str().unwrap()),
+        )
+        .auth()
+        .send();
+    assert_eq!(r.status, 200);
+    let r = up.finish();
+    assert_eq!(r.status, 401, "{}", String::from_utf8_lossy(&raw_body(&r)));
+    assert_eq!(
+        String::from_utf8_lossy(&raw_body(&r)),
+        "invalid API token\n"
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0);
+    assert!(
+        wait_until(Duration::from_secs(5), || s
+            .count("SELECT COUNT(*) FROM entries_data")
+            == 0),
+        "the upload's chunks are removed"
+    );
+    s.assert_spool_empty(Duration::from_secs(5));
 }
 
 #[test]

@@ -234,8 +234,21 @@ impl super::server::Server {
         } else {
             String::new()
         };
+        self.raw_upload_with(path, &cookie, content_type, body, declared)
+    }
+
+    /// [`Server::raw_upload`] with the credential header line `auth` (a `Cookie: …\r\n` or an
+    /// `Authorization: …\r\n`, or none).
+    fn raw_upload_with(
+        &self,
+        path: &str,
+        auth: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        declared: Option<usize>,
+    ) -> Result<RawUpload, String> {
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Content-Type: {content_type}\r\n\
+            "POST {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: {content_type}\r\n\
              Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
             self.addr,
             declared.unwrap_or(body.len())
@@ -246,6 +259,15 @@ impl super::server::Server {
             body,
             sent: 0,
         })
+    }
+
+    /// [`Server::raw_upload`] of an [`super::multipart::Upload`] with an API token.
+    #[track_caller]
+    pub fn raw_token_upload(&self, up: &super::multipart::Upload, token: &str) -> RawUpload {
+        let (ct, body) = up.multipart();
+        let auth = format!("Authorization: Bearer {token}\r\n");
+        self.raw_upload_with(&up.path(), &auth, &ct, body, None)
+            .unwrap_or_else(|head| panic!("upload refused before its body: {head}"))
     }
 
     /// [`Server::raw_upload`] of an admin [`super::multipart::Upload`].
