@@ -171,6 +171,11 @@ class Server:
                 return int(line.split()[1]) * 1024
         return None
 
+    def cpu_secs(self):
+        """User + system CPU seconds the server has used so far (`/proc/PID/stat`)."""
+        fields = open(f"/proc/{self.p.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def reset_hwm(self):
         """Restarts VmHWM from the current RSS (Linux `clear_refs` 5), so a peak is the
         peak of what follows, not of start-up."""
@@ -315,10 +320,12 @@ def one_side(name, binary, go, files, digests, limit):
     srv = Server(os.path.join(db_dir, "store.db"), cg, binary=binary, go=go)
     total = sum(os.path.getsize(f) for f in files)
     srv.reset_hwm()
+    cpu0 = srv.cpu_secs()
     up_secs, ids = parallel([lambda f=f: upload(srv, f) for f in files])
     up_hwm = srv.status("VmHWM")
+    up_cpu = srv.cpu_secs() - cpu0
     res = dict(name=name, up_mbs=total / 1e6 / up_secs, up_hwm=up_hwm, down3_mbs=0, down1_mbs=0,
-               identical=False, ooms=None, alive=True)
+               up_cpu_per_gb=up_cpu / (total / 1e9), identical=False, ooms=None, alive=True)
     if all(ids):
         secs, ok3 = parallel([lambda i=i: download(srv, ids[i]) for i in range(len(files))])
         res["down3_mbs"] = total / 1e6 / secs if all(ok3) else 0
@@ -416,13 +423,14 @@ def side_by_side_lines(rounds):
         f"| download MB/s, 3 streams | {med('ours', 'down3_mbs'):.0f} | {med('go', 'down3_mbs'):.0f} | {ratio('down3_mbs'):.2f}× | ≥ 2.5× |",
         f"| download MB/s, 1 stream | {med('ours', 'down1_mbs'):.0f} | {med('go', 'down1_mbs'):.0f} | {ratio('down1_mbs'):.2f}× | ≥ 2.5× |",
         f"| VmHWM during the uploads | {mb(med('ours', 'up_hwm'))} | {mb(med('go', 'up_hwm'))} | {med('ours', 'up_hwm') / max(1, med('go', 'up_hwm')):.2f}× | ours ≤ 8 MB |",
+        f"| server CPU seconds per GB uploaded | {med('ours', 'up_cpu_per_gb'):.2f} | {med('go', 'up_cpu_per_gb'):.2f} | {med('ours', 'up_cpu_per_gb') / max(0.01, med('go', 'up_cpu_per_gb')):.2f}× | (less is better; steadier than MB/s on a shared machine) |",
         "",
-        "Every round (upload MB/s, download 3 / 1 stream MB/s, VmHWM, OOM kills, byte-identical):",
+        "Every round (upload MB/s, download 3 / 1 stream MB/s, VmHWM, upload CPU s/GB, OOM kills, byte-identical):",
         "",
     ]
     for x in rounds:
         lines.append(f"- round {x['round']} {x['name']}: {x['up_mbs']:.0f}, {x['down3_mbs']:.0f} / "
-                     f"{x['down1_mbs']:.0f}, {mb(x['up_hwm'])}, {x['ooms']}, "
+                     f"{x['down1_mbs']:.0f}, {mb(x['up_hwm'])}, {x['up_cpu_per_gb']:.2f}, {x['ooms']}, "
                      f"{'yes' if x['identical'] and x['alive'] else 'NO'}")
     return lines + [""]
 
