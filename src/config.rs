@@ -77,8 +77,15 @@ pub struct Config {
     /// buffers on purpose: mapping those afresh for every chunk cost uploads ~10% (make bench).
     pub malloc_mmap_threshold: i32,
 
-    /// SQLite page cache per connection, in KiB. Connections = 1 writer + idle readers.
+    /// SQLite page cache per read connection, in KiB (downloads stream each page once).
     pub sqlite_cache_kib: i64,
+    /// The writer connection's page cache, in KiB. With 64 KiB pages, 512 KiB is 8 pages:
+    /// fewer than an insert keeps hot (table and index leaves, interior and pointer-map
+    /// pages), so SQLite spilled pages to the WAL mid-transaction and re-read them to redo
+    /// checksums at commit. 1 MiB cut the server's CPU per uploaded GB by about 10% (3.73 ->
+    /// 3.35 s) for 0.5 MB more peak RSS during three uploads (6.7 -> 7.2 MB); 2 MiB gained
+    /// little more (3.27 s) for 8.0 MB (bench/RESULTS.md).
+    pub sqlite_writer_cache_kib: i64,
     /// Process-wide SQLite soft heap limit: SQLite sheds cache to stay under it.
     pub sqlite_soft_heap_limit: i64,
     /// Process-wide SQLite hard heap limit: past it SQLite fails an allocation (a 500)
@@ -200,6 +207,7 @@ impl Config {
             malloc_arena_max: 2,
             malloc_mmap_threshold: 512 << 10,
             sqlite_cache_kib: 512,
+            sqlite_writer_cache_kib: 1024,
             sqlite_soft_heap_limit: 8 << 20,
             sqlite_hard_heap_limit: 64 << 20,
             max_idle_readers: 4,

@@ -43,6 +43,7 @@ pub struct StoreSettings {
     /// Free disk a guest's upload must leave (see [`Config::guest_disk_floor`]).
     pub guest_disk_floor: u64,
     pub cache_kib: i64,
+    pub writer_cache_kib: i64,
     pub max_idle_readers: usize,
     pub busy_timeout: Duration,
     pub journal_size_limit: i64,
@@ -60,6 +61,7 @@ impl StoreSettings {
             copy_batch_bytes: c.copy_batch_bytes,
             guest_disk_floor: c.guest_disk_floor,
             cache_kib: c.sqlite_cache_kib,
+            writer_cache_kib: c.sqlite_writer_cache_kib,
             max_idle_readers: c.max_idle_readers,
             busy_timeout: c.busy_timeout,
             journal_size_limit: c.journal_size_limit,
@@ -239,7 +241,12 @@ fn configure(conn: &Connection, s: &StoreSettings, role: Role) -> Result<(), Sto
     // Enforce downloads.entry_id → entries.id, as PicoShare 1.5 declares it.
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Small page cache per connection: file bytes stream through once, caching them is waste.
-    conn.pragma_update(None, "cache_size", -s.cache_kib)?;
+    // The writer gets a little more: an insert touches more pages than a read.
+    let cache_kib = match role {
+        Role::Writer => s.writer_cache_kib,
+        Role::Reader => s.cache_kib,
+    };
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     // No memory-mapped I/O: mapped pages count as the process's memory on small VMs.
     conn.pragma_update(None, "mmap_size", 0)?;
     // Sorts and temporary b-trees go to disk, not the heap.
