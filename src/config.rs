@@ -102,12 +102,17 @@ pub struct Config {
     /// pages instead of 81, which made raw chunk inserts about 1.7 times as fast (bench/RESULTS.md).
     /// Every memory bound above is in bytes, so it does not grow with the page.
     pub sqlite_page_size: u32,
-    /// WAL bytes after which the writer folds the WAL back into the database (SQLite counts
-    /// this in pages; we convert, so a bigger page does not mean a bigger WAL). The WAL is disk
-    /// headroom an upload needs beside the file itself: with 16 MiB, raw inserts were faster
-    /// (bench/RESULTS.md), but a 30 MiB file no longer fit on a 48 MiB disk (issue 7's test),
-    /// so 4 MiB, as 1000 pages of 4 KiB were before.
+    /// WAL bytes at which the checkpoint thread is woken to fold the WAL back into the
+    /// database (without Litestream; see src/store/checkpoint.rs). Commits never wait for it.
     pub wal_autocheckpoint_bytes: i64,
+    /// WAL bytes at which the writer checkpoints itself because the checkpoint thread fell
+    /// behind. The WAL is disk an upload needs beside the file itself (issue 7's test: a 30
+    /// MiB file must fit on a 48 MiB disk), so this bounds it: the WAL reaches this plus one
+    /// transaction at most.
+    pub wal_max_bytes: i64,
+    /// The checkpoint thread also wakes this often, for small commits (history rows, edits)
+    /// that never reach `wal_autocheckpoint_bytes`.
+    pub checkpoint_interval: Duration,
 
     /// How often expired files and orphaned chunks are collected (also once at start-up).
     pub gc_interval: Duration,
@@ -215,6 +220,8 @@ impl Config {
             journal_size_limit: 32 << 20,
             sqlite_page_size: 65_536,
             wal_autocheckpoint_bytes: 4 << 20,
+            wal_max_bytes: 16 << 20,
+            checkpoint_interval: Duration::from_secs(5),
             gc_interval: Duration::from_secs(3600),
             reclaim_step_bytes: 4 << 20,
             shutdown_timeout: Duration::from_secs(10),

@@ -2,6 +2,7 @@
 //! One writer connection behind a mutex (SQLite has one writer anyway); read connections in a
 //! small pool, each used for one statement at a time so no read transaction spans a download.
 
+mod checkpoint;
 mod chunk_reader;
 mod chunk_writer;
 mod downloads;
@@ -16,7 +17,7 @@ mod usage;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 pub(crate) use crate::locks::lock;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub struct StoreSettings {
     pub journal_size_limit: i64,
     pub sqlite_page_size: u32,
     pub wal_autocheckpoint_bytes: i64,
+    pub wal_max_bytes: i64,
+    pub checkpoint_interval: Duration,
     pub litestream: bool,
     pub soft_heap_limit: i64,
     pub hard_heap_limit: i64,
@@ -67,6 +70,8 @@ impl StoreSettings {
             journal_size_limit: c.journal_size_limit,
             sqlite_page_size: c.sqlite_page_size,
             wal_autocheckpoint_bytes: c.wal_autocheckpoint_bytes,
+            wal_max_bytes: c.wal_max_bytes,
+            checkpoint_interval: c.checkpoint_interval,
             litestream: c.litestream,
             soft_heap_limit: c.sqlite_soft_heap_limit,
             hard_heap_limit: c.sqlite_hard_heap_limit,
@@ -94,6 +99,34 @@ pub struct Store {
     /// The server's lock on the database file ([`Store::with_lock`]): uploads mark themselves
     /// on it for other processes' collectors, and the collector asks it about theirs.
     lock: Option<crate::locks::DatabaseLock>,
+    /// The WAL's bounds and the checkpoint thread (see `checkpoint.rs`).
+    wal: checkpoint::WalWatch,
+}
+
+/// The writer connection, held: on release, the WAL's size after its commits decides
+/// whether to wake the checkpointer (or, far behind, checkpoint here).
+pub(crate) struct Writer<'a> {
+    conn: MutexGuard<'a, Connection>,
+    wal: &'a checkpoint::WalWatch,
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.wal.after_commits(&self.conn);
+    }
 }
 
 impl Store {
@@ -113,6 +146,27 @@ impl Store {
         migrate::prepare_new_database(&writer, settings.sqlite_page_size)?;
         configure(&writer, &settings, Role::Writer)?;
         migrate::migrate(&writer)?;
+        let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let one_at_a_time = Arc::new(Mutex::new(()));
+        let checkpointer = match settings.litestream {
+            true => None,
+            false => {
+                checkpoint::watch(&writer);
+                Some(checkpoint::Checkpointer::start(
+                    path,
+                    settings.busy_timeout,
+                    settings.checkpoint_interval,
+                    Arc::clone(&one_at_a_time),
+                )?)
+            }
+        };
+        let wal = checkpoint::WalWatch {
+            page_size: page_size.max(512) as u64,
+            wake_bytes: settings.wal_autocheckpoint_bytes.max(0) as u64,
+            max_bytes: settings.wal_max_bytes.max(0) as u64,
+            checkpointer,
+            one_at_a_time,
+        };
         Ok(Store {
             path: path.to_owned(),
             settings,
@@ -121,6 +175,7 @@ impl Store {
             uploading: Mutex::new(HashSet::new()),
             guest_slots: Mutex::new(HashMap::new()),
             lock: None,
+            wal,
         })
     }
 
@@ -139,8 +194,11 @@ impl Store {
         &self.settings
     }
 
-    pub(crate) fn writer(&self) -> MutexGuard<'_, Connection> {
-        lock(&self.writer)
+    pub(crate) fn writer(&self) -> Writer<'_> {
+        Writer {
+            conn: lock(&self.writer),
+            wal: &self.wal,
+        }
     }
 
     /// A read connection from the pool (opened if none is idle); returned on drop.
@@ -178,7 +236,7 @@ impl Store {
     /// Checkpoints the WAL into the database file and truncates it (at shutdown).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         let conn = self.writer();
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.wal.checkpoint(&conn, "TRUNCATE")?;
         Ok(())
     }
 }
@@ -260,17 +318,10 @@ fn configure(conn: &Connection, s: &StoreSettings, role: Role) -> Result<(), Sto
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Give the WAL file back after checkpoints instead of keeping its high-water size.
         conn.pragma_update(None, "journal_size_limit", s.journal_size_limit)?;
-        if s.litestream {
-            // Litestream owns checkpointing when it replicates (its documented setting for
-            // write-heavy servers; PicoShare sets the same).
-            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        } else {
-            // SQLite counts the threshold in pages: convert our byte bound with this file's
-            // page size (4 KiB for a Go-created database, 64 KiB for ours).
-            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-            let pages = (s.wal_autocheckpoint_bytes / page.max(512)).max(1);
-            conn.pragma_update(None, "wal_autocheckpoint", pages)?;
-        }
+        // No checkpoints in the commits themselves: with Litestream they are Litestream's
+        // (its documented setting for write-heavy servers; PicoShare sets the same), else our
+        // checkpoint thread's (see `checkpoint.rs`, which replaces this hook).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     }
     Ok(())
 }
@@ -329,10 +380,19 @@ pub(crate) mod test_support {
     }
 
     pub fn temp_store(chunk_size: usize) -> TempStore {
+        temp_store_with(chunk_size, |_| {})
+    }
+
+    /// [`temp_store`] with settings changed by `adjust`.
+    pub fn temp_store_with(
+        chunk_size: usize,
+        adjust: impl FnOnce(&mut StoreSettings),
+    ) -> TempStore {
         let dir = std::env::temp_dir().join(format!("ps-store-{}", crate::random::hex(8)));
         std::fs::create_dir_all(&dir).unwrap();
         let mut s = StoreSettings::with_chunk_size(chunk_size);
         s.copy_batch_bytes = chunk_size * 3;
+        adjust(&mut s);
         let store = Store::open(&dir.join("store.db"), s).unwrap();
         TempStore {
             store: std::sync::Arc::new(store),

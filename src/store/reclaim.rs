@@ -32,7 +32,7 @@ impl Store {
                 if !self.settings.litestream {
                     // Copy the moved pages home and let the file shrink; with Litestream,
                     // checkpoints are Litestream's to run.
-                    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                    self.wal.checkpoint(&conn, "TRUNCATE")?;
                 }
                 (before - after).max(0) as u64 * page.max(0) as u64
             };

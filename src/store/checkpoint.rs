@@ -1,0 +1,253 @@
+//! The checkpointer: folds the WAL back into the database file on a thread of its own, so a
+//! commit never waits for a checkpoint. A checkpoint syncs the WAL and then the database file;
+//! done by the writer after each commit (SQLite's auto-checkpoint), those syncs stalled every
+//! upload behind them — three parallel uploads ran at 166 MB/s that way, 230 with this thread,
+//! and 327 with no syncs at all (`synchronous = OFF`, which a power cut can corrupt, so not
+//! an option; bench/RESULTS.md).
+//!
+//! How the WAL stays bounded: a hook on the writer connection notes how many frames the WAL
+//! holds after each commit. When the writer lets go of the connection ([`WalWatch`]), it wakes
+//! this thread once the WAL holds `wake_bytes`, and if the thread has fallen behind so far that
+//! the WAL holds `max_bytes`, the writer checkpoints itself (everything folded, so the next
+//! commit starts the WAL from its beginning) before anyone else may write. The thread
+//! also wakes every `interval`, for small commits (history rows) that never reach
+//! `wake_bytes`. With Litestream, checkpoints are Litestream's: no thread, no hook action.
+//!
+//! Every checkpoint of ours goes through [`WalWatch::checkpoint`], one at a time: SQLite does not
+//! wait (no busy handler) for a checkpoint another connection is running, it answers "busy"
+//! at once, and a writer whose checkpoint was refused that way let the WAL grow to 500 MB.
+
+use std::cell::Cell;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::hooks::Wal;
+use rusqlite::Connection;
+
+use super::lock;
+
+thread_local! {
+    /// Frames in the WAL after the last commit on this thread's connection (0: none since
+    /// read). Only the writer connection has the hook, and only one thread holds it at a time.
+    static WAL_FRAMES: Cell<i32> = const { Cell::new(0) };
+}
+
+fn note_frames(_: &Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.with(|f| f.set(frames));
+    Ok(())
+}
+
+/// Frames the WAL held after the last commit on this thread since the last call, if any.
+fn take_frames() -> i32 {
+    WAL_FRAMES.with(|f| f.replace(0))
+}
+
+/// Where the writer reports its commits: installed on the writer connection at open.
+pub(crate) fn watch(conn: &Connection) {
+    // Replaces SQLite's own auto-checkpoint hook: from now on the checkpointer (or, far
+    // behind, the writer through `WalWatch`) checkpoints.
+    conn.wal_hook(Some(note_frames));
+}
+
+/// What the writer does with the WAL's size after its commits.
+pub(crate) struct WalWatch {
+    /// The file's page size: frames × page size = WAL bytes.
+    pub page_size: u64,
+    /// Wake the checkpointer from this many WAL bytes.
+    pub wake_bytes: u64,
+    /// Checkpoint in the writer itself from this many (the checkpointer is far behind).
+    pub max_bytes: u64,
+    /// `None` with Litestream: the WAL is Litestream's to checkpoint.
+    pub checkpointer: Option<Checkpointer>,
+    /// Held for every checkpoint of ours (see the module doc).
+    pub one_at_a_time: Arc<Mutex<()>>,
+}
+
+impl WalWatch {
+    /// Called by the writer before it lets go of the connection.
+    pub(crate) fn after_commits(&self, conn: &Connection) {
+        let frames = take_frames();
+        let Some(checkpointer) = &self.checkpointer else {
+            return;
+        };
+        let bytes = frames.max(0) as u64 * self.page_size;
+        if bytes >= self.max_bytes {
+            // PASSIVE is enough here: no commit can come in meanwhile (we hold the writer), so
+            // it folds the whole WAL unless a reader still needs old pages, and then, unlike
+            // RESTART, it does not make the upload wait for that reader (a backup).
+            if let Err(e) = self.checkpoint(conn, "PASSIVE") {
+                eprintln!("picoshare: checkpoint of a {bytes}-byte WAL failed: {e}");
+            }
+        } else if bytes >= self.wake_bytes {
+            checkpointer.wake();
+        }
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(MODE)` on `conn` once no other checkpoint of ours runs;
+    /// returns SQLite's (busy, WAL frames, frames checkpointed).
+    pub(crate) fn checkpoint(
+        &self,
+        conn: &Connection,
+        mode: &str,
+    ) -> rusqlite::Result<(i64, i64, i64)> {
+        let _one = lock(&self.one_at_a_time);
+        run_checkpoint(conn, mode)
+    }
+}
+
+fn run_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+}
+
+#[derive(Default)]
+struct Signal {
+    wake: bool,
+    stop: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    signal: Mutex<Signal>,
+    cv: Condvar,
+}
+
+/// The checkpoint thread; stopped and joined on drop.
+pub(crate) struct Checkpointer {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Starts the thread with a connection of its own to `path`; its checkpoints hold
+    /// `one_at_a_time`.
+    pub(crate) fn start(
+        path: &Path,
+        busy_timeout: Duration,
+        interval: Duration,
+        one_at_a_time: Arc<Mutex<()>>,
+    ) -> std::io::Result<Checkpointer> {
+        let conn = Connection::open(path)
+            .and_then(|c| c.busy_timeout(busy_timeout).map(|_| c))
+            .map_err(std::io::Error::other)?;
+        let shared = Arc::new(Shared::default());
+        let theirs = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("checkpoint".into())
+            .spawn(move || run(&conn, &theirs, interval, &one_at_a_time))?;
+        Ok(Checkpointer {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    pub(crate) fn wake(&self) {
+        lock(&self.shared.signal).wake = true;
+        self.shared.cv.notify_one();
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        lock(&self.shared.signal).stop = true;
+        self.shared.cv.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(conn: &Connection, shared: &Shared, interval: Duration, one_at_a_time: &Mutex<()>) {
+    loop {
+        {
+            let signal = lock(&shared.signal);
+            let (mut signal, _) = shared
+                .cv
+                .wait_timeout_while(signal, interval, |s| !s.wake && !s.stop)
+                .unwrap_or_else(|e| e.into_inner());
+            if signal.stop {
+                return;
+            }
+            signal.wake = false;
+        }
+        // PASSIVE: copy what is committed without waiting for (or blocking) the writer or
+        // readers; again while the writer added more meanwhile, as long as a pass gets
+        // further (a reader on an old snapshot — a backup — can hold frames back for a while).
+        let mut before = -1;
+        loop {
+            let pass = {
+                let _one = lock(one_at_a_time);
+                run_checkpoint(conn, "PASSIVE")
+            };
+            match pass {
+                Ok((0, log, done)) if done < log && done != before => before = done,
+                Ok(_) => break,
+                Err(e) => {
+                    eprintln!("picoshare: background checkpoint failed: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::model::Timestamp;
+    use crate::store::test_support::{insert_file, temp_store_with};
+
+    fn len(p: &std::path::Path) -> u64 {
+        std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+    }
+
+    #[test]
+    fn issue_18_the_thread_folds_the_wal_into_the_database_without_the_writer() {
+        // Woken from 64 KiB; the writer's own bound far away, so only the thread checkpoints.
+        let t = temp_store_with(64 << 10, |s| {
+            s.wal_autocheckpoint_bytes = 64 << 10;
+            s.wal_max_bytes = 1 << 40;
+            s.checkpoint_interval = Duration::from_secs(3600);
+        });
+        let db = t.dir.join("store.db");
+        let before = len(&db);
+        insert_file(
+            &t,
+            "f.bin",
+            &vec![7u8; 4 << 20],
+            Timestamp::from_unix(1_800_000_000),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while len(&db) < before + (4 << 20) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            len(&db) >= before + (4 << 20),
+            "the database file holds the file: {} bytes",
+            len(&db)
+        );
+    }
+
+    #[test]
+    fn issue_18_a_thread_that_falls_behind_does_not_let_the_wal_grow() {
+        // The thread never woken (nor by its interval): the writer's bound alone holds the WAL
+        // to `wal_max_bytes` plus one transaction (3 chunks of 64 KiB) and the last frames.
+        let t = temp_store_with(64 << 10, |s| {
+            s.wal_autocheckpoint_bytes = 1 << 40;
+            s.wal_max_bytes = 1 << 20;
+            s.checkpoint_interval = Duration::from_secs(3600);
+        });
+        insert_file(
+            &t,
+            "f.bin",
+            &vec![7u8; 16 << 20],
+            Timestamp::from_unix(1_800_000_000),
+        );
+        let wal = len(&t.dir.join("store.db-wal"));
+        assert!(wal < 2 << 20, "WAL {wal} bytes");
+    }
+}
