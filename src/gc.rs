@@ -66,6 +66,7 @@ pub fn spawn(app: Arc<App>) -> std::io::Result<()> {
                 collect(&app);
             }
             reclaim(&app);
+            app.store.release_memory();
         })?;
     Ok(())
 }

@@ -161,6 +161,8 @@ impl History {
                         if history.trim(&store) {
                             gc.notify();
                         }
+                        // The trim's pages (it counts every row) need not stay cached.
+                        store.release_memory();
                         since_trim = 0;
                     }
                     history.wait_for_rows();

@@ -131,6 +131,7 @@ pub fn run(config: Config) -> Result<(), Fatal> {
     ));
     crate::gc::collect(&app);
     crate::gc::reclaim(&app);
+    app.store.release_memory();
     crate::gc::spawn(Arc::clone(&app)).map_err(|e| format!("cannot start the collector: {e}"))?;
     app.history
         .spawn(Arc::clone(&app.store), Arc::clone(&app.gc_wake))

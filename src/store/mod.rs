@@ -233,6 +233,22 @@ impl Store {
         }
     }
 
+    /// Gives the page caches' memory back: SQLite frees the cached pages of the writer and of
+    /// every idle reader (`PRAGMA shrink_memory`), then glibc returns the freed heap to the
+    /// kernel. With 64 KiB pages, the dozen pages start-up and a collector pass read
+    /// (schema, tables, indexes) held about 1 MB of an otherwise idle server's RSS.
+    pub(crate) fn release_memory(&self) {
+        let _ = self.writer().execute_batch("PRAGMA shrink_memory");
+        for c in lock(&self.readers).iter() {
+            let _ = c.execute_batch("PRAGMA shrink_memory");
+        }
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only returns free memory to the kernel; safe from any thread.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+
     /// Checkpoints the WAL into the database file and truncates it (at shutdown).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         let conn = self.writer();
