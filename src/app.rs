@@ -13,7 +13,8 @@ use crate::auth::{Auth, COOKIE};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handlers::{
-    auth, download, entry, guest_links, information, pages, settings, tokens as token_api, upload,
+    auth, bundles, download, entry, guest_links, information, pages, qr, settings,
+    tokens as token_api, upload,
 };
 use crate::model::{Timestamp, TokenId, TokenScope};
 use crate::multipart::Limits;
@@ -171,11 +172,20 @@ impl App {
             ["files", id, "downloads"] => methods!(method, "GET, HEAD", {
                 "GET" | "HEAD" => pages::downloads(self, req, id),
             }),
+            ["files", id, "qr.svg"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => qr::file(self, req, id) })
+            }
+            ["bundles", id, "qr.svg"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => qr::bundle(self, req, id) })
+            }
             ["guest-links"] => methods!(method, "GET, HEAD", {
                 "GET" | "HEAD" => pages::guest_links(self, req),
             }),
             ["guest-links", "new"] => methods!(method, "GET, HEAD", {
                 "GET" | "HEAD" => pages::new_guest_link(self, req),
+            }),
+            ["guest-links", id, "qr.svg"] => methods!(method, "GET, HEAD", {
+                "GET" | "HEAD" => qr::guest_link(self, req, id),
             }),
             ["g", id, ..] => methods!(method, "GET, HEAD", {
                 "GET" | "HEAD" => pages::guest_upload(self, req, id),
@@ -198,6 +208,16 @@ impl App {
                 "GET" | "HEAD" => entry::get(self, req, id),
                 "PUT" => entry::edit(self, req, id),
                 "DELETE" => entry::delete(self, req, id),
+            }),
+            ["api", "entry", id, "file"] => {
+                methods!(method, "PUT", { "PUT" => upload::replace(self, req, id) })
+            }
+            ["api", "bundles"] => {
+                methods!(method, "POST", { "POST" => bundles::create(self, req) })
+            }
+            ["api", "bundles", id] => methods!(method, "PUT, DELETE", {
+                "PUT" => bundles::edit(self, req, id),
+                "DELETE" => bundles::delete(self, req, id),
             }),
             ["api", "guest-links"] => {
                 methods!(method, "POST", { "POST" => guest_links::create(self, req) })
@@ -367,6 +387,15 @@ impl App {
             }
         }
         req.remote_addr().ip().to_string()
+    }
+
+    /// The origin users reach us at, for absolute links (the guest upload's plain-text answer,
+    /// pages without JavaScript, QR codes): `https` when a trusted proxy says the client came
+    /// over HTTPS (see [`App::is_https`]), and the request's `Host`.
+    pub fn public_origin(&self, req: &Request) -> String {
+        let scheme = if self.is_https(req) { "https" } else { "http" };
+        let host = req.header("Host").map(str::trim).unwrap_or("localhost");
+        format!("{scheme}://{host}")
     }
 
     /// Whether the client reached us over HTTPS (only a trusted proxy can say so).

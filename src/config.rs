@@ -186,6 +186,17 @@ pub struct Config {
     /// Free disk the admin's uploads must leave (checked against the declared length): room
     /// for the database's own growth (write-ahead log, history rows) after the upload.
     pub admin_disk_floor: u64,
+    /// Most files in one bundle (issue 20). A bundle's ZIP keeps one small record per file in
+    /// memory while it streams (its name, about 300 bytes at most, size and CRC), so this
+    /// bounds a ZIP download's memory beside its one chunk: 1,000 files, under 0.4 MB.
+    pub max_bundle_files: usize,
+    /// Largest accepted `maxDownloads` (issue 20); larger is refused as absurd. It also
+    /// bounds a limited file's rows of `rs_download_grants` (one per address that counted).
+    pub max_download_limit: u64,
+    /// How long after a counted download of a limited file the same client address may go on
+    /// fetching ranges of it (start > 0) without counting again: a video being watched can
+    /// still seek, a paused download resume (issue 20).
+    pub download_grace: Duration,
 
     /// The HTTP transport's bounds (see transport/README.md): open connections, the four
     /// socket timeouts, request-head limits, and how much of an unread body is drained.
@@ -246,6 +257,9 @@ impl Config {
             token_last_used_interval: Duration::from_secs(60),
             api_page_default: 100,
             api_page_max: 200,
+            max_bundle_files: 1000,
+            max_download_limit: 1_000_000,
+            download_grace: Duration::from_secs(3600),
             transport: tiny_http::Limits {
                 // Open connections (each a thread with a 32 KiB head buffer). Requests beyond
                 // `threads` wait for a handler thread; connections beyond this get a 503.

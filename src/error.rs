@@ -30,6 +30,12 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     /// Any other I/O failure (spool file, database folder).
     Io(io::Error),
+    /// A download-limited file (or bundle) has no download left.
+    UsedUp,
+    /// Ids that name no file (or an expired one).
+    UnknownEntries(Vec<String>),
+    /// The file was replaced, and the bytes of the version a download started on are gone.
+    Replaced,
     /// The database is one we must not open (an unknown schema version, or tables that are
     /// not what its version says); the reason names the version. Nothing was written.
     Schema(String),
@@ -47,6 +53,9 @@ impl fmt::Display for StoreError {
             StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
             StoreError::Io(e) => write!(f, "io: {e}"),
             StoreError::Schema(why) => f.write_str(why),
+            StoreError::Replaced => f.write_str("the file was replaced during the download"),
+            StoreError::UsedUp => f.write_str("the link was used up"),
+            StoreError::UnknownEntries(ids) => write!(f, "unknown entry IDs: {}", ids.join(", ")),
         }
     }
 }
@@ -97,6 +106,8 @@ pub enum Error {
     MethodNotAllowed(&'static str),
     /// 403 with the given reason.
     Forbidden(&'static str),
+    /// 410: a download-limited link has no download left (issue 20).
+    Gone(&'static str),
     /// 413 with the given reason.
     TooLarge(String),
     /// 429: carries the seconds to wait (`Retry-After`).
@@ -107,12 +118,21 @@ pub enum Error {
     InsufficientStorage(String),
     /// 500: the detail is logged, the client sees a short message.
     Internal(String),
+    /// A file was replaced between reading its metadata and its first chunk, and the old
+    /// bytes are gone: the download handler starts again on the new version (a 500 if it
+    /// ever reaches a client).
+    Replaced,
 }
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Error::NotFound("entry not found"),
+            StoreError::UsedUp => Error::Gone(USED_UP),
+            StoreError::Replaced => Error::Replaced,
+            StoreError::UnknownEntries(ids) => {
+                Error::BadRequest(format!("unknown entry IDs: {}", ids.join(", ")))
+            }
             StoreError::GuestLinkInactive => Error::Unauthorized("Guest link is no longer active"),
             StoreError::Full => {
                 Error::InsufficientStorage("the server's disk is full; nothing was stored".into())
@@ -142,6 +162,14 @@ impl<T> OrNotFound<T> for std::result::Result<T, StoreError> {
     }
 }
 
+/// The message of a used-up link (410).
+pub const USED_UP: &str = "This link was used up";
+
+/// What a browser is told below the heading of a 410 page.
+const USED_UP_TEXT: &str = "This link could be used only a limited number of times, and \
+     they have all been used. If you still need the file, ask the person who sent you the link \
+     for a new one.";
+
 /// What a browser is told below the heading of a 404 page.
 const NOT_FOUND_TEXT: &str = "There is nothing at this address: it may have expired or been \
      deleted. If someone sent you a link, ask them for a new one.";
@@ -155,12 +183,13 @@ impl Error {
             Error::LoginRequired => 303,
             Error::NotFound(_) | Error::NoSuchPage => 404,
             Error::Forbidden(_) => 403,
+            Error::Gone(_) => 410,
             Error::MethodNotAllowed(_) => 405,
             Error::TooLarge(_) => 413,
             Error::TooManyRequests(_) => 429,
             Error::RangeNotSatisfiable(_) => 416,
             Error::InsufficientStorage(_) => 507,
-            Error::Internal(_) => 500,
+            Error::Internal(_) | Error::Replaced => 500,
         }
     }
 
@@ -173,7 +202,8 @@ impl Error {
             Error::Unauthorized(m)
             | Error::NotFound(m)
             | Error::Forbidden(m)
-            | Error::BadToken(m) => Cow::Borrowed(m),
+            | Error::BadToken(m)
+            | Error::Gone(m) => Cow::Borrowed(m),
             Error::TooManyRequests(s) => {
                 format!("Too many attempts. Try again in {s} seconds.").into()
             }
@@ -181,7 +211,7 @@ impl Error {
             Error::NoSuchPage => "404 page not found".into(),
             Error::MethodNotAllowed(_) => "Method not allowed".into(),
             Error::RangeNotSatisfiable(_) => "Requested range not satisfiable".into(),
-            Error::Internal(_) => "Internal error".into(),
+            Error::Internal(_) | Error::Replaced => "Internal error".into(),
         }
     }
 
@@ -196,6 +226,7 @@ impl Error {
             | Error::LoginRequired
             | Error::BadToken(_) => ("Not allowed", self.message()),
             Error::Forbidden(_) => ("Forbidden", self.message()),
+            Error::Gone(m) => (m, USED_UP_TEXT.into()),
             Error::MethodNotAllowed(_) => (
                 "Method not allowed",
                 "This address does not answer this kind of request.".into(),
@@ -204,7 +235,7 @@ impl Error {
             Error::TooManyRequests(_) => ("Too many attempts", self.message()),
             Error::RangeNotSatisfiable(_) => ("Range not satisfiable", self.message()),
             Error::InsufficientStorage(_) => ("The disk is full", self.message()),
-            Error::Internal(_) => (
+            Error::Internal(_) | Error::Replaced => (
                 "Something went wrong",
                 "The server could not answer this request. The details are in its log.".into(),
             ),
@@ -225,7 +256,11 @@ impl Error {
             return Response::redirect_303(format!("/login?next={next}"))
                 .with_unique_header("Cache-Control", "no-store");
         }
-        let audience = Audience::of(req);
+        let mut audience = Audience::of(req);
+        // A used-up link is a page a visitor's browser shows, even at a download address.
+        if matches!(self, Error::Gone(_)) && accepts_html(req) {
+            audience = Audience::Browser;
+        }
         let body = match audience {
             Audience::Browser => {
                 let (heading, text) = self.page_text();
@@ -303,15 +338,18 @@ impl Audience {
             Audience::Download
         } else if first == "api" {
             Audience::Client
-        } else if req
-            .header("Accept")
-            .is_some_and(|a| a.contains("text/html"))
-        {
+        } else if accepts_html(req) {
             Audience::Browser
         } else {
             Audience::Client
         }
     }
+}
+
+/// Whether the client asks for pages (`Accept` lists `text/html`): a browser.
+fn accepts_html(req: &Request) -> bool {
+    req.header("Accept")
+        .is_some_and(|a| a.contains("text/html"))
 }
 
 /// Shorthand for handler results.

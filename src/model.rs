@@ -65,6 +65,37 @@ impl fmt::Display for EntryId {
     }
 }
 
+/// A bundle's id (issue 20): like an entry id, [`ENTRY_ID_LEN`] characters of the id alphabet,
+/// and never the id of an entry (so `/-{id}` names one or the other).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BundleId(String);
+
+impl BundleId {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if is_id(s, ENTRY_ID_LEN) {
+            Ok(BundleId(s.to_owned()))
+        } else {
+            Err(format!("bad bundle ID: invalid bundle ID: {s:?}"))
+        }
+    }
+    /// A fresh random id (the store checks it names no entry).
+    pub fn random() -> Self {
+        BundleId(random::id(ENTRY_ID_LEN))
+    }
+    pub fn from_db(s: String) -> Self {
+        BundleId(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BundleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A guest link's id: exactly [`GUEST_LINK_ID_LEN`] characters of the id alphabet.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GuestLinkId(String);
@@ -354,6 +385,53 @@ pub struct EntryMeta {
     pub size: u64,
     /// Visitors must give this to download the file (`None`: anyone with the link may).
     pub download_passphrase: Option<DownloadPassphrase>,
+    /// How many times the file's bytes were replaced (0: never). A download reads the
+    /// version it started on, or fails; it never mixes two.
+    pub version: u64,
+    /// The most visitors' downloads allowed, and how many were counted (`None`: no limit).
+    pub download_limit: Option<DownloadLimit>,
+}
+
+/// A download limit and its use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DownloadLimit {
+    pub max: u64,
+    pub used: u64,
+}
+
+impl DownloadLimit {
+    /// Whether no download is left.
+    pub fn is_used_up(self) -> bool {
+        self.used >= self.max
+    }
+}
+
+/// A validated `maxDownloads`: at least 1 and at most the configured bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxDownloads(u64);
+
+impl MaxDownloads {
+    /// Parses a count given as a number; `bound` is `Config::max_download_limit`.
+    pub fn new(n: i64, bound: u64) -> Result<Self, String> {
+        if n <= 0 {
+            return Err("maxDownloads must be a whole number of at least 1".into());
+        }
+        if n as u64 > bound {
+            return Err(format!("maxDownloads must be at most {bound}"));
+        }
+        Ok(MaxDownloads(n as u64))
+    }
+    /// Parses the text of a query parameter or form field.
+    pub fn parse(s: &str, bound: u64) -> Result<Self, String> {
+        let n = s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| "maxDownloads must be a whole number of at least 1".to_owned())?;
+        Self::new(n, bound)
+    }
+    pub fn get(self) -> u64 {
+        self.0
+    }
 }
 
 /// A file about to be stored (see `store::Upload`).
@@ -366,6 +444,8 @@ pub struct NewEntry {
     pub guest_link_id: Option<GuestLinkId>,
     pub note: Note,
     pub download_passphrase: Option<DownloadPassphrase>,
+    /// Set in the transaction that inserts the file (issue 20).
+    pub max_downloads: Option<MaxDownloads>,
 }
 
 /// The editable metadata of a file.
@@ -374,6 +454,9 @@ pub struct EntryUpdate {
     pub expiration: Timestamp,
     pub note: Note,
     pub download_passphrase: Option<DownloadPassphrase>,
+    /// `None`: leave the download limit as it is; `Some(None)`: remove it; `Some(Some(n))`:
+    /// allow `n` downloads in all (those already counted stay counted).
+    pub max_downloads: Option<Option<MaxDownloads>>,
 }
 
 /// A guest link as stored, with the number of its files that still exist.
@@ -453,6 +536,47 @@ pub struct NewGuestLink {
     pub max_file_uploads: Option<u64>,
     pub url_expiration: Timestamp,
     pub file_lifetime: FileLifetime,
+}
+
+/// A bundle as stored (issue 20): several files under one link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bundle {
+    pub id: BundleId,
+    /// `""` when unnamed.
+    pub label: String,
+    pub creation_time: Timestamp,
+    pub expiration: Timestamp,
+    /// The ZIP's download limit and its use (`None`: no limit; `used` is still counted).
+    pub max_downloads: Option<u64>,
+    pub download_count: u64,
+    /// Its files' ids, in the bundle's order (some may have expired or been deleted since).
+    pub entries: Vec<EntryId>,
+}
+
+impl Bundle {
+    /// Whether the ZIP has no download left.
+    pub fn is_used_up(&self) -> bool {
+        self.max_downloads
+            .is_some_and(|max| self.download_count >= max)
+    }
+}
+
+/// A bundle about to be created (already validated, except that its files exist).
+#[derive(Clone, Debug)]
+pub struct NewBundle {
+    pub label: String,
+    pub expiration: Timestamp,
+    pub max_downloads: Option<MaxDownloads>,
+    pub entries: Vec<EntryId>,
+}
+
+/// A bundle's editable fields; `None` leaves one as it is (`max_downloads: Some(None)`
+/// removes the limit).
+#[derive(Clone, Debug, Default)]
+pub struct BundleUpdate {
+    pub label: Option<String>,
+    pub expiration: Option<Timestamp>,
+    pub max_downloads: Option<Option<MaxDownloads>>,
 }
 
 /// One recorded download of a file.

@@ -7,13 +7,13 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rouille::{Request, Response, ResponseBody};
 
 use crate::app::App;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StoreError, USED_UP};
 use crate::model::{EntryId, EntryMeta, Timestamp};
 use crate::range::{self, RangeSpec};
 
 /// Answers carrying a file's bytes run in a sandbox: an uploaded HTML page gets an opaque
 /// origin and cannot act as the admin.
-const SANDBOX: (&str, &str) = ("Content-Security-Policy", "sandbox");
+pub const SANDBOX: (&str, &str) = ("Content-Security-Policy", "sandbox");
 
 /// Whether a path's first segment is a download address: `-{id}` or `!{id}` (errors there
 /// carry the page CSP, see [`crate::error::Error::into_response`]).
@@ -22,7 +22,11 @@ pub fn is_download_segment(segment: &str) -> bool {
 }
 
 pub fn serve(app: &App, req: &Request, id: &str) -> Result<Response> {
-    // `/-{id}/{anything}`: only the id segment matters.
+    // `/-{id}/{anything}`: only the id segment matters. An id that names no file may name a
+    // bundle (issue 20): its page, or with `/zip` its ZIP.
+    if let Some(response) = super::bundles::serve_if_bundle(app, req, id)? {
+        return Ok(response);
+    }
     let id = super::entry_id(app, id)?;
     let meta = app.store.entry(&id, app.now())?;
     if meta.download_passphrase.is_none() {
@@ -49,15 +53,44 @@ pub enum Conditional {
 }
 
 /// The file's bytes (whole, or the requested range) with its headers; records one download
-/// when the transfer starts at byte 0 (see `history.rs`).
+/// when the transfer starts at byte 0 (see `history.rs`). A visitor's download of a file with
+/// a download limit is counted (or refused with 410) in the same decision (see
+/// `store::limits`); the admin's never counts.
 pub fn send(
     app: &App,
     req: &Request,
     meta: &EntryMeta,
     conditional: Conditional,
 ) -> Result<Response> {
+    match send_version(app, req, meta, conditional) {
+        // Replaced between the metadata and the first chunk, its old bytes already gone:
+        // nothing was sent or counted yet, so serve the new version instead.
+        Err(Error::Replaced) => {
+            let fresh = app.store.entry(&meta.id, app.now())?;
+            send_version(app, req, &fresh, conditional)
+        }
+        other => other,
+    }
+}
+
+fn send_version(
+    app: &App,
+    req: &Request,
+    meta: &EntryMeta,
+    conditional: Conditional,
+) -> Result<Response> {
     let id = &meta.id;
-    let etag = format!("\"{}-{}-{}\"", meta.id, meta.size, meta.upload_time.unix());
+    // The version is part of the tag, so a replacement is never mistaken for the file a
+    // client has (If-Range, If-None-Match); files never replaced keep PicoShare's tag.
+    let etag = match meta.version {
+        0 => format!("\"{}-{}-{}\"", meta.id, meta.size, meta.upload_time.unix()),
+        v => format!(
+            "\"{}-{}-{}-v{v}\"",
+            meta.id,
+            meta.size,
+            meta.upload_time.unix()
+        ),
+    };
     let last_modified = meta.upload_time.http_date();
 
     let not_modified = conditional == Conditional::Honoured
@@ -92,14 +125,33 @@ pub fn send(
     };
     let len = end - start + 1;
 
-    // One history row per transfer: the request that starts at byte 0. Queued for the
-    // history writer (coalesced, cut to size): it never delays or fails the download.
-    if req.method() != "HEAD" && start == 0 {
-        let ua = req.header("User-Agent").unwrap_or("");
-        app.history.record(id, app.now(), &app.client_ip(req), ua);
+    // Opened (and its version pinned) before anything is counted: a refusal below leaves
+    // nothing behind, and a failure here has counted nothing.
+    let body = match app.store.open_reader(id, meta.version, start, len) {
+        Err(StoreError::Replaced) => return Err(Error::Replaced),
+        other => other?,
+    };
+    let admin = app.is_admin(req);
+    let client_ip = app.client_ip(req);
+    if req.method() == "HEAD" {
+        // Nothing is sent, so nothing counts; a used-up link still says so.
+        if !admin && meta.download_limit.is_some_and(|l| l.is_used_up()) {
+            return Err(Error::Gone(USED_UP));
+        }
+    } else {
+        if !admin && meta.download_limit.is_some() {
+            let grace = app.config.download_grace.as_secs() as i64;
+            app.store
+                .admit_download(id, start, &client_ip, app.now(), grace)?;
+        }
+        // One history row per transfer: the request that starts at byte 0. Queued for the
+        // history writer (coalesced, cut to size): it never delays or fails the download.
+        if start == 0 {
+            let ua = req.header("User-Agent").unwrap_or("");
+            app.history.record(id, app.now(), &client_ip, ua);
+        }
     }
 
-    let body = app.store.open_reader(id, start, len)?;
     let mut r = Response {
         status_code: status,
         headers: Vec::new(),
@@ -155,6 +207,15 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
 /// fallback name with quotes and backslashes replaced, and the exact name as RFC 8187
 /// `filename*`.
 pub fn content_disposition(name: &str) -> String {
+    disposition("inline", name)
+}
+
+/// [`content_disposition`] with `attachment`: always saved (a bundle's ZIP).
+pub fn attachment_disposition(name: &str) -> String {
+    disposition("attachment", name)
+}
+
+fn disposition(kind: &str, name: &str) -> String {
     let fallback: String = name
         .chars()
         .map(|c| match c {
@@ -163,7 +224,7 @@ pub fn content_disposition(name: &str) -> String {
         })
         .collect();
     let encoded = utf8_percent_encode(name, ATTR_CHAR);
-    format!("inline; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+    format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 #[cfg(test)]

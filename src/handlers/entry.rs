@@ -96,6 +96,9 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
         }
         Some(_) => return Err(bad("downloadPassphrase must be a string")),
     };
+    // `maxDownloads` (issue 20): a number sets the limit, null removes it, absent keeps it.
+    let max_downloads =
+        super::max_downloads_field(app, body.get("maxDownloads")).map_err(|m| bad(&m))?;
     let now = app.now();
     let current = app.store.entry(&id, now).or_not_found("Invalid entry ID")?;
     let expiration = if expiration.is_empty() {
@@ -114,6 +117,7 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
                 expiration,
                 note,
                 download_passphrase: passphrase.unwrap_or(current.download_passphrase),
+                max_downloads,
             },
         )
         .or_not_found("Invalid entry ID")?;

@@ -1,11 +1,13 @@
 //! HTTP handlers, one module per area, and the small response helpers they share.
 
 pub mod auth;
+pub mod bundles;
 pub mod download;
 pub mod entry;
 pub mod guest_links;
 pub mod information;
 pub mod pages;
+pub mod qr;
 pub mod settings;
 pub mod tokens;
 pub mod upload;
@@ -16,7 +18,7 @@ use rouille::{Request, Response};
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::model::EntryId;
+use crate::model::{EntryId, MaxDownloads};
 
 /// The entry id in a URL: PicoShare's format, or the id of an entry an older PicoShare wrote in
 /// another format (such entries are listed, so their links must work). Anything else is
@@ -28,6 +30,25 @@ pub fn entry_id(app: &App, raw: &str) -> Result<EntryId> {
             Some(id) if app.store.entry_exists(&id)? => Ok(id),
             _ => Err(Error::BadRequest(message)),
         },
+    }
+}
+
+/// A `maxDownloads` JSON field (issue 20): absent → `None` (leave as it is); `null` →
+/// `Some(None)` (no limit); a whole number from 1 to `Config::max_download_limit` →
+/// `Some(Some(n))`; anything else is the reason it is refused.
+pub fn max_downloads_field(
+    app: &App,
+    v: Option<&serde_json::Value>,
+) -> std::result::Result<Option<Option<MaxDownloads>>, String> {
+    let bound = app.config.max_download_limit;
+    match v {
+        None => Ok(None),
+        Some(serde_json::Value::Null) => Ok(Some(None)),
+        Some(serde_json::Value::Number(n)) => match n.as_i64() {
+            Some(n) => MaxDownloads::new(n, bound).map(|m| Some(Some(m))),
+            None => Err("maxDownloads must be a whole number of at least 1".into()),
+        },
+        Some(_) => Err("maxDownloads must be a number".into()),
     }
 }
 

@@ -11,8 +11,8 @@ use crate::app::{App, Caller, Need};
 use crate::duration::FileLifetime;
 use crate::error::{Error, OrNotFound, Result};
 use crate::model::{
-    parse_expiration, DownloadPassphrase, EntryId, Filename, GuestLinkId, NewEntry, Note,
-    Timestamp, NEVER_DAYS,
+    parse_expiration, DownloadPassphrase, EntryId, Filename, GuestLinkId, MaxDownloads, NewEntry,
+    Note, Timestamp, NEVER_DAYS,
 };
 use crate::multipart::{read_upload_with, Limits};
 use crate::spool::Spool;
@@ -37,13 +37,16 @@ fn store_upload(
     uploader: Uploader,
     now: Timestamp,
     expiration: Timestamp,
+    max_downloads: Option<MaxDownloads>,
 ) -> Result<EntryId> {
     let limits = Limits {
         max_file_bytes: uploader.max_file_bytes(),
         reusable_bytes: app.store.reclaimable_bytes().unwrap_or(0),
         disk_floor: match uploader {
             // A token is the admin's credential, handed to the admin's own scripts.
-            Uploader::Admin | Uploader::Token(_) => app.config.admin_disk_floor,
+            Uploader::Admin | Uploader::Token(_) | Uploader::Replacing(_) => {
+                app.config.admin_disk_floor
+            }
             Uploader::Guest(_) => app.config.guest_disk_floor,
         },
         ..app.upload_limits()
@@ -72,6 +75,14 @@ fn store_upload(
                 return Err(invalid("guest uploads cannot have download passphrases"));
             }
         }
+        if matches!(uploader, Uploader::Replacing(_))
+            && (note.as_deref().is_some() || download_passphrase.is_some())
+        {
+            return Err(invalid(
+                "a replacement keeps the file's note and passphrase; change them with PUT \
+                 /api/entry/{id}",
+            ));
+        }
         let new = NewEntry {
             filename,
             content_type: form.content_type,
@@ -80,6 +91,7 @@ fn store_upload(
             guest_link_id: None,
             note,
             download_passphrase,
+            max_downloads,
         };
         Ok(upload.finish(&mut form.spool, &new)?)
     });
@@ -94,9 +106,10 @@ fn invalid(m: &str) -> Error {
     Error::BadRequest(format!("invalid request: {m}"))
 }
 
-/// `POST /api/entry`: the admin's upload, or a script's with an API token of either scope;
-/// answers `{"id": …}`. PicoShare requires `?expiration=`; a token's upload may leave it out
-/// and gets the default lifetime from Settings (ShareX and cron jobs cannot compute a date).
+/// `POST /api/entry[?maxDownloads=N]`: the admin's upload, or a script's with an API token of
+/// either scope; answers `{"id": …}`. PicoShare requires `?expiration=`; a token's upload may
+/// leave it out and gets the default lifetime from Settings (ShareX and cron jobs cannot
+/// compute a date).
 pub fn admin(app: &App, req: &Request) -> Result<Response> {
     let caller = app.require(req, Need::Upload)?;
     let now = app.now();
@@ -106,7 +119,40 @@ pub fn admin(app: &App, req: &Request) -> Result<Response> {
         (_, requested) => parse_expiration(&requested.unwrap_or_default(), now)
             .map_err(|m| Error::BadRequest(format!("Invalid expiration URL parameter: {m}")))?,
     };
-    let id = store_upload(app, req, caller.uploader(), now, expiration)?;
+    let max_downloads = match req.get_param("maxDownloads").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(
+            MaxDownloads::parse(&v, app.config.max_download_limit).map_err(|m| {
+                Error::BadRequest(format!("Invalid maxDownloads URL parameter: {m}"))
+            })?,
+        ),
+    };
+    let id = store_upload(app, req, caller.uploader(), now, expiration, max_downloads)?;
+    Ok(json_response(json!({ "id": id.as_str() })))
+}
+
+/// `PUT /api/entry/{id}/file` (issue 20): new bytes for an existing file, which keeps its id
+/// (so its links), note, expiration, download limit and history; its name and type become the
+/// new file's. The old bytes stay served until the new ones are all stored, then the swap is
+/// one transaction; a download that started on the old bytes finishes with them. Answers
+/// `{"id": …}`. The admin API: the admin's session or an admin-scope token.
+pub fn replace(app: &App, req: &Request, id: &str) -> Result<Response> {
+    app.require(req, Need::Admin)?;
+    let id = super::entry_id(app, id)?;
+    let now = app.now();
+    let current = app.store.entry(&id, now).or_not_found("Invalid entry ID")?;
+    store_upload(
+        app,
+        req,
+        Uploader::Replacing(&id),
+        now,
+        current.expiration,
+        None,
+    )
+    .map_err(|e| match e {
+        Error::NotFound(_) => Error::NotFound("Invalid entry ID"),
+        e => e,
+    })?;
     Ok(json_response(json!({ "id": id.as_str() })))
 }
 
@@ -158,16 +204,14 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
         )
         .map_err(Error::TooManyRequests)?;
     // Crossing the cap mid-stream stops the upload at once with the same 413.
-    let id = store_upload(app, req, Uploader::Guest(&slot), now, expiration)?;
+    let id = store_upload(app, req, Uploader::Guest(&slot), now, expiration, None)?;
     if req.header("Accept") == Some("application/json") {
         return Ok(json_response(json!({ "id": id.as_str() })));
     }
     // Anything else is taken for a command-line client: the download URL as plain text.
-    let scheme = if app.is_https(req) { "https" } else { "http" };
-    let host = req.header("Host").unwrap_or_default();
     Ok(Response::from_data(
         "text/plain",
-        format!("{scheme}://{host}/-{id}\r\n"),
+        format!("{}/-{id}\r\n", app.public_origin(req)),
     ))
 }
 

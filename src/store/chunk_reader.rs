@@ -11,39 +11,105 @@ use std::sync::Arc;
 
 use rusqlite::{params, MAIN_DB};
 
+use super::versions::VersionPin;
 use super::Store;
 use crate::error::StoreError;
 use crate::model::EntryId;
 
 impl Store {
-    /// A reader over bytes `[start, start + len)` of file `id`. [`StoreError::NotFound`] if
-    /// the file has no chunks.
+    /// A reader over bytes `[start, start + len)` of version `version` of file `id` (the
+    /// version its metadata was read at, [`crate::model::EntryMeta::version`]).
+    /// [`StoreError::NotFound`] if the file has no chunks, [`StoreError::Replaced`] if that
+    /// version is gone.
     pub fn open_reader(
         self: &Arc<Self>,
         id: &EntryId,
+        version: u64,
         start: u64,
         len: u64,
     ) -> Result<ChunkReader, StoreError> {
-        // A file's chunk size is the length of its first chunk (files written with another
-        // chunk size stay readable).
-        let chunk_size: i64 = self.reader()?.query_row(
-            "SELECT LENGTH(chunk) FROM entries_data WHERE id = ?1 AND chunk_index = 0",
-            [id.as_str()],
-            |r| r.get(0),
-        )?;
+        // Pinned first: from here on, the version's bytes stay until the reader drops.
+        let pin = self.pin_version(id, version);
+        let mut conn = self.take_reader()?;
+        let found = (|| {
+            let tx = conn.transaction()?;
+            let source = resolve_source(&tx, id, version)?;
+            // A file's chunk size is the length of its first chunk (files written with
+            // another chunk size stay readable).
+            let chunk_size: i64 = tx
+                .prepare_cached(
+                    "SELECT LENGTH(chunk) FROM entries_data WHERE id = ?1 AND chunk_index = 0",
+                )?
+                .query_row([source.id()], |r| r.get(0))?;
+            drop(tx);
+            Ok::<_, StoreError>((source, chunk_size))
+        })();
+        let (source, chunk_size) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                self.return_reader(conn);
+                return Err(e);
+            }
+        };
         if chunk_size <= 0 {
+            self.return_reader(conn);
             return Err(StoreError::NotFound);
         }
         Ok(ChunkReader {
             store: Arc::clone(self),
             id: id.clone(),
+            version,
+            retired: match source {
+                Source::Current(_) => None,
+                Source::Retired(g) => Some(g),
+            },
             chunk_size: chunk_size as u64,
             pos: start,
             end: start + len,
             buf: Vec::new(),
             buf_index: None,
-            conn: None,
+            conn: Some(conn),
+            _pin: pin,
         })
+    }
+}
+
+/// Where a version's chunks are: under the entry's id while it is the current version, or
+/// under the id they were retired to when the file was replaced.
+enum Source {
+    Current(String),
+    Retired(String),
+}
+
+impl Source {
+    fn id(&self) -> &str {
+        match self {
+            Source::Current(id) | Source::Retired(id) => id,
+        }
+    }
+}
+
+/// Finds version `version` of file `id`'s chunks, in the caller's read transaction (so the
+/// answer holds for the chunk read in the same transaction).
+fn resolve_source(
+    tx: &rusqlite::Transaction,
+    id: &EntryId,
+    version: u64,
+) -> Result<Source, StoreError> {
+    let (current, retired): (i64, Option<String>) = tx
+        .prepare_cached(
+            "SELECT COALESCE((SELECT version FROM rs_file_versions WHERE entry_id = ?1), 0), \
+             (SELECT chunks_id FROM rs_retired_chunks WHERE entry_id = ?1 AND version = ?2)",
+        )?
+        .query_row(params![id.as_str(), version as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    if current as u64 == version {
+        Ok(Source::Current(id.as_str().to_owned()))
+    } else if let Some(retired) = retired {
+        Ok(Source::Retired(retired))
+    } else {
+        Err(StoreError::Replaced)
     }
 }
 
@@ -52,6 +118,11 @@ impl Store {
 pub struct ChunkReader {
     store: Arc<Store>,
     id: EntryId,
+    /// The file's version this reader streams.
+    version: u64,
+    /// Once the file was replaced: where this version's chunks went (they never change
+    /// again, so no more checks are needed).
+    retired: Option<String>,
     chunk_size: u64,
     pos: u64,
     end: u64,
@@ -59,8 +130,10 @@ pub struct ChunkReader {
     /// buffer is smaller than the rest of a chunk; empty otherwise.
     buf: Vec<u8>,
     buf_index: Option<u64>,
-    /// Taken from the pool at the first refill, given back when the reader drops.
+    /// Taken from the pool when the reader opens, given back when it drops.
     conn: Option<rusqlite::Connection>,
+    /// Keeps this version's bytes while the reader lives (see [`Store::pin_version`]).
+    _pin: VersionPin,
 }
 
 impl Drop for ChunkReader {
@@ -75,16 +148,24 @@ impl ChunkReader {
     /// Copies bytes `offset..offset + out.len()` of chunk `index` into `out` with SQLite's
     /// incremental BLOB I/O, which reads overflow pages straight into `out` (no row value is
     /// assembled, nothing is copied twice). The rowid lookup and the read share one read
-    /// transaction, so a row deleted in between (its rowid reused) can never be read instead.
+    /// transaction, so a row deleted in between (its rowid reused) can never be read instead;
+    /// so does the check of the file's version, so a replacement committed between two chunks
+    /// sends the reader to the retired chunks of its own version, never to the new bytes.
     fn read_chunk(&mut self, index: u64, offset: usize, out: &mut [u8]) -> Result<(), StoreError> {
         let conn = match &mut self.conn {
             Some(c) => c,
             slot => slot.insert(self.store.take_reader()?),
         };
         let tx = conn.transaction()?;
+        if self.retired.is_none() {
+            if let Source::Retired(g) = resolve_source(&tx, &self.id, self.version)? {
+                self.retired = Some(g);
+            }
+        }
+        let source = self.retired.as_deref().unwrap_or(self.id.as_str());
         let rowid: i64 = tx
             .prepare_cached("SELECT rowid FROM entries_data WHERE id = ?1 AND chunk_index = ?2")?
-            .query_row(params![self.id.as_str(), index as i64], |r| r.get(0))?;
+            .query_row(params![source, index as i64], |r| r.get(0))?;
         let blob = tx.blob_open(MAIN_DB, c"entries_data", c"chunk", rowid, true)?;
         if blob.len() < offset + out.len() {
             return Err(StoreError::Io(io::Error::new(
@@ -110,6 +191,23 @@ impl ChunkReader {
         got?;
         self.buf_index = Some(index);
         Ok(())
+    }
+}
+
+impl ChunkReader {
+    /// How large a caller's buffer must be for the next read to go straight into it, not
+    /// through the reader's own chunk buffer: the rest of the current chunk (or of the range);
+    /// 1 when that chunk is already buffered; 0 at the end.
+    pub fn next_read_len(&self) -> usize {
+        if self.pos >= self.end {
+            return 0;
+        }
+        let index = self.pos / self.chunk_size;
+        if self.buf_index == Some(index) {
+            return 1;
+        }
+        let chunk_end = (index + 1) * self.chunk_size;
+        (chunk_end.min(self.end) - self.pos) as usize
     }
 }
 
@@ -147,6 +245,10 @@ fn into_io(e: StoreError) -> io::Error {
             io::ErrorKind::UnexpectedEof,
             "chunk missing: the file was deleted during the download",
         ),
+        StoreError::Replaced => io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the file was replaced during the download, and its old bytes are gone",
+        ),
         StoreError::Io(e) => e,
         e => io::Error::other(e),
     }
@@ -161,7 +263,7 @@ mod tests {
     fn read_range(store: &Arc<Store>, id: &EntryId, start: u64, len: u64) -> Vec<u8> {
         let mut out = Vec::new();
         store
-            .open_reader(id, start, len)
+            .open_reader(id, 0, start, len)
             .unwrap()
             .read_to_end(&mut out)
             .unwrap();
@@ -216,7 +318,7 @@ mod tests {
         let data = data(23);
         let id = insert_file(&t, "f.bin", &data, Timestamp::from_unix(1_800_000_000));
         for buf_len in [1, 2, 3, 4, 5, 6, 64] {
-            let mut r = t.store.open_reader(&id, 2, 19).unwrap();
+            let mut r = t.store.open_reader(&id, 0, 2, 19).unwrap();
             let (mut out, mut buf) = (Vec::new(), vec![0u8; buf_len]);
             loop {
                 let n = r.read(&mut buf).unwrap();
@@ -237,7 +339,7 @@ mod tests {
         assert!(read_range(&t.store, &id, 5, 0).is_empty());
         assert!(read_range(&t.store, &id, 0, 0).is_empty());
         assert!(matches!(
-            t.store.open_reader(&EntryId::random(), 0, 1),
+            t.store.open_reader(&EntryId::random(), 0, 0, 1),
             Err(StoreError::NotFound)
         ));
     }
@@ -247,7 +349,7 @@ mod tests {
         let t = temp_store(5);
         let data = data(23);
         let id = insert_file(&t, "f.bin", &data, Timestamp::from_unix(1_800_000_000));
-        let mut r = t.store.open_reader(&id, 0, 23).unwrap();
+        let mut r = t.store.open_reader(&id, 0, 0, 23).unwrap();
         let mut buf = [0u8; 7];
         r.read_exact(&mut buf).unwrap();
         assert_eq!(buf[..], data[..7]);

@@ -5,8 +5,8 @@ use rusqlite::{params, Row};
 use super::{lock, Store};
 use crate::error::StoreError;
 use crate::model::{
-    DownloadPassphrase, EntryId, EntryMeta, EntryUpdate, Filename, GuestLinkId, NewEntry, Note,
-    Timestamp,
+    DownloadLimit, DownloadPassphrase, EntryId, EntryMeta, EntryUpdate, Filename, GuestLinkId,
+    MaxDownloads, NewEntry, Note, Timestamp,
 };
 #[cfg(test)]
 use crate::spool::Spool;
@@ -18,10 +18,12 @@ pub struct PurgeStats {
     pub orphaned_chunks: u64,
 }
 
-const META_COLUMNS: &str = "e.id, e.filename, e.content_type, e.upload_time, \
+pub(super) const META_COLUMNS: &str = "e.id, e.filename, e.content_type, e.upload_time, \
      e.expiration_time, e.guest_link_id, e.note, \
      (SELECT COALESCE(SUM(LENGTH(d.chunk)), 0) FROM entries_data d WHERE d.id = e.id), \
-     e.download_passphrase";
+     e.download_passphrase, \
+     COALESCE((SELECT v.version FROM rs_file_versions v WHERE v.entry_id = e.id), 0), \
+     l.max_downloads, l.download_count";
 
 /// The files the list shows (`x`): not expired at `?1` (stored times are UTC RFC 3339, so
 /// string order is time order), and matching the `LIKE` pattern `?2` when it is not NULL.
@@ -42,14 +44,19 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
+/// The tables [`META_COLUMNS`] reads from, as `e` (and `l`, the file's download limit).
+pub(super) const META_FROM: &str = "entries e LEFT JOIN rs_download_limits l ON l.entry_id = e.id";
+
 /// One page of live files in id order with their download counts (see
-/// [`Store::entries_after`]).
+/// [`Store::entries_after`]): [`META_COLUMNS`] from [`META_FROM`], then the count.
 const PAGE_SQL: &str = "WITH page AS (\
      SELECT e.id, e.filename, e.content_type, e.upload_time, e.expiration_time, \
      e.guest_link_id, e.note, \
      (SELECT COALESCE(SUM(LENGTH(d.chunk)), 0) FROM entries_data d WHERE d.id = e.id) AS size, \
-     e.download_passphrase \
-     FROM entries e WHERE e.id > ?1 \
+     e.download_passphrase, \
+     COALESCE((SELECT v.version FROM rs_file_versions v WHERE v.entry_id = e.id), 0) AS version, \
+     l.max_downloads, l.download_count \
+     FROM entries e LEFT JOIN rs_download_limits l ON l.entry_id = e.id WHERE e.id > ?1 \
      AND (e.expiration_time IS NULL OR e.expiration_time > ?3) ORDER BY e.id LIMIT ?2), \
      counts AS (SELECT entry_id, COUNT(*) AS n FROM downloads \
      WHERE entry_id IN (SELECT id FROM page) GROUP BY entry_id) \
@@ -63,7 +70,7 @@ pub struct EntryPage {
     pub next: Option<EntryId>,
 }
 
-fn meta_from_row(r: &Row) -> rusqlite::Result<EntryMeta> {
+pub(super) fn meta_from_row(r: &Row) -> rusqlite::Result<EntryMeta> {
     let upload: String = r.get(3)?;
     let expiration: Option<String> = r.get(4)?;
     let size: i64 = r.get(7)?;
@@ -82,6 +89,14 @@ fn meta_from_row(r: &Row) -> rusqlite::Result<EntryMeta> {
         download_passphrase: r
             .get::<_, Option<String>>(8)?
             .map(DownloadPassphrase::from_db),
+        version: r.get::<_, i64>(9)?.max(0) as u64,
+        download_limit: match (r.get::<_, Option<i64>>(10)?, r.get::<_, Option<i64>>(11)?) {
+            (Some(max), used) => Some(DownloadLimit {
+                max: max.max(0) as u64,
+                used: used.unwrap_or(0).max(0) as u64,
+            }),
+            (None, _) => None,
+        },
     })
 }
 
@@ -107,6 +122,30 @@ pub(super) fn insert_row(
             new.download_passphrase.as_ref().map(|p| p.as_str()),
         ],
     )?;
+    if let Some(max) = new.max_downloads {
+        set_download_limit(tx, id, Some(max))?;
+    }
+    Ok(())
+}
+
+/// Sets (or with `None` removes) the download limit of file `id` inside `tx`; downloads
+/// already counted stay counted.
+pub(super) fn set_download_limit(
+    tx: &rusqlite::Connection,
+    id: &EntryId,
+    max: Option<MaxDownloads>,
+) -> Result<(), StoreError> {
+    match max {
+        Some(max) => tx.execute(
+            "INSERT INTO rs_download_limits (entry_id, max_downloads) VALUES (?1, ?2) \
+             ON CONFLICT (entry_id) DO UPDATE SET max_downloads = excluded.max_downloads",
+            params![id.as_str(), max.get() as i64],
+        )?,
+        None => tx.execute(
+            "DELETE FROM rs_download_limits WHERE entry_id = ?1",
+            [id.as_str()],
+        )?,
+    };
     Ok(())
 }
 
@@ -116,7 +155,7 @@ impl Store {
         let meta = self
             .reader()?
             .prepare_cached(&format!(
-                "SELECT {META_COLUMNS} FROM entries e WHERE e.id = ?1"
+                "SELECT {META_COLUMNS} FROM {META_FROM} WHERE e.id = ?1"
             ))?
             .query_row([id.as_str()], meta_from_row)?;
         if meta.expiration <= now {
@@ -146,7 +185,7 @@ impl Store {
     ) -> Result<Vec<EntryMeta>, StoreError> {
         let conn = self.reader()?;
         let mut st = conn.prepare_cached(&format!(
-            "SELECT {META_COLUMNS} FROM entries e WHERE e.rowid IN                (SELECT x.rowid FROM entries x WHERE {LISTED}                 ORDER BY x.upload_time DESC, x.id LIMIT ?3 OFFSET ?4)              ORDER BY e.upload_time DESC, e.id"
+            "SELECT {META_COLUMNS} FROM {META_FROM} WHERE e.rowid IN                (SELECT x.rowid FROM entries x WHERE {LISTED}                 ORDER BY x.upload_time DESC, x.id LIMIT ?3 OFFSET ?4)              ORDER BY e.upload_time DESC, e.id"
         ))?;
         let rows = st.query_map(
             params![
@@ -191,7 +230,7 @@ impl Store {
         let mut st = conn.prepare_cached(PAGE_SQL)?;
         let rows = st.query_map(
             params![after, limit.saturating_add(1) as i64, now.rfc3339()],
-            |r| Ok((meta_from_row(r)?, r.get::<_, i64>(9)?.max(0) as u64)),
+            |r| Ok((meta_from_row(r)?, r.get::<_, i64>(12)?.max(0) as u64)),
         )?;
         let mut page = EntryPage::default();
         for row in rows {
@@ -205,9 +244,12 @@ impl Store {
         Ok(page)
     }
 
-    /// Changes a file's name, expiration, note and download passphrase.
+    /// Changes a file's name, expiration, note, download passphrase and download limit, in
+    /// one transaction.
     pub fn update_entry(&self, id: &EntryId, u: &EntryUpdate) -> Result<(), StoreError> {
-        let n = self.writer().execute(
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
             "UPDATE entries SET filename = ?2, expiration_time = ?3, note = ?4, \
              download_passphrase = ?5 WHERE id = ?1",
             params![
@@ -221,6 +263,10 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
+        if let Some(max) = u.max_downloads {
+            set_download_limit(&tx, id, max)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -264,14 +310,17 @@ impl Store {
             ids
         };
         stats.expired_entries = expired.len() as u64;
-        // Their chunks are orphans now; collect them with any others.
+        self.purge_ours(now)?;
+        // Their chunks are orphans now; collect them with any others. Chunks retired by a
+        // replacement are not orphans while a download may read them (see versions.rs).
         let orphans: Vec<String> = {
             let conn = self.writer();
             // Taken under the writer lock: an upload marked after this cannot have written
             // a chunk yet, and one marked before is skipped.
             let uploading = lock(&self.uploading).clone();
             let mut st = conn.prepare(
-                "SELECT DISTINCT id FROM entries_data WHERE id NOT IN (SELECT id FROM entries)",
+                "SELECT DISTINCT id FROM entries_data WHERE id NOT IN (SELECT id FROM entries) \
+                 AND id NOT IN (SELECT chunks_id FROM rs_retired_chunks)",
             )?;
             let ids = st
                 .query_map([], |r| r.get::<_, String>(0))?
@@ -293,6 +342,37 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The collector's work in our own tables (issue 20): expired bundles and bundles left
+    /// with no file; rows about files that are gone (should a program that does not enforce
+    /// foreign keys have deleted them); retired chunks no download reads any more.
+    fn purge_ours(&self, now: Timestamp) -> Result<(), StoreError> {
+        {
+            let mut conn = self.writer();
+            let tx = conn.transaction()?;
+            for sql in [
+                "DELETE FROM rs_bundle_entries WHERE entry_id NOT IN (SELECT id FROM entries)",
+                "DELETE FROM rs_download_limits WHERE entry_id NOT IN (SELECT id FROM entries)",
+                "DELETE FROM rs_download_grants WHERE entry_id NOT IN (SELECT id FROM entries)",
+                "DELETE FROM rs_file_versions WHERE entry_id NOT IN (SELECT id FROM entries)",
+                "DELETE FROM rs_retired_chunks WHERE entry_id NOT IN (SELECT id FROM entries)",
+                "DELETE FROM rs_bundles WHERE id NOT IN (SELECT bundle_id FROM rs_bundle_entries)",
+            ] {
+                tx.execute(sql, [])?;
+            }
+            tx.execute(
+                "DELETE FROM rs_bundles WHERE expiration_time < ?1",
+                [now.rfc3339()],
+            )?;
+            tx.commit()?;
+        }
+        for (id, version) in self.unpinned_retired()? {
+            self.release_retired(&id, version)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +387,7 @@ mod tests {
             guest_link_id: None,
             note: Note::none(),
             download_passphrase: None,
+            max_downloads: None,
         }
     }
 

@@ -231,6 +231,7 @@ mod tests {
             guest_link_id: None,
             note: Note::none(),
             download_passphrase: None,
+            max_downloads: None,
         }
     }
 

@@ -37,10 +37,24 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 /// Tables of our own: (name, SQL), applied once each, in this order, after PicoShare's
 /// migrations. Names are file names in `migrations/ours/`; SQL creates only `rs_…` objects.
-const OUR_MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_api_tokens",
-    include_str!("migrations/ours/0001_api_tokens.sql"),
-)];
+const OUR_MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_api_tokens",
+        include_str!("migrations/ours/0001_api_tokens.sql"),
+    ),
+    (
+        "issue20_bundles",
+        include_str!("migrations/ours/issue20_bundles.sql"),
+    ),
+    (
+        "issue20_download_limits",
+        include_str!("migrations/ours/issue20_download_limits.sql"),
+    ),
+    (
+        "issue20_file_versions",
+        include_str!("migrations/ours/issue20_file_versions.sql"),
+    ),
+];
 
 /// On a brand-new, empty database, choose what can only be chosen before the first table
 /// exists: `page_size` (64 KiB by default: a chunk is a few overflow pages, not dozens) and

@@ -2,18 +2,21 @@
 //! One writer connection behind a mutex (SQLite has one writer anyway); read connections in a
 //! small pool, each used for one statement at a time so no read transaction spans a download.
 
+mod bundles;
 mod checkpoint;
 mod chunk_reader;
 mod chunk_writer;
 mod downloads;
 mod entries;
 mod guest_links;
+mod limits;
 mod migrate;
 mod reclaim;
 mod settings;
 mod tokens;
 mod upload;
 mod usage;
+mod versions;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -35,6 +38,7 @@ pub use guest_links::GuestUploadSlot;
 pub use migrate::{normalise_sql, PICOSHARE_VERSION};
 pub use tokens::StoredToken;
 pub use upload::{Upload, Uploader};
+pub use versions::VersionPin;
 
 /// The store's own bounds, taken from [`Config`].
 #[derive(Clone, Debug)]
@@ -101,6 +105,8 @@ pub struct Store {
     lock: Option<crate::locks::DatabaseLock>,
     /// The WAL's bounds and the checkpoint thread (see `checkpoint.rs`).
     wal: checkpoint::WalWatch,
+    /// Downloads reading each (file id, version): see [`Store::pin_version`].
+    pins: Mutex<HashMap<(String, u64), usize>>,
 }
 
 /// The writer connection, held: on release, the WAL's size after its commits decides
@@ -176,6 +182,7 @@ impl Store {
             guest_slots: Mutex::new(HashMap::new()),
             lock: None,
             wal,
+            pins: Mutex::new(HashMap::new()),
         })
     }
 
@@ -380,6 +387,7 @@ pub(crate) mod test_support {
             guest_link_id: None,
             note: Note::none(),
             download_passphrase: None,
+            max_downloads: None,
         }
     }
 

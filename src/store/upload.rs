@@ -15,6 +15,7 @@ use std::path::Path;
 
 use super::chunk_writer::ChunkWriter;
 use super::guest_links::GuestUploadSlot;
+use super::versions::Replacement;
 use super::Store;
 use crate::error::StoreError;
 use crate::model::{EntryId, NewEntry, TokenId};
@@ -33,13 +34,16 @@ pub enum Uploader<'a> {
     /// recorded as the token's (`rs_token_uploads`) in the same transaction. A token revoked
     /// meanwhile fails the commit, so nothing is stored.
     Token(&'a TokenId),
+    /// The admin, replacing the bytes of an existing file (issue 20): committing swaps them in
+    /// (see [`super::versions`]); the file keeps its id, note, expiration and history.
+    Replacing(&'a EntryId),
 }
 
 impl Uploader<'_> {
     /// The most bytes this uploader's file may have: the guest link's cap, if any.
     pub fn max_file_bytes(&self) -> Option<u64> {
         match self {
-            Uploader::Admin | Uploader::Token(_) => None,
+            Uploader::Admin | Uploader::Token(_) | Uploader::Replacing(_) => None,
             Uploader::Guest(slot) => slot.link.max_file_bytes,
         }
     }
@@ -92,10 +96,16 @@ impl<'a> Upload<'a> {
     /// the last chunks (under the writer lock): a guest's link is checked once more
     /// ([`StoreError::GuestLinkInactive`] if it stopped accepting uploads meanwhile), then the
     /// `entries` row goes in. If anything fails, nothing of the file stays.
+    ///
+    /// A replacement ([`Uploader::Replacing`]) takes only `new`'s name, type and upload time,
+    /// and returns the replaced file's id; [`StoreError::NotFound`] if it was deleted
+    /// meanwhile (then the new bytes are dropped and the old file, if any, is untouched).
     pub fn finish(self, spool: &mut Spool, new: &NewEntry) -> Result<EntryId, StoreError> {
         self.check_disk_floor(spool, spool.remaining())?;
+        let store = self.store;
         let uploader = self.uploader;
-        self.writer.finish(spool, |tx, id| match uploader {
+        let mut retired = None;
+        let id = self.writer.finish(spool, |tx, id| match uploader {
             Uploader::Admin => super::entries::insert_row(tx, id, new),
             Uploader::Guest(slot) => {
                 slot.still_accepts(tx, new.upload_time)?;
@@ -107,7 +117,26 @@ impl<'a> Upload<'a> {
                 super::entries::insert_row(tx, id, new)?;
                 super::tokens::record_upload(tx, id, token)
             }
-        })
+            Uploader::Replacing(target) => {
+                let replacement = Replacement {
+                    filename: &new.filename,
+                    content_type: &new.content_type,
+                    upload_time: new.upload_time,
+                };
+                retired = Some(super::versions::swap_in(tx, target, id, &replacement)?);
+                Ok(())
+            }
+        })?;
+        match (uploader, retired) {
+            (Uploader::Replacing(target), Some(version)) => {
+                // The old bytes go at once unless a download still reads them.
+                if let Err(e) = store.release_retired(target.as_str(), version) {
+                    eprintln!("picoshare: could not remove a replaced file's old chunks: {e}");
+                }
+                Ok(target.clone())
+            }
+            _ => Ok(id),
+        }
     }
 
     /// A guest's upload stops ([`StoreError::DiskFloor`]) before moving `more` bytes from
@@ -160,7 +189,7 @@ mod tests {
             .unwrap();
         let mut back = Vec::new();
         t.store
-            .open_reader(&id, 0, 400)
+            .open_reader(&id, 0, 0, 400)
             .unwrap()
             .read_to_end(&mut back)
             .unwrap();

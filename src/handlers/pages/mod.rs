@@ -195,7 +195,11 @@ pub fn error_page(app: &App, req: &Request, status: u16, heading: &str, text: &s
         heading = heading,
         text = text,
     );
-    let title = if status == 404 { "Not Found" } else { "Error" };
+    let title = match status {
+        404 => "Not Found",
+        410 => "Link Used Up",
+        _ => "Error",
+    };
     Page::new(title, Nav::for_visitor(app, req), body).render()
 }
 
@@ -290,9 +294,7 @@ pub fn thousands(n: u64) -> String {
 /// An origin for links shown in pages (the copy buttons and common.js use the browser's own
 /// `location.origin`; this is the no-JavaScript fallback).
 fn origin(app: &App, req: &Request) -> String {
-    let scheme = if app.is_https(req) { "https" } else { "http" };
-    let host = req.header("Host").unwrap_or("localhost");
-    format!("{scheme}://{host}")
+    app.public_origin(req)
 }
 
 /// The two link boxes (full link and short link) with copy buttons, as the upload result and
