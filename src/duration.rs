@@ -151,8 +151,9 @@ pub enum FileLifetime {
 impl FileLifetime {
     /// PicoShare's "infinite" sentinel: 36 500 days.
     pub const NEVER_DURATION: GoDuration = GoDuration::from_hours(NEVER_DAYS as i64 * 24);
-    /// The shortest lifetime a guest link may give its files.
-    pub const MINIMUM: GoDuration = GoDuration::from_hours(24);
+    /// The shortest lifetime a guest link may give its files: an hour (PicoShare asks for a
+    /// day; issue 20 allows hours, in the same stored format).
+    pub const MINIMUM: GoDuration = GoDuration::from_hours(1);
 
     /// Parses the API's `fileLifetime` field with PicoShare's rules and messages.
     pub fn parse(s: &str) -> Result<Self, &'static str> {
@@ -164,7 +165,7 @@ impl FileLifetime {
             return Ok(FileLifetime::Never);
         }
         if d < Self::MINIMUM {
-            return Err("file lifetime must be at least 1 day");
+            return Err("file lifetime must be at least 1 hour");
         }
         Ok(FileLifetime::Finite(d))
     }
@@ -204,10 +205,15 @@ impl FileLifetime {
         }
     }
 
+    /// Whole hours (truncated); 876 000 for never.
+    pub fn hours(self) -> u64 {
+        (self.duration().whole_secs().max(0) / 3600) as u64
+    }
+
     /// PicoShare's friendly name: `Never`, `1 day`, `7 days`, `1 year`, `2 years` (on 365-day
-    /// boundaries), `400 days` (see [`friendly_lifetime`]).
+    /// boundaries), `400 days`, and below a day (issue 20) `6 hours` (see [`friendly_hours`]).
     pub fn friendly_name(self) -> String {
-        friendly_lifetime(self.days() as i64)
+        friendly_hours(self.hours() as i64)
     }
 }
 
@@ -217,6 +223,18 @@ pub fn plural_days(n: i64) -> String {
         format!("{n} day")
     } else {
         format!("{n} days")
+    }
+}
+
+/// A lifetime in hours as people say it (issue 20): `1 hour`, `6 hours` below a day or for a
+/// number of hours that is not whole days, else as [`friendly_lifetime`] says the days.
+pub fn friendly_hours(hours: i64) -> String {
+    if hours >= 24 && hours % 24 == 0 {
+        friendly_lifetime(hours / 24)
+    } else if hours == 1 {
+        "1 hour".into()
+    } else {
+        format!("{hours} hours")
     }
 }
 
@@ -332,9 +350,18 @@ mod tests {
     fn file_lifetimes_follow_picoshare() {
         assert_eq!(FileLifetime::parse("876000h0m0s"), Ok(FileLifetime::Never));
         assert_eq!(FileLifetime::parse("876000h"), Ok(FileLifetime::Never));
+        // Issue 20: hours are fine (PicoShare asks for a day), not less than one.
         assert_eq!(
-            FileLifetime::parse("23h59m59s"),
-            Err("file lifetime must be at least 1 day")
+            FileLifetime::parse("59m59s"),
+            Err("file lifetime must be at least 1 hour")
+        );
+        assert_eq!(
+            FileLifetime::parse("6h").map(FileLifetime::encode),
+            Ok("6h0m0s".to_owned())
+        );
+        assert_eq!(
+            FileLifetime::parse("6h").unwrap().friendly_name(),
+            "6 hours"
         );
         assert!(FileLifetime::parse("7 days").is_err());
         let week = FileLifetime::parse("168h").unwrap();

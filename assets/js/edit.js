@@ -74,17 +74,60 @@
         error.hidden = false;
         return;
       }
+      // Downloads allowed: empty removes the limit (null), else a whole number from 1.
+      const maxText = $("max-downloads").value.trim();
+      const maxDownloads = maxText === "" ? null : Number(maxText);
+      if (maxDownloads !== null && (!Number.isInteger(maxDownloads) || maxDownloads < 1)) {
+        error.textContent = "Downloads allowed must be a whole number of at least 1, or empty.";
+        error.hidden = false;
+        return;
+      }
       const body = {
         filename: $("filename").value,
         expiration,
         note: $("note").value,
         downloadPassphrase: protect.checked ? passphrase.value : "",
+        maxDownloads,
       };
       await send(
         `/api/entry/${encodeURIComponent(form.dataset.id)}`,
         { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) },
         error,
       );
+    });
+  }
+
+  // Replace the file's bytes, keeping its links (PUT /api/entry/{id}/file).
+  const replace = document.getElementById("replace-input");
+  if (replace) {
+    const status = document.getElementById("replace-status");
+    const error = document.getElementById("replace-error");
+    replace.addEventListener("change", async () => {
+      const file = replace.files[0];
+      replace.value = "";
+      if (!file) return;
+      error.hidden = true;
+      status.textContent = `Uploading ${file.name}…`;
+      status.hidden = false;
+      const data = new FormData();
+      data.append("file", file, file.name);
+      try {
+        const r = await fetch(`/api/entry/${encodeURIComponent(replace.dataset.id)}/file`, {
+          method: "PUT",
+          body: data,
+          headers: { Accept: "application/json" },
+        });
+        if (r.ok) {
+          status.textContent = `Replaced with ${file.name}.`;
+          window.location.href = `/files/${encodeURIComponent(replace.dataset.id)}/info`;
+          return;
+        }
+        error.textContent = await PicoShare.reason(r);
+      } catch (_) {
+        error.textContent = "The server could not be reached.";
+      }
+      status.hidden = true;
+      error.hidden = false;
     });
   }
 

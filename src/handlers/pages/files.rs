@@ -173,15 +173,32 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
         None => Html::trusted("You"),
     };
     let downloads = app.store.download_count(&e.id)?;
+    let limit = match e.download_limit {
+        Some(l) if l.is_used_up() => html!(
+            "Used up: {used} of {max} downloads <span class=\"badge\">used up</span>",
+            used = l.used,
+            max = l.max
+        ),
+        Some(l) => html!(
+            "{left} of {max} downloads left",
+            left = l.max - l.used,
+            max = l.max
+        ),
+        None => Html::trusted("<span class=\"muted\">None</span>"),
+    };
     let body = html!(
         "<h1 class=\"page-title\">File information</h1>\
          <section class=\"card\"><dl class=\"details\">\
-         <dt>Links</dt><dd>{links}</dd>\
+         <dt>Links</dt><dd><div class=\"links-and-qr\">{links}\
+         <figure class=\"qr\"><img src=\"/files/{eid}/qr.svg\" width=\"148\" \
+         height=\"148\" alt=\"QR code of the short link\"><figcaption class=\"hint\">\
+         Short link</figcaption></figure></div></dd>\
          <dt>Filename</dt><dd class=\"filename\">{name}</dd>\
          <dt>Size</dt><dd>{size}</dd>\
          <dt>Expires</dt><dd>{expires}</dd>\
          <dt>Downloads</dt><dd class=\"downloads\">{downloads} \
          (<a href=\"/files/{eid}/downloads\">History</a>)</dd>\
+         <dt>Download limit</dt><dd class=\"download-limit\">{limit}</dd>\
          <dt>Note</dt><dd class=\"note\">{note}</dd>\
          <dt>Passphrase protection</dt><dd class=\"protection\">{protection}</dd>\
          <dt>Uploaded by</dt><dd>{uploaded_by}</dd>\
@@ -195,6 +212,7 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
         size = format_size(e.size),
         expires = expiry(now, e.expiration),
         downloads = downloads,
+        limit = limit,
         eid = e.id.as_str(),
         note = note,
         protection = Html::trusted(if e.download_passphrase.is_some() {
@@ -244,12 +262,26 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
          <label for=\"download-passphrase\">Passphrase</label>\
          <input type=\"text\" id=\"download-passphrase\" value=\"{passphrase}\" \
          autocomplete=\"off\" spellcheck=\"false\"></div>\
+         <div class=\"field\"><label for=\"max-downloads\">Downloads allowed \
+         <span class=\"hint\">(empty: unlimited{used})</span></label>\
+         <input type=\"number\" id=\"max-downloads\" min=\"1\" step=\"1\" \
+         inputmode=\"numeric\" placeholder=\"Unlimited\" value=\"{max_downloads}\"></div>\
          <div id=\"edit-error\" class=\"alert error\" role=\"alert\" hidden></div>\
          <div class=\"actions\"><a class=\"button danger\" href=\"/files/{id}/confirm-delete\">\
          Delete</a><span class=\"spacer\"></span>\
          <a class=\"button\" href=\"/files\" data-back>Cancel</a>\
          <button type=\"submit\" class=\"button primary\">Save</button></div></form>\
-         <noscript><p class=\"alert warning\">Saving changes needs JavaScript.</p></noscript>",
+         <noscript><p class=\"alert warning\">Saving changes needs JavaScript.</p></noscript>\
+         <section class=\"card\" id=\"replace\"><h2>Replace the file</h2>\
+         <p class=\"hint\">Upload new bytes under the same links: the note, expiry, download \
+         limit and history stay; the name and type become the new file's. Downloads already \
+         running finish with the old bytes.</p>\
+         <input type=\"file\" id=\"replace-input\" class=\"visually-hidden\" \
+         data-id=\"{id}\">\
+         <label class=\"button\" for=\"replace-input\">Choose a new file…</label>\
+         <p id=\"replace-status\" class=\"hint\" role=\"status\" hidden></p>\
+         <div id=\"replace-error\" class=\"alert error\" role=\"alert\" hidden></div>\
+         </section>",
         id = e.id.as_str(),
         exp = expiration,
         name = e.filename.as_str(),
@@ -272,6 +304,13 @@ pub fn edit(app: &App, req: &Request, id: &str) -> Result<Response> {
             " hidden"
         },
         passphrase = e.download_passphrase.as_ref().map_or("", |p| p.as_str()),
+        max_downloads = e
+            .download_limit
+            .map_or_else(String::new, |l| l.max.to_string()),
+        used = match e.download_limit {
+            Some(l) => format!("; {} used so far", l.used),
+            None => String::new(),
+        },
     );
     Ok(Page::new("Edit", Nav::Admin("files"), body)
         .scripts(&["edit"])

@@ -7,7 +7,6 @@ use super::files::ICON_COPY;
 use super::upload::{expiration_options, upload_widget};
 use super::{Nav, Page, Pager};
 use crate::app::App;
-use crate::duration::friendly_lifetime;
 use crate::error::{Error, OrNotFound, Result};
 use crate::html::{expiry, format_size, html, time, Html};
 use crate::model::{GuestLink, GuestLinkId, LinkSpent, Timestamp, NEVER_DAYS};
@@ -65,6 +64,10 @@ fn link_row(link: &GuestLink, now: Timestamp) -> Html {
          <button type=\"button\" class=\"icon-button copy-guest js-only\" \
          data-copy=\"/g/{id}\" aria-label=\"Copy\" title=\"Copy link\"{copy_hidden}>{ICON_COPY}\
          </button>\
+         <details class=\"qr-toggle\"{copy_hidden}><summary class=\"button small\" \
+         title=\"QR code of the link\">QR</summary><img class=\"qr-image\" \
+         src=\"/guest-links/{id}/qr.svg\" loading=\"lazy\" width=\"148\" height=\"148\" \
+         alt=\"QR code of the guest link\"></details>\
          <button type=\"button\" class=\"button small toggle-link js-only\">{toggle}</button>\
          <button type=\"button\" class=\"icon-button delete-link js-only\" aria-label=\"Delete\" \
          title=\"Delete\">{ICON_TRASH}</button></div></td></tr>",
@@ -76,7 +79,7 @@ fn link_row(link: &GuestLink, now: Timestamp) -> Html {
         status = status,
         created = time(link.creation_time, "date"),
         url_exp = expiry(now, link.url_expiration),
-        lifetime = friendly_lifetime(link.file_lifetime.days() as i64),
+        lifetime = link.file_lifetime.friendly_name(),
         max_size = link
             .max_file_bytes
             .map_or_else(|| "Unlimited".to_owned(), format_size),
@@ -182,8 +185,9 @@ pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
         );
         return Ok(Page::new("Guest Link Inactive", nav, body).render());
     }
-    let max_days = link.file_lifetime.days().min(u64::from(NEVER_DAYS)) as i64;
-    let options = expiration_options(max_days, max_days, false);
+    let never_hours = i64::from(NEVER_DAYS) * 24;
+    let max_hours = (link.file_lifetime.hours() as i64).min(never_hours);
+    let options = expiration_options(max_hours, max_hours, false);
     let count = match link.max_file_uploads {
         Some(m) => match m.saturating_sub(link.uploads_used) {
             1 => "1 more file".to_owned(),
@@ -204,19 +208,19 @@ pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
         .max_file_bytes
         .map_or_else(Html::default, |b| html!(" data-max-bytes=\"{b}\"", b = b));
     let form_data = html!(
-        "data-endpoint=\"/api/guest/{id}\" data-max-days=\"{max}\"{max_bytes}",
+        "data-endpoint=\"/api/guest/{id}\" data-max-hours=\"{max}\"{max_bytes}",
         id = id.as_str(),
-        max = if max_days >= i64::from(NEVER_DAYS) {
+        max = if max_hours >= never_hours {
             "never".to_owned()
         } else {
-            max_days.to_string()
+            max_hours.to_string()
         },
         max_bytes = max_bytes,
     );
     let body = html!(
-        "<h1 class=\"page-title\">Upload a file</h1>\
-         <p class=\"lead\">You have been invited to upload a file. Once it is uploaded, you \
-         get a link to it to send back.{limits}</p>{widget}",
+        "<h1 class=\"page-title\">Upload files</h1>\
+         <p class=\"lead\">You have been invited to upload files. Once it is uploaded, you \
+         get links to send back.{limits}</p>{widget}",
         limits = limits,
         widget = upload_widget(&options, false, false, &form_data)
     );

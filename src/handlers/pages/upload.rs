@@ -5,42 +5,46 @@ use rouille::{Request, Response};
 
 use super::{Nav, Page};
 use crate::app::App;
-use crate::duration::friendly_lifetime;
+use crate::duration::friendly_hours;
 use crate::error::Result;
 use crate::html::{html, Html};
 use crate::model::NEVER_DAYS;
 
-/// The built-in lifetimes every upload page offers, in days.
-const BUILT_IN_DAYS: [i64; 5] = [1, 7, 30, 365, NEVER_DAYS as i64];
+/// The built-in lifetimes every upload page offers, in hours: 1 hour and 6 hours (issue 20),
+/// then PicoShare's 1, 7, 30 and 365 days and never.
+const BUILT_IN_HOURS: [i64; 7] = [1, 6, 24, 7 * 24, 30 * 24, 365 * 24, NEVER_HOURS];
 
-/// The `<option>`s of the expiration select: the built-in lifetimes no longer than `max_days`,
-/// plus `default_days` in its sorted place if it is not one of them (PicoShare appends it
-/// after "Never"), with `default_days` selected; then "Custom" when `custom` is set. Values
-/// are day counts (upload.js turns them into a timestamp when the upload starts, so a page
-/// left open for hours still gets the full lifetime).
-pub fn expiration_options(max_days: i64, default_days: i64, custom: bool) -> Html {
-    let mut days: Vec<i64> = BUILT_IN_DAYS
+/// PicoShare's "never", in hours.
+const NEVER_HOURS: i64 = NEVER_DAYS as i64 * 24;
+
+/// The `<option>`s of the expiration select: the built-in lifetimes no longer than
+/// `max_hours`, plus `default_hours` in its sorted place if it is not one of them (PicoShare
+/// appends it after "Never"), with `default_hours` selected; then "Custom" when `custom` is
+/// set. Values are hours (upload.js turns them into a timestamp when the upload starts, so a
+/// page left open for hours still gets the full lifetime).
+pub fn expiration_options(max_hours: i64, default_hours: i64, custom: bool) -> Html {
+    let mut hours: Vec<i64> = BUILT_IN_HOURS
         .iter()
         .copied()
-        .filter(|d| *d <= max_days)
+        .filter(|h| *h <= max_hours)
         .collect();
-    if !days.contains(&default_days) {
-        days.push(default_days);
-        days.sort_unstable();
+    if !hours.contains(&default_hours) {
+        hours.push(default_hours);
+        hours.sort_unstable();
     }
     let mut out = Html::default();
-    for d in days {
-        let selected = if d == default_days { " selected" } else { "" };
-        let value = if d >= i64::from(NEVER_DAYS) {
+    for h in hours {
+        let selected = if h == default_hours { " selected" } else { "" };
+        let value = if h >= NEVER_HOURS {
             "never".to_owned()
         } else {
-            d.to_string()
+            h.to_string()
         };
         out.push(&html!(
             "<option value=\"{value}\"{selected}>{label}</option>",
             value = value,
             selected = selected,
-            label = friendly_lifetime(d)
+            label = friendly_hours(h)
         ));
     }
     if custom {
@@ -61,13 +65,23 @@ pub fn upload_widget(options: &Html, admin: bool, custom: bool, form_data: &Html
          <div class=\"field\"><label for=\"download-passphrase\">Download passphrase \
          <span class=\"hint\">(optional)</span></label>\
          <input type=\"text\" id=\"download-passphrase\" autocomplete=\"off\" \
-         spellcheck=\"false\" title=\"Visitors must enter it to download the file\"></div>"
+         spellcheck=\"false\" title=\"Visitors must enter it to download the file\"></div>\
+         <div class=\"field\"><label for=\"max-downloads\">Downloads allowed \
+         <span class=\"hint\">(optional)</span></label>\
+         <input type=\"number\" id=\"max-downloads\" min=\"1\" step=\"1\" \
+         inputmode=\"numeric\" placeholder=\"Unlimited\" \
+         title=\"After this many downloads the link stops working\"></div>\
+         <div class=\"field check share-one\"><input type=\"checkbox\" id=\"share-as-one\" \
+         checked><label for=\"share-as-one\">Share several files as one link</label></div>"
     } else {
         ""
     });
     let picker = Html::trusted(if custom {
         "<div class=\"field\" id=\"expiration-picker\" hidden><label for=\"expiration\">\
-         Expiry date</label><input type=\"date\" id=\"expiration\"></div>"
+         Expiry date and time</label><div class=\"date-time\">\
+         <input type=\"date\" id=\"expiration\" aria-label=\"Expiry date\">\
+         <input type=\"time\" id=\"expiration-time\" value=\"00:00\" \
+         aria-label=\"Expiry time\"></div></div>"
     } else {
         ""
     });
@@ -77,10 +91,10 @@ pub fn upload_widget(options: &Html, admin: bool, custom: bool, form_data: &Html
          <div id=\"drop-zone\" class=\"drop-zone\">\
          <svg class=\"drop-icon\" viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M12 3 \
          5 10h4.5v6h5v-6H19zM5 19h14v2H5z\"/></svg>\
-         <p class=\"drop-title\">Drop a file anywhere on this page</p>\
+         <p class=\"drop-title\">Drop files anywhere on this page</p>\
          <input type=\"file\" id=\"file-input\" class=\"file-input visually-hidden\" \
-         name=\"file\">\
-         <label class=\"button primary file-label\" for=\"file-input\">Choose a file…</label>\
+         name=\"file\" multiple>\
+         <label class=\"button primary file-label\" for=\"file-input\">Choose files…</label>\
          <p class=\"drop-or\">or</p>\
          <label for=\"pastebox\" class=\"visually-hidden\">Paste text or an image here to \
          upload it</label>\
@@ -107,6 +121,7 @@ pub fn upload_widget(options: &Html, admin: bool, custom: bool, form_data: &Html
          <section id=\"upload-result\" class=\"card\" hidden>\
          <div class=\"message success\"><p class=\"message-body\">Upload complete!</p></div>\
          <upload-links id=\"upload-links\"></upload-links>\
+         <div id=\"result-extra\"></div>\
          <div class=\"actions\"><a id=\"edit-link\" class=\"button\" href=\"/files\" hidden>\
          Edit</a><button type=\"button\" class=\"button primary\" id=\"upload-another\">\
          Upload Another</button></div></section>",
@@ -133,9 +148,9 @@ pub fn index(app: &App, req: &Request) -> Result<Response> {
         return Ok(Page::new("", Nav::Anonymous, body).render());
     }
     let default_days = app.store.default_expiration_days()?;
-    let options = expiration_options(i64::from(NEVER_DAYS), default_days, true);
+    let options = expiration_options(NEVER_HOURS, default_days.saturating_mul(24), true);
     let body = html!(
-        "<h1 class=\"page-title\">Upload a file</h1>{widget}",
+        "<h1 class=\"page-title\">Upload files</h1>{widget}",
         widget = upload_widget(
             &options,
             true,
@@ -170,18 +185,23 @@ mod tests {
 
     #[test]
     fn default_is_selected_and_sorted_in() {
-        let never = i64::from(NEVER_DAYS);
+        let day = 24;
         assert_eq!(
-            labels(&expiration_options(never, 30, true)),
-            ["1 day", "7 days", "*30 days", "1 year", "Never", "Custom"]
+            labels(&expiration_options(NEVER_HOURS, 30 * day, true)),
+            ["1 hour", "6 hours", "1 day", "7 days", "*30 days", "1 year", "Never", "Custom"]
         );
         assert_eq!(
-            labels(&expiration_options(never, 5, true)),
-            ["1 day", "*5 days", "7 days", "30 days", "1 year", "Never", "Custom"]
-        );
-        assert_eq!(
-            labels(&expiration_options(never, 3650, true)),
+            labels(&expiration_options(NEVER_HOURS, 5 * day, true)),
             [
+                "1 hour", "6 hours", "1 day", "*5 days", "7 days", "30 days", "1 year", "Never",
+                "Custom"
+            ]
+        );
+        assert_eq!(
+            labels(&expiration_options(NEVER_HOURS, 3650 * day, true)),
+            [
+                "1 hour",
+                "6 hours",
                 "1 day",
                 "7 days",
                 "30 days",
@@ -192,20 +212,29 @@ mod tests {
             ]
         );
         assert_eq!(
-            labels(&expiration_options(never, never, true)),
-            ["1 day", "7 days", "30 days", "1 year", "*Never", "Custom"]
+            labels(&expiration_options(NEVER_HOURS, NEVER_HOURS, true)),
+            ["1 hour", "6 hours", "1 day", "7 days", "30 days", "1 year", "*Never", "Custom"]
         );
     }
 
     #[test]
     fn guest_limits() {
         assert_eq!(
-            labels(&expiration_options(7, 7, false)),
-            ["1 day", "*7 days"]
+            labels(&expiration_options(7 * 24, 7 * 24, false)),
+            ["1 hour", "6 hours", "1 day", "*7 days"]
         );
         assert_eq!(
-            labels(&expiration_options(10, 10, false)),
-            ["1 day", "7 days", "*10 days"]
+            labels(&expiration_options(10 * 24, 10 * 24, false)),
+            ["1 hour", "6 hours", "1 day", "7 days", "*10 days"]
+        );
+        // Issue 20: a link whose files live 6 hours offers what fits.
+        assert_eq!(
+            labels(&expiration_options(6, 6, false)),
+            ["1 hour", "*6 hours"]
+        );
+        assert_eq!(
+            labels(&expiration_options(3, 3, false)),
+            ["1 hour", "*3 hours"]
         );
     }
 }
