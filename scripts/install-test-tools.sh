@@ -8,7 +8,9 @@
 #                                                   .tools/caddy (the binary only: no service
 #                                                   is installed or started)
 #   scripts/install-test-tools.sh systemd-analyze   Debian's systemd package (root or sudo)
-#   scripts/install-test-tools.sh                   all three
+#   scripts/install-test-tools.sh zbarimg           Debian's zbar-tools (root or sudo): a QR
+#                                                   decoder, for issue 20's QR codes
+#   scripts/install-test-tools.sh                   all four
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,16 +77,26 @@ install_systemd_analyze() {
     command -v systemd-analyze
 }
 
+install_zbarimg() {
+    if ! command -v zbarimg >/dev/null 2>&1; then
+        say "installing Debian's zbar-tools (for zbarimg)"
+        apt update -qq >&2
+        apt install -y -qq zbar-tools >&2
+    fi
+    command -v zbarimg
+}
+
 if [ $# = 0 ]; then
-    set -- litestream caddy systemd-analyze
+    set -- litestream caddy systemd-analyze zbarimg
 fi
 for tool in "$@"; do
     case $tool in
         litestream) install_litestream ;;
         caddy) install_caddy ;;
         systemd-analyze) install_systemd_analyze ;;
+        zbarimg) install_zbarimg ;;
         *)
-            say "unknown tool $tool (litestream, caddy, systemd-analyze)"
+            say "unknown tool $tool (litestream, caddy, systemd-analyze, zbarimg)"
             exit 2
             ;;
     esac

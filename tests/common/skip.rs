@@ -43,6 +43,11 @@ pub const SKIP_NAMES: &[(&str, &str)] = &[
         "python3 3.11 or later (tomllib), to parse deploy/fly/fly.toml",
     ),
     (
+        "zbarimg",
+        "zbarimg, from Debian's zbar-tools, which scripts/install-test-tools.sh installs (an \
+         independent QR decoder for issue 20's QR codes)",
+    ),
+    (
         "chromium",
         "the browser journeys' Chromium, Node.js and playwright-core (tests/browser/setup.sh)",
     ),

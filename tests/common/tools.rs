@@ -1,4 +1,5 @@
-//! Programs some tests need beyond curl: Litestream, Caddy, systemd-analyze, python3. Each is
+//! Programs some tests need beyond curl: Litestream, Caddy, systemd-analyze, python3, zbarimg,
+//! unzip. Each is
 //! taken from an override variable, the project's `.tools/`, or PATH; a missing one is
 //! installed on first need by `scripts/install-test-tools.sh` (the same script a developer
 //! runs by hand); if that fails too, the skip policy ([`super::skip::require`]) fails the test
@@ -123,6 +124,19 @@ pub fn systemd_analyze() -> Option<PathBuf> {
         || Ok(on_path("systemd-analyze")),
         "Install it with scripts/install-test-tools.sh systemd-analyze, or apt-get install \
          systemd.",
+    )
+}
+
+/// zbarimg (Debian's zbar-tools): on PATH, else installed (root or sudo). An independent QR
+/// decoder for the QR codes of issue 20; it reads our SVG directly.
+#[track_caller]
+pub fn zbarimg() -> Option<PathBuf> {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    find_or_install(
+        "zbarimg",
+        &FOUND,
+        || Ok(on_path("zbarimg")),
+        "Install it with scripts/install-test-tools.sh zbarimg, or apt-get install zbar-tools.",
     )
 }
 
