@@ -49,7 +49,8 @@ test("a guest uploads through a link with limits, then the link is used up", asy
   await guest.page.goto(`${server.url}/g/${id}`);
   assert.equal(await guest.page.title(), "PicoShare - Upload");
   const options = await guest.page.locator("#expiration-select option").allTextContents();
-  assert.deepEqual(options, ["1 day", "7 days"]);
+  // Issue 20 added 1 hour and 6 hours.
+  assert.deepEqual(options, ["1 hour", "6 hours", "1 day", "7 days"]);
   assert.equal(await guest.page.locator("#expiration-select option:checked").textContent(), "7 days");
   assert.equal(await guest.page.locator("#note").count(), 0);
   await shotBoth(guest.context, `${server.url}/g/${id}`, "guest-upload");
@@ -121,7 +122,7 @@ test("disable and enable a link; a Never lifetime offers every option", async ()
   assert.ok(await row.getByRole("button", { name: "Copy" }).isVisible());
   await guest.page.reload();
   const options = await guest.page.locator("#expiration-select option").allTextContents();
-  assert.deepEqual(options, ["1 day", "7 days", "30 days", "1 year", "Never"]);
+  assert.deepEqual(options, ["1 hour", "6 hours", "1 day", "7 days", "30 days", "1 year", "Never"]);
   assert.equal(await guest.page.locator("#expiration-select option:checked").textContent(), "Never");
   // Disabled while the guest has the page open: the upload shows the server's reason.
   await row.getByRole("button", { name: "Disable" }).click();

@@ -47,12 +47,12 @@ test("the default expiration in settings is preselected on the upload page", asy
   await setDefault(page, { number: 5 });
   let o = await uploadOptions(page);
   assert.equal(o.selected, "5 days");
-  assert.deepEqual(o.all, ["1 day", "5 days", "7 days", "30 days", "1 year", "Never", "Custom"]);
+  assert.deepEqual(o.all, ["1 hour", "6 hours", "1 day", "5 days", "7 days", "30 days", "1 year", "Never", "Custom"]);
 
   await setDefault(page, { number: 1, unit: "Years" });
   o = await uploadOptions(page);
   assert.equal(o.selected, "1 year");
-  assert.deepEqual(o.all, ["1 day", "7 days", "30 days", "1 year", "Never", "Custom"]);
+  assert.deepEqual(o.all, ["1 hour", "6 hours", "1 day", "7 days", "30 days", "1 year", "Never", "Custom"]);
 
   await setDefault(page, { number: 10, unit: "Years" });
   assert.equal((await uploadOptions(page)).selected, "10 years");
@@ -65,7 +65,7 @@ test("the default expiration in settings is preselected on the upload page", asy
   assert.equal(await page.locator("#time-unit").inputValue(), "days");
   o = await uploadOptions(page);
   assert.equal(o.selected, "Never");
-  assert.deepEqual(o.all, ["1 day", "7 days", "30 days", "1 year", "Never", "Custom"]);
+  assert.deepEqual(o.all, ["1 hour", "6 hours", "1 day", "7 days", "30 days", "1 year", "Never", "Custom"]);
   expectClean();
   await context.close();
 });
