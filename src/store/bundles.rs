@@ -318,16 +318,12 @@ mod tests {
         let id = t.store.insert_bundle(&new, now).unwrap();
         let files = || t.store.bundle_files(&id, now).unwrap();
         assert_eq!(
-            t.store
-                .admit_zip(&id, &files(), &client, true, now)
-                .unwrap(),
+            t.store.admit_zip(&id, &files(), true).unwrap(),
             [true, true]
         );
         // b's single download is taken: the next ZIP leaves it out.
         assert_eq!(
-            t.store
-                .admit_zip(&id, &files(), &client, true, now)
-                .unwrap(),
+            t.store.admit_zip(&id, &files(), true).unwrap(),
             [true, false]
         );
         assert!(matches!(
@@ -336,9 +332,7 @@ mod tests {
         ));
         // The admin is never counted.
         assert_eq!(
-            t.store
-                .admit_zip(&id, &files(), &client, false, now)
-                .unwrap(),
+            t.store.admit_zip(&id, &files(), false).unwrap(),
             [true, true]
         );
         assert_eq!(t.store.bundle(&id, now).unwrap().download_count, 2);
