@@ -34,6 +34,8 @@ pub enum StoreError {
     UsedUp,
     /// Ids that name no file (or an expired one).
     UnknownEntries(Vec<String>),
+    /// An upload-scope API token named files it did not upload (in a bundle).
+    NotOwnUploads,
     /// The file was replaced, and the bytes of the version a download started on are gone.
     Replaced,
     /// The database is one we must not open (an unknown schema version, or tables that are
@@ -56,6 +58,7 @@ impl fmt::Display for StoreError {
             StoreError::Replaced => f.write_str("the file was replaced during the download"),
             StoreError::UsedUp => f.write_str("the link was used up"),
             StoreError::UnknownEntries(ids) => write!(f, "unknown entry IDs: {}", ids.join(", ")),
+            StoreError::NotOwnUploads => f.write_str("files not uploaded with this API token"),
         }
     }
 }
@@ -133,6 +136,10 @@ impl From<StoreError> for Error {
             StoreError::UnknownEntries(ids) => {
                 Error::BadRequest(format!("unknown entry IDs: {}", ids.join(", ")))
             }
+            StoreError::NotOwnUploads => Error::Forbidden(
+                "this API token's scope is \"upload\": a bundle may hold only files uploaded \
+                 with this token",
+            ),
             StoreError::GuestLinkInactive => Error::Unauthorized("Guest link is no longer active"),
             StoreError::Full => {
                 Error::InsufficientStorage("the server's disk is full; nothing was stored".into())

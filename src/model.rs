@@ -568,6 +568,9 @@ pub struct NewBundle {
     pub expiration: Timestamp,
     pub max_downloads: Option<MaxDownloads>,
     pub entries: Vec<EntryId>,
+    /// An upload-scope API token creating the bundle (issue 21): every file must be one it
+    /// uploaded (`rs_token_uploads`). `None`: the admin, who may bundle any file.
+    pub only_uploads_of: Option<TokenId>,
 }
 
 /// A bundle's editable fields; `None` leaves one as it is (`max_downloads: Some(None)`

@@ -705,11 +705,217 @@ fn issue_20_our_tables_are_ours_alone() {
         "rs_retired_chunks",
         "rs_migrations",
     ] {
-        assert!(ours.iter().any(|o| o == t), "{t} in {ours:?}");
+        let table = format!("table {t}");
+        assert!(ours.contains(&table), "{t} in {ours:?}");
     }
     assert_eq!(
         count(&c, "PRAGMA user_version"),
         16,
         "PicoShare's version stays"
     );
+}
+
+/// `POST /api/entry` with a bearer `token` (no expiration: the default lifetime).
+fn token_upload(s: &Server, token: &str, data: &[u8], name: &str) -> String {
+    let (ct, body) = Upload::new(data, name).expiration(None).multipart();
+    let r = s
+        .request("POST", "/api/entry")
+        .bearer(token)
+        .header("Content-Type", &ct)
+        .body(body)
+        .send();
+    assert_eq!(r.status, 200, "token upload: {r:?}");
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn issue_20_an_upload_token_bundles_its_own_uploads_and_nothing_else() {
+    let s = Server::start();
+    let up = s.create_token("phone", "upload")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = s.create_token("laptop", "upload")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin_token = s.create_token("cron", "admin")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mine_a = token_upload(&s, &up, b"first", "a.txt");
+    let mine_b = token_upload(&s, &up, b"second", "b.txt");
+    let theirs = token_upload(&s, &other, b"other token", "c.txt");
+    let admins = s.put_file(b"the admin's", "d.txt");
+    let post = |token: &str, ids: &[&str]| {
+        s.request("POST", "/api/bundles")
+            .bearer(token)
+            .json(&serde_json::json!({ "entryIds": ids, "label": "from the phone" }).to_string())
+            .send()
+    };
+    let before = our_rows(&s);
+    // Another token's file, or the admin's, anywhere in the list: 403 and nothing written.
+    for ids in [
+        vec![mine_a.as_str(), theirs.as_str()],
+        vec![admins.as_str()],
+        vec![mine_a.as_str(), mine_b.as_str(), admins.as_str()],
+    ] {
+        let r = post(&up, &ids);
+        assert_eq!(r.status, 403, "{ids:?}: {r:?}");
+        assert_eq!(
+            r.message(),
+            "this API token's scope is \"upload\": a bundle may hold only files uploaded \
+             with this token"
+        );
+    }
+    assert_eq!(our_rows(&s), before, "a refused bundle leaves no rows");
+    // Unknown ids are still a 400 naming them.
+    let r = post(&up, &[mine_a.as_str(), "zzzzzzzzzz"]);
+    assert_eq!(
+        (r.status, r.message().as_str()),
+        (400, "Invalid request: unknown entry IDs: zzzzzzzzzz")
+    );
+    // Its own uploads: a bundle anyone with the link can open.
+    let r = post(&up, &[mine_a.as_str(), mine_b.as_str()]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let bundle = r.json()["id"].as_str().unwrap().to_owned();
+    let page = s.get(&format!("/-{bundle}")).send();
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("from the phone"), "{}", page.text());
+    // Nothing else of the bundle API: edit and delete are the admin's.
+    let r = s
+        .request("PUT", &format!("/api/bundles/{bundle}"))
+        .bearer(&up)
+        .json(r#"{"label": "mine now"}"#)
+        .send();
+    assert_eq!(r.status, 403, "{r:?}");
+    let r = s
+        .request("DELETE", &format!("/api/bundles/{bundle}"))
+        .bearer(&up)
+        .send();
+    assert_eq!(r.status, 403, "{r:?}");
+    // Nor replacing a file's bytes, even its own.
+    let (ct, body) = Upload::new(b"new bytes", "a.txt")
+        .expiration(None)
+        .multipart();
+    let r = s
+        .request("PUT", &format!("/api/entry/{mine_a}/file"))
+        .bearer(&up)
+        .header("Content-Type", &ct)
+        .body(body)
+        .send();
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(s.get(&format!("/-{mine_a}")).send().body, b"first");
+    // An admin-scope token bundles any files, and edits bundles.
+    let r = post(&admin_token, &[theirs.as_str(), admins.as_str()]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = s
+        .request("PUT", &format!("/api/bundles/{bundle}"))
+        .bearer(&admin_token)
+        .json(r#"{"label": "renamed"}"#)
+        .send();
+    assert_eq!(r.status, 200, "{r:?}");
+    // A revoked token makes no more bundles.
+    let id = s
+        .db()
+        .query_row(
+            "SELECT id FROM rs_api_tokens WHERE label = 'phone'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    let r = s
+        .request("DELETE", &format!("/api/tokens/{id}"))
+        .auth()
+        .send();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(post(&up, &[mine_a.as_str()]).status, 401);
+}
+
+#[test]
+fn issue_20_a_failed_unlock_never_takes_a_download_of_a_limited_protected_file() {
+    let s = Server::start();
+    let data = pattern(50_000, 3);
+    let mut m = Multipart::new();
+    m.text("downloadPassphrase", "open sesame");
+    m.file("file", "secret.bin", None, &data);
+    let (ct, body) = m.finish();
+    let r = s
+        .request(
+            "POST",
+            &format!("{}&maxDownloads=1", Upload::new(b"", "x").path()),
+        )
+        .auth()
+        .header("Content-Type", &ct)
+        .body(body)
+        .send();
+    assert_eq!(r.status, 200, "{r:?}");
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let used = || {
+        s.count(&format!(
+            "SELECT download_count FROM rs_download_limits WHERE entry_id = '{id}'"
+        ))
+    };
+    let unlock = |passphrase: &str| {
+        s.request("POST", &format!("/-{id}/unlock"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("passphrase={}", query_encode(passphrase)).into_bytes())
+            .send()
+    };
+    // Visiting the link, the unlock page, wrong passphrases, an empty one: nothing counts.
+    assert_eq!(s.get(&format!("/-{id}")).send().status, 302);
+    assert_eq!(s.get(&format!("/-{id}/unlock")).send().status, 200);
+    for wrong in ["open sesame ", "OPEN SESAME", ""] {
+        assert_eq!(unlock(wrong).status, 401, "{wrong:?}");
+    }
+    assert_eq!(used(), 0, "failed unlocks take no download");
+    // The right passphrase takes the one download, and gets the file.
+    let r = unlock("open sesame");
+    assert_eq!((r.status, r.body == data), (200, true));
+    assert_eq!(used(), 1);
+    // Then a wrong passphrase is still only a wrong passphrase (the used-up state is not
+    // told to who does not know the passphrase), and the right one says the link is used up.
+    assert_eq!(unlock("guess").status, 401);
+    let r = unlock("open sesame");
+    assert_eq!(
+        (r.status, r.message().as_str()),
+        (410, "This link was used up")
+    );
+    assert_eq!(used(), 1);
+    // The file stays out of a visitor's ZIP of a bundle holding it.
+    let plain = s.put_file(b"plain", "plain.txt");
+    let r = create_bundle(&s, &serde_json::json!({ "entryIds": [plain, id] }));
+    let bundle = r.json()["id"].as_str().unwrap().to_owned();
+    let zip = s.get(&format!("/-{bundle}/zip")).send();
+    assert_eq!(zip.status, 200);
+    assert!(!String::from_utf8_lossy(&zip.body).contains("secret.bin"));
+    assert_eq!(used(), 1);
+}
+
+#[test]
+fn issue_20_history_coalescing_never_gives_a_one_time_link_a_second_download() {
+    // The default coalescing window (60 s): the same client's repeats write one history row,
+    // and must still each count against the limit.
+    let s = Server::start();
+    let data = pattern(10_000, 5);
+    for max in [1usize, 2] {
+        let r = upload_limited(&s, &data, "once.bin", &max.to_string());
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        for _ in 0..max {
+            let r = s.get(&format!("/-{id}")).send();
+            assert_eq!((r.status, r.body == data), (200, true), "limit {max}");
+        }
+        for _ in 0..3 {
+            let r = s.get(&format!("/-{id}")).send();
+            assert_eq!(r.status, 410, "limit {max}: {r:?}");
+            // A range from byte 0 is a new download too.
+            let r = s.get(&format!("/-{id}")).header("Range", "bytes=0-").send();
+            assert_eq!(r.status, 410, "limit {max}: {r:?}");
+        }
+        assert!(wait_until(Duration::from_secs(10), || s.downloads(&id) == 1));
+        let j = s.get(&format!("/api/entry/{id}")).auth().send().json();
+        assert_eq!(j["downloadCount"], 1, "history, coalesced");
+        assert_eq!(j["maxDownloads"], max as u64);
+        assert_eq!(j["downloadsLeft"], 0, "the limit's own count");
+    }
 }

@@ -603,6 +603,9 @@ fn issue_21_entries_list_pages_in_a_stable_order_with_every_field() {
             "expirationTime": row.expiration_time,
             "guestLinkId": null,
             "downloadCount": 2,
+            // Issue 20: no download limit.
+            "maxDownloads": null,
+            "downloadsLeft": null,
         })
     );
     let n = find(&noted);

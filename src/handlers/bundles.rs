@@ -15,11 +15,12 @@ use serde_json::{json, Value};
 use super::download::{attachment_disposition, SANDBOX};
 use super::pages::{Nav, Page};
 use super::{empty_ok, invalid_request as invalid, json as json_response, read_json};
-use crate::app::{App, Need};
+use crate::app::{App, Caller, Need};
 use crate::error::{Error, OrNotFound, Result, StoreError, USED_UP};
 use crate::html::{encode_uri_component, expiry, format_size, html, Html};
 use crate::model::{
     parse_expiration, Bundle, BundleId, BundleUpdate, EntryId, EntryMeta, NewBundle, Timestamp,
+    TokenScope,
 };
 use crate::zip::{self, Layout, Member, MemberRead, ZipStream};
 
@@ -28,8 +29,16 @@ pub const MAX_LABEL_BYTES: usize = 200;
 
 /// `POST /api/bundles` with `{"entryIds": [...], "label": "...", "expiration": RFC 3339,
 /// "maxDownloads": n}` (all but `entryIds` optional; no expiration: never) → `{"id": …}`.
+/// The admin (session or admin-scope token) bundles any files; an upload-scope API token
+/// only files it uploaded itself (issue 21), else 403 and nothing is written.
 pub fn create(app: &App, req: &Request) -> Result<Response> {
-    app.require(req, Need::Admin)?;
+    let only_uploads_of = match app.require(req, Need::Upload)? {
+        Caller::Token {
+            id,
+            scope: TokenScope::Upload,
+        } => Some(id),
+        Caller::Token { .. } | Caller::Session => None,
+    };
     let body = read_json(req, app.config.max_json_body).map_err(Error::invalid_request)?;
     if !body.is_object() {
         return Err(invalid("malformed request"));
@@ -43,6 +52,7 @@ pub fn create(app: &App, req: &Request) -> Result<Response> {
             .map_err(invalid)?
             .flatten(),
         entries,
+        only_uploads_of,
     };
     let id = app
         .store

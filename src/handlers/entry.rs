@@ -60,8 +60,11 @@ pub fn get(app: &App, req: &Request, id: &str) -> Result<Response> {
 }
 
 /// A file as the API shows it: `{"id", "filename", "size", "contentType", "note",
-/// "uploadTime", "expirationTime", "guestLinkId", "downloadCount"}`; times in RFC 3339, and
-/// `null` for no note, never expiring, or not uploaded through a guest link.
+/// "uploadTime", "expirationTime", "guestLinkId", "downloadCount", "maxDownloads",
+/// "downloadsLeft"}`; times in RFC 3339, and `null` for no note, never expiring, not uploaded
+/// through a guest link, or no download limit. `downloadCount` is the history's (repeats
+/// from one client coalesced, issue 16); `downloadsLeft` is the limit's own count (issue 20),
+/// which every download takes from.
 fn entry_json(e: &EntryMeta, downloads: u64) -> Value {
     json!({
         "id": e.id.as_str(),
@@ -73,6 +76,8 @@ fn entry_json(e: &EntryMeta, downloads: u64) -> Value {
         "expirationTime": (!e.expiration.is_never()).then(|| e.expiration.rfc3339()),
         "guestLinkId": e.guest_link_id.as_ref().map(|g| g.as_str()),
         "downloadCount": downloads,
+        "maxDownloads": e.download_limit.map(|l| l.max),
+        "downloadsLeft": e.download_limit.map(|l| l.max.saturating_sub(l.used)),
     })
 }
 

@@ -29,7 +29,9 @@ fn bundle_from_row(r: &Row) -> rusqlite::Result<Bundle> {
 impl Store {
     /// Creates a bundle of `new.entries` (in that order) at `now`, under a fresh id that names
     /// no entry and no other bundle. [`StoreError::UnknownEntries`] lists the ids that name no
-    /// file (or an expired one); then nothing is written.
+    /// file (or an expired one); [`StoreError::NotOwnUploads`] when `new.only_uploads_of`
+    /// names a token and a file is not one of its uploads (checked in the same transaction).
+    /// Either way nothing is written.
     pub fn insert_bundle(&self, new: &NewBundle, now: Timestamp) -> Result<BundleId, StoreError> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -46,6 +48,19 @@ impl Store {
         }
         if !unknown.is_empty() {
             return Err(StoreError::UnknownEntries(unknown));
+        }
+        if let Some(token) = &new.only_uploads_of {
+            for id in &new.entries {
+                let own: bool = tx
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM rs_token_uploads \
+                         WHERE entry_id = ?1 AND token_id = ?2)",
+                    )?
+                    .query_row(params![id.as_str(), token.as_str()], |r| r.get(0))?;
+                if !own {
+                    return Err(StoreError::NotOwnUploads);
+                }
+            }
         }
         let id = loop {
             let candidate = BundleId::random();
@@ -248,6 +263,7 @@ mod tests {
             expiration: Timestamp::never(),
             max_downloads: None,
             entries,
+            only_uploads_of: None,
         }
     }
 
