@@ -160,6 +160,9 @@ impl App {
             ["files"] => {
                 methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::files(self, req) })
             }
+            ["bundles"] => {
+                methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::bundles(self, req) })
+            }
             ["files", id, "info"] => {
                 methods!(method, "GET, HEAD", { "GET" | "HEAD" => pages::info(self, req, id) })
             }

@@ -50,6 +50,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("/js/settings.js", "js/settings.js"),
     asset!("/js/tokens.js", "js/tokens.js"),
     asset!("/js/history.js", "js/history.js"),
+    asset!("/js/bundles.js", "js/bundles.js"),
     asset!("/favicon.ico", "icons/favicon.ico"),
     asset!("/favicon.svg", "icons/favicon.svg"),
     asset!("/favicon-16x16.png", "icons/favicon-16x16.png"),

@@ -450,11 +450,11 @@ fn issue_20_qr_codes_decode_to_the_links_as_users_open_them() {
         return;
     };
     assert_eq!(link, s.url(&format!("/-{id}")));
-    assert_eq!(
-        s.get(&format!("/files/{id}/qr.svg")).send().status,
-        401,
-        "admin only"
-    );
+    // Public, like the link it encodes (a guest's upload result shows it); 404 for no file.
+    let r = s.get(&format!("/files/{id}/qr.svg")).send();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(decode_qr(&r.body).unwrap(), s.url(&format!("/-{id}")));
+    assert_eq!(s.get("/files/zzzzzzzzzz/qr.svg").send().status, 404);
 
     let bid = create_bundle(&s, &serde_json::json!({"entryIds": [id]})).json()["id"]
         .as_str()
@@ -918,4 +918,51 @@ fn issue_20_history_coalescing_never_gives_a_one_time_link_a_second_download() {
         assert_eq!(j["maxDownloads"], max as u64);
         assert_eq!(j["downloadsLeft"], 0, "the limit's own count");
     }
+}
+
+#[test]
+fn issue_20_the_admins_list_of_bundles_is_paged_and_the_admins_alone() {
+    let s = Server::builder().arg("--page-size").arg("2").start();
+    let a = s.put_file(b"aaaa", "a.txt");
+    let b = s.put_file(b"bbbbbb", "b.txt");
+    let mut ids = Vec::new();
+    for label in ["first", "second", "third"] {
+        let r = create_bundle(
+            &s,
+            &serde_json::json!({ "entryIds": [a, b], "label": label, "maxDownloads": 2 }),
+        );
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    // A visitor is sent to log in.
+    let r = s.get("/bundles").send();
+    assert_eq!(r.status, 303, "{r:?}");
+    let page1 = s.get("/bundles").auth().send();
+    assert_eq!(page1.status, 200);
+    let html = page1.text();
+    assert!(html.contains("3 bundles"), "{html}");
+    let rows = html.matches("<tr data-id=").count();
+    assert_eq!(rows, 2, "a page at a time");
+    let page2 = s.get("/bundles?page=2").auth().send().text();
+    assert_eq!(page2.matches("<tr data-id=").count(), 1);
+    // Each row: its link, files and bytes, ZIP downloads out of its limit.
+    let all = format!("{html}{page2}");
+    for id in &ids {
+        assert!(all.contains(&format!("<tr data-id=\"{id}\">")), "{id}");
+        assert!(all.contains(&format!("href=\"/-{id}\"")), "{id}");
+    }
+    assert!(all.contains("2 files, 10 B"), "{all}");
+    assert!(all.contains("0 of 2"), "{all}");
+    // A deleted bundle leaves the list; an expired file leaves its count.
+    let r = s
+        .request("DELETE", &format!("/api/bundles/{}", ids[0]))
+        .auth()
+        .send();
+    assert_eq!(r.status, 200);
+    s.request("DELETE", &format!("/api/entry/{b}"))
+        .auth()
+        .send();
+    let html = s.get("/bundles").auth().send().text();
+    assert!(html.contains("2 bundles"), "{html}");
+    assert!(!html.contains(&ids[0]), "{html}");
+    assert!(html.contains("1 file, 4 B"), "{html}");
 }

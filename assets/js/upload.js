@@ -148,7 +148,7 @@
         fail(done.length ? `${reason} (${done.length} of ${files.length} files were uploaded before.)` : reason);
         return;
       }
-      done.push({ id, name: files[i].name });
+      done.push({ id, name: files[i].name, size: files[i].size });
     }
     if (isAdmin && done.length > 1 && shareAsOne && shareAsOne.checked) {
       let bundle;
@@ -279,8 +279,6 @@
     figure.id = "result-qr";
     const img = document.createElement("img");
     img.src = src;
-    img.width = 148;
-    img.height = 148;
     img.alt = `QR code of the ${caption.toLowerCase()}`;
     const cap = document.createElement("figcaption");
     cap.className = "hint";
@@ -299,7 +297,7 @@
     $("upload-another").focus();
   }
 
-  // One file: its two links (and for the admin its QR code and Edit); several: a list.
+  // One file: its two links and QR code (and for the admin Edit); several: a list.
   function showFiles(files) {
     const links = $("upload-links");
     const extra = $("result-extra");
@@ -316,7 +314,7 @@
       const wrap = document.createElement("div");
       wrap.className = "links-and-qr";
       wrap.append(boxes);
-      if (isAdmin) wrap.append(qr(`/files/${id}/qr.svg`, "Short link"));
+      wrap.append(qr(`/files/${id}/qr.svg`, "Short link"));
       links.replaceChildren(wrap);
       const edit = $("edit-link");
       if (isAdmin) {
@@ -335,7 +333,8 @@
     finish(`${files.length} files uploaded!`);
   }
 
-  // Several files under one link: the bundle's link and QR code, then each file.
+  // Several files under one link: the bundle's link with each file (name, size) under it, and
+  // its QR code beside them.
   function showBundle(bundle, files) {
     const links = $("upload-links");
     links.setAttribute("bundle", bundle);
@@ -343,21 +342,27 @@
     boxes.className = "link-boxes";
     boxes.id = "result-links";
     boxes.append(linkBox("bundle-link-box", "Link to all files", `/-${bundle}`));
+    const list = document.createElement("ul");
+    list.className = "plain bundle-files bundle-result-files";
+    for (const f of files) {
+      const li = document.createElement("li");
+      li.className = "bundle-file";
+      const a = document.createElement("a");
+      a.className = "bundle-file-name";
+      a.href = `/-${f.id}/${encodeURIComponent(f.name)}`;
+      a.textContent = f.name;
+      const size = document.createElement("span");
+      size.className = "bundle-file-size";
+      size.textContent = formatSize(f.size);
+      li.append(a, size);
+      list.append(li);
+    }
+    boxes.append(list);
     const wrap = document.createElement("div");
     wrap.className = "links-and-qr";
     wrap.append(boxes, qr(`/bundles/${bundle}/qr.svg`, "Link to all files"));
     links.replaceChildren(wrap);
-    const list = document.createElement("ul");
-    list.className = "plain bundle-result-files";
-    for (const f of files) {
-      const li = document.createElement("li");
-      const a = document.createElement("a");
-      a.href = `/-${f.id}/${encodeURIComponent(f.name)}`;
-      a.textContent = f.name;
-      li.append(a);
-      list.append(li);
-    }
-    $("result-extra").replaceChildren(list);
+    $("result-extra").replaceChildren();
     finish(`${files.length} files uploaded, shared as one link!`);
   }
 

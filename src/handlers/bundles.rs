@@ -255,8 +255,7 @@ fn page(app: &App, req: &Request, bundle: &Bundle) -> Result<Response> {
         "<section class=\"card bundle\" id=\"bundle\" data-id=\"{bid}\">\
          <div class=\"bundle-head\"><div><h1>{title}</h1>\
          <p class=\"lead\">{count}, {size} in all. Expires: {expires}</p></div>\
-         <figure class=\"qr\"><img src=\"/bundles/{bid}/qr.svg\" width=\"148\" height=\"148\" \
-         alt=\"QR code of this page's link\"><figcaption class=\"hint\">Scan to open this \
+         <figure class=\"qr\"><img src=\"/bundles/{bid}/qr.svg\" alt=\"QR code of this page's link\"><figcaption class=\"hint\">Scan to open this \
          page</figcaption></figure></div>\
          <ul class=\"bundle-files plain\" id=\"bundle-files\">{rows}</ul>\
          <div class=\"actions\">{download_all}\

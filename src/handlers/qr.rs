@@ -1,8 +1,10 @@
 //! QR codes of share links (issue 20), as SVG images: `GET /files/{id}/qr.svg` and
-//! `/guest-links/{id}/qr.svg` for the admin, `/bundles/{id}/qr.svg` for anyone (the public
-//! bundle page shows it; the code holds nothing the page's address does not). Each encodes
-//! the link as users open it: the short link, on the origin the request came in on (HTTPS
-//! when a trusted proxy says so, see `App::public_origin`).
+//! `/bundles/{id}/qr.svg` for anyone (a guest's upload result and the public bundle page show
+//! them; a code holds nothing but the link, which whoever asks already has in the id: it
+//! tells no more than `/-{id}` does), `/guest-links/{id}/qr.svg` for the admin (guest links
+//! are listed only to the admin). Each encodes the link as users open it: the short link, on
+//! the origin the request came in on (HTTPS when a trusted proxy says so, see
+//! `App::public_origin`).
 
 use rouille::{Request, Response};
 
@@ -10,9 +12,8 @@ use crate::app::{App, Need};
 use crate::error::{Error, OrNotFound, Result};
 use crate::model::{BundleId, GuestLinkId};
 
-/// `GET /files/{id}/qr.svg` (admin): the file's short link.
+/// `GET /files/{id}/qr.svg`: the file's short link (404 once the file is gone).
 pub fn file(app: &App, req: &Request, id: &str) -> Result<Response> {
-    app.require(req, Need::Admin)?;
     let id = super::entry_id(app, id)?;
     app.store
         .entry(&id, app.now())

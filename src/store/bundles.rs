@@ -26,6 +26,17 @@ fn bundle_from_row(r: &Row) -> rusqlite::Result<Bundle> {
     })
 }
 
+/// A row of the admin's list of bundles.
+#[derive(Debug)]
+pub struct BundleSummary {
+    /// The bundle, without its files' ids.
+    pub bundle: Bundle,
+    /// Its files still there (not deleted, not expired).
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
 impl Store {
     /// Creates a bundle of `new.entries` (in that order) at `now`, under a fresh id that names
     /// no entry and no other bundle. [`StoreError::UnknownEntries`] lists the ids that name no
@@ -114,6 +125,55 @@ impl Store {
             .query_map([id.as_str()], |r| Ok(EntryId::from_db(r.get(0)?)))?
             .collect::<Result<_, _>>()?;
         Ok(bundle)
+    }
+
+    /// How many bundles have not expired at `now` (the admin's list, [`Store::bundles_page`]).
+    pub fn bundle_total(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .reader()?
+            .prepare_cached("SELECT COUNT(*) FROM rs_bundles WHERE expiration_time > ?1")?
+            .query_row([now.rfc3339()], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// One page of the admin's list of bundles not expired at `now`, newest first: each
+    /// bundle (without its ids) with how many of its files are still there and their bytes.
+    /// At most `limit` rows, whatever the number of bundles.
+    pub fn bundles_page(
+        &self,
+        now: Timestamp,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<BundleSummary>, StoreError> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(&format!(
+            "WITH page AS (SELECT {BUNDLE_COLUMNS} FROM rs_bundles \
+             WHERE expiration_time > ?1 ORDER BY creation_time DESC, id LIMIT ?2 OFFSET ?3), \
+             live AS (SELECT be.bundle_id, e.id FROM rs_bundle_entries be \
+             JOIN entries e ON e.id = be.entry_id \
+             WHERE be.bundle_id IN (SELECT id FROM page) \
+             AND (e.expiration_time IS NULL OR e.expiration_time > ?1)) \
+             SELECT page.*, \
+             (SELECT COUNT(*) FROM live WHERE live.bundle_id = page.id), \
+             (SELECT COALESCE(SUM(LENGTH(d.chunk)), 0) FROM live \
+             JOIN entries_data d ON d.id = live.id WHERE live.bundle_id = page.id) \
+             FROM page ORDER BY page.creation_time DESC, page.id"
+        ))?;
+        let rows = st.query_map(
+            params![
+                now.rfc3339(),
+                limit.min(i64::MAX as u64) as i64,
+                offset.min(i64::MAX as u64) as i64
+            ],
+            |r| {
+                Ok(BundleSummary {
+                    bundle: bundle_from_row(r)?,
+                    files: r.get::<_, i64>(6)?.max(0) as u64,
+                    bytes: r.get::<_, i64>(7)?.max(0) as u64,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Whether a bundle with this id exists (expired or not).

@@ -30,6 +30,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::config::Config;
 use crate::error::StoreError;
 
+pub use bundles::BundleSummary;
 pub use chunk_reader::ChunkReader;
 pub use chunk_writer::ChunkSource;
 pub use downloads::{unique_ips, HistoryTotals};

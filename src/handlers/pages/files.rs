@@ -98,11 +98,13 @@ pub fn files(app: &App, req: &Request) -> Result<Response> {
     };
     let body = html!(
         "<div class=\"page-head\"><h1>Files <span class=\"count\" id=\"files-count\">{count}\
-         </span>{show_all}</h1>\
+         </span>{show_all}</h1><div class=\"page-head-actions\">\
          <form class=\"filter js-only\" method=\"get\" action=\"/files\" role=\"search\">\
          <label for=\"filter\" class=\"visually-hidden\">Filter files</label><input \
          type=\"search\" id=\"filter\" name=\"q\" value=\"{q}\" \
-         placeholder=\"Filter by name or note\" autocomplete=\"off\"></form></div>{table}",
+         placeholder=\"Filter by name or note\" autocomplete=\"off\"></form>\
+         <a class=\"button\" id=\"bundles-link\" href=\"/bundles\">Bundles</a></div></div>\
+         {table}",
         count = count,
         show_all = show_all,
         q = filter.unwrap_or(""),
@@ -117,7 +119,8 @@ fn file_row(e: &EntryMeta, now: Timestamp) -> Html {
     let search = format!("{} {}", e.filename.as_str(), note).to_lowercase();
     html!(
         "<tr test-data-filename=\"{name}\" data-search=\"{search}\">\
-         <td class=\"cell-name\" data-label=\"Filename\"><a href=\"/-{id}\">{name}</a>{lock}</td>\
+         <td class=\"cell-name\" data-label=\"Filename\"><a href=\"/-{id}\">{name}</a>{lock}{limit}\
+         </td>\
          <td class=\"cell-note\" data-label=\"Note\">{note}</td>\
          <td class=\"cell-size\" data-label=\"Size\">{size}</td>\
          <td class=\"cell-uploaded\" data-label=\"Uploaded\">{uploaded}</td>\
@@ -141,10 +144,29 @@ fn file_row(e: &EntryMeta, now: Timestamp) -> Html {
         } else {
             Html::default()
         },
+        limit = limit_badge(e),
         size = format_size(e.size),
         uploaded = time(e.upload_time, "date"),
         expires = expiry(now, e.expiration),
     )
+}
+
+/// A file's download limit in the list (issue 20): downloads left, or "used up".
+fn limit_badge(e: &EntryMeta) -> Html {
+    match e.download_limit {
+        None => Html::default(),
+        Some(l) if l.is_used_up() => html!(
+            " <span class=\"badge limit-badge used-up\" title=\"All {max} downloads were \
+             used\">used up</span>",
+            max = l.max
+        ),
+        Some(l) => html!(
+            " <span class=\"badge limit-badge\" title=\"Downloads left of {max}\">{left} of \
+             {max} left</span>",
+            left = l.max.saturating_sub(l.used),
+            max = l.max
+        ),
+    }
 }
 
 /// `GET /files/{id}/info`.
@@ -190,8 +212,7 @@ pub fn info(app: &App, req: &Request, id: &str) -> Result<Response> {
         "<h1 class=\"page-title\">File information</h1>\
          <section class=\"card\"><dl class=\"details\">\
          <dt>Links</dt><dd><div class=\"links-and-qr\">{links}\
-         <figure class=\"qr\"><img src=\"/files/{eid}/qr.svg\" width=\"148\" \
-         height=\"148\" alt=\"QR code of the short link\"><figcaption class=\"hint\">\
+         <figure class=\"qr\"><img src=\"/files/{eid}/qr.svg\" alt=\"QR code of the short link\"><figcaption class=\"hint\">\
          Short link</figcaption></figure></div></dd>\
          <dt>Filename</dt><dd class=\"filename\">{name}</dd>\
          <dt>Size</dt><dd>{size}</dd>\

@@ -11,7 +11,7 @@ use crate::error::{Error, OrNotFound, Result};
 use crate::html::{expiry, format_size, html, time, Html};
 use crate::model::{GuestLink, GuestLinkId, LinkSpent, Timestamp, NEVER_DAYS};
 
-const ICON_TRASH: Html = Html::trusted(
+pub const ICON_TRASH: Html = Html::trusted(
     "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M9 3h6l1 \
      2h4v2H4V5h4zM6 9h12l-1 12H7zm3 2v8h2v-8zm4 0v8h2v-8z\"/></svg>",
 );
@@ -66,8 +66,7 @@ fn link_row(link: &GuestLink, now: Timestamp) -> Html {
          </button>\
          <details class=\"qr-toggle\"{copy_hidden}><summary class=\"button small\" \
          title=\"QR code of the link\">QR</summary><img class=\"qr-image\" \
-         src=\"/guest-links/{id}/qr.svg\" loading=\"lazy\" width=\"148\" height=\"148\" \
-         alt=\"QR code of the guest link\"></details>\
+         src=\"/guest-links/{id}/qr.svg\" loading=\"lazy\" alt=\"QR code of the guest link\"></details>\
          <button type=\"button\" class=\"button small toggle-link js-only\">{toggle}</button>\
          <button type=\"button\" class=\"icon-button delete-link js-only\" aria-label=\"Delete\" \
          title=\"Delete\">{ICON_TRASH}</button></div></td></tr>",

@@ -2,6 +2,7 @@
 //! error page browsers see (chosen in `error.rs`).
 //! The pages themselves live in the submodules, one per area.
 
+mod bundles;
 mod files;
 mod guest_links;
 mod history;
@@ -11,6 +12,7 @@ mod tokens;
 pub mod unlock;
 mod upload;
 
+pub use bundles::list as bundles;
 pub use files::{confirm_delete, edit, files, info};
 pub use guest_links::{guest_upload, list as guest_links, new as new_guest_link};
 pub use history::downloads;

@@ -50,7 +50,26 @@ test("several files dropped at once are shared as one link, with a QR code and a
     "notes.txt",
     "données été.csv",
   ]);
+  assert.deepEqual(await page.locator(".bundle-result-files .bundle-file-size").allTextContents(), [
+    "12 B",
+    "24 B",
+    "8 B",
+  ]);
+  const firstFile = await page.locator(".bundle-result-files a").first().getAttribute("href");
+  // Every QR module the same size: the image is drawn at its own size, 4 px a module.
+  const qrBox = await page.locator("#result-qr img").evaluate((img) => [img.clientWidth, img.naturalWidth]);
+  assert.equal(qrBox[0], qrBox[1], `QR drawn at its natural size: ${qrBox}`);
+  assert.equal(qrBox[0] % 4, 0);
   await shot(page, "upload-bundle-result");
+
+  // The admin's list of bundles, reached from the file list.
+  await page.goto(`${server.url}/files`);
+  await page.locator("#bundles-link").click();
+  await page.waitForURL(`${server.url}/bundles`);
+  assert.equal(await page.title(), "PicoShare - Bundles");
+  const row = page.locator(`tr[data-id="${bundle}"]`);
+  assert.match(await row.innerText(), /3 files, 44 B/);
+  await shotBoth(context, `${server.url}/bundles`, "bundles-list");
 
   // The bundle page, as the person the link is sent to sees it (no cookie).
   const visitor = await newPage(browser);
@@ -83,8 +102,47 @@ test("several files dropped at once are shared as one link, with a QR code and a
   assert.ok(zip.includes(Buffer.from("notes (2).txt")), "duplicate names made unique");
   visitor.expectClean();
   await visitor.context.close();
+
+  // Deleting the bundle from the list keeps its files.
+  await page.goto(`${server.url}/bundles`);
+  page.once("dialog", (d) => d.accept());
+  await page.locator(`tr[data-id="${bundle}"] .delete-bundle`).click();
+  await page.locator("#snackbar.show").waitFor();
+  assert.equal(await page.locator(`tr[data-id="${bundle}"]`).count(), 0);
+  assert.equal((await page.request.get(`${server.url}/-${bundle}`)).status(), 404);
+  const kept = await page.request.get(`${server.url}${firstFile}`);
+  assert.equal(await kept.text(), "first notes\n", "its files stay");
   expectClean();
   await context.close();
+});
+
+test("a guest's upload result shows the link's QR code", async () => {
+  const admin = await newPage(browser);
+  await login(admin.page, server);
+  const link = await admin.page.evaluate(async () => {
+    const r = await fetch("/api/guest-links", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ label: "QR", urlExpirationTime: "2999-12-31T00:00:00Z", fileLifetime: "24h" }),
+    });
+    return (await r.json()).id;
+  });
+  await admin.context.close();
+  const guest = await newPage(browser);
+  await guest.page.goto(`${server.url}/g/${link}`);
+  await guest.page.locator(".file-input").setInputFiles({
+    name: "from a guest.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from("hello from a guest\n"),
+  });
+  await guest.page.locator("#upload-result:not([hidden])").waitFor();
+  const short = await guest.page.locator("#short-link-box .link").textContent();
+  const id = short.match(/\/-([A-Za-z0-9]{10})$/)[1];
+  assert.ok(await loaded(guest.page.locator("#result-qr img")), "the guest's result has a QR code");
+  assert.equal(await guest.page.locator("#result-qr img").getAttribute("src"), `/files/${id}/qr.svg`);
+  await shot(guest.page, "guest-upload-complete-qr");
+  guest.expectClean();
+  await guest.context.close();
 });
 
 test("a one-time link works once, then shows the used-up page", async () => {
@@ -121,6 +179,13 @@ test("a one-time link works once, then shows the used-up page", async () => {
   assert.match(await page.locator(".download-limit").innerText(), /Used up: 1 of 1 downloads/);
   assert.ok(await loaded(page.locator(".details .qr img")));
   await shotBoth(context, page.url(), "file-info-qr");
+  // The file list says so too.
+  await page.goto(`${server.url}/files`);
+  assert.equal(
+    await page.locator('tr[test-data-filename="secret plan.txt"] .limit-badge').textContent(),
+    "used up",
+  );
+  await shot(page, "files-limits");
   expectClean();
   await context.close();
 });
