@@ -4,7 +4,8 @@
 Uploads one file FILES times (ZIP_FILE_MIB MiB each, default 3 × 1,434 MiB: a 4.2 GiB ZIP,
 past ZIP64's 4 GiB line), bundles them, restarts the server (so VmHWM is the download's own),
 then streams the ZIP to a client that counts its bytes and checks its end records, sampling
-the server's VmRSS every half second. Prints the samples' spread and VmHWM. Standard library
+the server's VmRSS every half second. Prints the samples' spread and VmHWM, and for a
+baseline in the same run the VmHWM of one of the files downloaded plainly. Standard library
 only; needs the release binary (`cargo build --release`) and about 2 × the ZIP on disk.
 
     python3 bench/zip_memory.py            # ZIP_FILE_MIB=1434 FILES=3
@@ -69,6 +70,16 @@ def main():
         t.join()
         hwm = srv.status("VmHWM")
         srv.stop()
+        # Baseline, same run: one of the files downloaded plainly by a fresh process.
+        srv = Server(db)
+        plain_idle = srv.status("VmHWM")
+        c = http.client.HTTPConnection("127.0.0.1", srv.port)
+        c.request("GET", f"/-{ids[0]}")
+        r = c.getresponse()
+        while r.read(MIB):
+            pass
+        plain_hwm = srv.status("VmHWM")
+        srv.stop()
         # The end records: ZIP64 end of central directory (PK\x06\x06), its locator, then the
         # classic end record whose 32-bit fields say "see ZIP64" (0xFFFFFFFF).
         eocd = tail.rfind(b"PK\x05\x06")
@@ -92,6 +103,8 @@ def main():
               f"min {min(steady) / MIB:.1f} MiB, max {max(steady) / MIB:.1f} MiB")
         print(f"server VmHWM: {idle_hwm / MIB:.1f} MiB idle (fresh process), "
               f"{hwm / MIB:.1f} MiB after the whole ZIP")
+        print(f"baseline, one {FILE_MIB} MiB file downloaded plainly by a fresh process: VmHWM "
+              f"{plain_idle / MIB:.1f} MiB idle, {plain_hwm / MIB:.1f} MiB after")
         needs64 = declared > 0xFFFFFFFF
         ok = got == declared and crcs == [crc] * FILES and (
             not needs64 or (z64 >= 0 and entries == FILES))
