@@ -1,12 +1,25 @@
 //! Owns reading one request body from the connection: Content-Length or chunked framing,
-//! the lazy `100 Continue`, stall timeouts, and draining an unread remainder in bounded memory.
+//! the lazy `100 Continue`, stall timeouts and the minimum rate, reading a small body whole
+//! before the request is handed over, and draining an unread remainder in bounded memory.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::chunked::ChunkedDecoder;
 use crate::conn_io::{is_timeout, ConnIo};
 use crate::head::Framing;
+use crate::limits::Limits;
+use crate::pace::{Cuts, Pace};
+
+/// A small body read by the connection thread before the request was handed over.
+#[derive(Debug)]
+struct Prefetched {
+    data: Vec<u8>,
+    pos: usize,
+    /// Why it is shorter than declared, given to the reader after the bytes.
+    error: Option<(io::ErrorKind, &'static str)>,
+}
 
 #[derive(Debug)]
 enum Kind {
@@ -23,6 +36,9 @@ pub(crate) struct BodyReader {
     continue_pending: bool,
     failed: bool,
     stall: Duration,
+    pace: Pace,
+    prefetched: Option<Prefetched>,
+    cuts: Arc<Cuts>,
 }
 
 /// What must happen to the connection once the response is out.
@@ -41,7 +57,8 @@ impl BodyReader {
         io: ConnIo,
         framing: Framing,
         expect_continue: bool,
-        stall: Duration,
+        limits: &Limits,
+        cuts: Arc<Cuts>,
     ) -> Self {
         let kind = match framing {
             Framing::None => Kind::Empty,
@@ -53,8 +70,84 @@ impl BodyReader {
             kind,
             continue_pending: expect_continue,
             failed: false,
-            stall,
+            stall: limits.body_read_stall_timeout,
+            pace: Pace::for_body(limits),
+            prefetched: None,
+            cuts,
         }
+    }
+
+    /// Whether this is a small body (see `Limits::small_body_max`) that the connection thread
+    /// should read whole with [`BodyReader::prefetch`] before handing the request over.
+    pub(crate) fn is_small(&self, limits: &Limits) -> bool {
+        matches!(self.kind, Kind::Length(n) if n > 0 && n <= limits.small_body_max)
+    }
+
+    /// The deadline for prefetching a small body: `small_body_timeout` from now, plus one
+    /// second per `min_rate` bytes of declared length.
+    pub(crate) fn prefetch_deadline(&self, limits: &Limits) -> Instant {
+        let declared = match self.kind {
+            Kind::Length(n) => n,
+            _ => 0,
+        };
+        let extra = if limits.min_rate == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(declared as f64 / limits.min_rate as f64)
+        };
+        Instant::now() + limits.small_body_timeout + extra
+    }
+
+    /// Reads the whole body (a small one of known length) into memory, until `deadline`.
+    /// Sends `100 Continue` first if the client asked for it. A body cut short, stalled or
+    /// late is kept as received; the application's reader gets its bytes, then the error it
+    /// would have met reading from the socket itself.
+    pub(crate) fn prefetch(&mut self, deadline: Instant) {
+        let Kind::Length(declared) = self.kind else {
+            return;
+        };
+        let mut data = vec![0u8; usize::try_from(declared).unwrap_or(0)];
+        let mut got = 0;
+        let mut error = None;
+        while got < data.len() {
+            let now = Instant::now();
+            if now >= deadline {
+                self.failed = true;
+                Cuts::count(&self.cuts.slow_bodies);
+                error = Some((
+                    io::ErrorKind::TimedOut,
+                    "the request body did not arrive within its deadline",
+                ));
+                break;
+            }
+            let wait = (deadline - now).min(self.stall);
+            match self.read_timed(&mut data[got..], wait) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let why = if e.kind() == io::ErrorKind::UnexpectedEof {
+                        "connection closed before the whole request body arrived"
+                    } else if is_timeout(&e) && Instant::now() >= deadline {
+                        Cuts::count(&self.cuts.slow_bodies);
+                        "the request body did not arrive within its deadline"
+                    } else if is_timeout(&e) {
+                        Cuts::count(&self.cuts.slow_bodies);
+                        "request body stalled longer than the body read timeout"
+                    } else {
+                        "reading the request body failed"
+                    };
+                    error = Some((e.kind(), why));
+                    break;
+                }
+            }
+        }
+        data.truncate(got);
+        self.prefetched = Some(Prefetched {
+            data,
+            pos: 0,
+            error,
+        });
     }
 
     /// Gives the connection back once the exchange is over.
@@ -175,9 +268,38 @@ impl BodyReader {
 
 impl Read for BodyReader {
     /// Reads the body. The first call sends `100 Continue` if the client asked for it. A body
-    /// cut short fails with `UnexpectedEof`; a stall fails with `TimedOut`.
+    /// cut short fails with `UnexpectedEof`; a stall, or a client sending below the minimum
+    /// rate, fails with `TimedOut`.
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let stall = self.stall;
-        self.read_timed(out, stall)
+        if let Some(pre) = &mut self.prefetched {
+            let left = &pre.data[pre.pos..];
+            if !left.is_empty() {
+                let n = left.len().min(out.len());
+                out[..n].copy_from_slice(&left[..n]);
+                pre.pos += n;
+                return Ok(n);
+            }
+            if let Some((kind, why)) = pre.error {
+                return Err(io::Error::new(kind, why));
+            }
+            self.prefetched = None;
+        }
+        let started = Instant::now();
+        let result = self.read_timed(out, self.pace.allowance());
+        match &result {
+            Ok(n) => self.pace.record(started.elapsed(), *n),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                self.pace.record(started.elapsed(), 0);
+                Cuts::count(&self.cuts.slow_bodies);
+                if self.pace.exhausted() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the request body arrives slower than the minimum rate",
+                    ));
+                }
+            }
+            Err(_) => {}
+        }
+        result
     }
 }

@@ -1,7 +1,9 @@
-//! Owns the life of one connection on its own thread: read a head within its deadlines, hand
-//! the request to the application, wait for the response, drain or close, repeat.
+//! Owns the life of one connection on its own thread: read a head within its deadlines (and a
+//! small body, so a slow client never holds an application thread), hand the request to the
+//! application, write a buffered response or wait for the application's own, drain or close,
+//! repeat.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -11,9 +13,10 @@ use crate::body::{After, BodyReader};
 use crate::conn_io::{is_timeout, ConnIo};
 use crate::head::{parse_head, Head, HeadScanner, Scan};
 use crate::limits::Limits;
+use crate::pace::PacedWriter;
 use crate::request::{Completion, Request};
 use crate::response::{write_error, Response};
-use crate::server::Shared;
+use crate::server::{Phase, Shared};
 
 /// Frees the connection's slot however the thread ends.
 struct SlotGuard<'a> {
@@ -56,10 +59,10 @@ pub(crate) fn serve(
     let mut io = ConnIo::new(stream, limits.max_head_bytes + 1);
     let mut first = true;
     loop {
-        if !shared.enter_waiting(id) {
+        if !first && !shared.enter(id, Phase::Idle) {
             return;
         }
-        let head = match read_head(&mut io, limits, first) {
+        let head = match read_head(&mut io, &shared, id, first) {
             HeadRead::Ready(head) => head,
             HeadRead::Closed => return,
             HeadRead::Reject(status) => {
@@ -69,16 +72,21 @@ pub(crate) fn serve(
             }
         };
         first = false;
-        if !shared.enter_active(id) {
-            return;
-        }
-        let (done_tx, done_rx) = mpsc::sync_channel(1);
-        let body = BodyReader::new(
+        let mut body = BodyReader::new(
             io,
             head.framing,
             head.expect_continue,
-            limits.body_read_stall_timeout,
+            limits,
+            Arc::clone(&shared.cuts),
         );
+        if body.is_small(limits) {
+            // Still `Receiving`: a slow small body is as evictable as a slow head.
+            body.prefetch(body.prefetch_deadline(limits));
+        }
+        if !shared.enter(id, Phase::Serving) {
+            return;
+        }
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
         let request = Request::new(head, body, Some(peer), done_tx, Arc::clone(&shared));
         let mut refused = false;
         if let Err(TrySendError::Full(rq) | TrySendError::Disconnected(rq)) = tx.try_send(request) {
@@ -87,16 +95,34 @@ pub(crate) fn serve(
             refused = true;
             let _ = rq.respond(Response::empty(503));
         }
-        let (body, reuse) = match done_rx.recv() {
-            Ok(Completion::Done { body, reuse }) => (body, reuse && !refused),
+        let (body, reuse, pending) = match done_rx.recv() {
+            Ok(Completion::Done {
+                body,
+                reuse,
+                pending,
+            }) => (body, reuse && !refused, pending),
             // The socket now belongs to the upgraded stream; it stays open without us.
             Ok(Completion::Upgraded) | Err(_) => return,
         };
         let Some(mut body) = body else {
             return;
         };
+        if !pending.is_empty() {
+            // A response the application rendered into memory: written here, so a client
+            // that does not read holds this thread, not one of the application's.
+            let stream = Arc::clone(body.io().stream());
+            let written = shared.enter(id, Phase::Sending)
+                && PacedWriter::new(&stream, limits, &shared.cuts)
+                    .write_all(&pending)
+                    .is_ok();
+            drop(pending);
+            if !written {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+        }
         let keep = reuse
-            && shared.enter_waiting(id)
+            && shared.enter(id, Phase::Receiving)
             && match body.after(limits.drain_cap) {
                 After::Reusable => true,
                 After::Drainable => {
@@ -121,8 +147,10 @@ pub(crate) fn serve(
 }
 
 /// Reads one request head. A new connection has `head_read_timeout` from now; a kept-alive one
-/// first waits up to `keepalive_idle_timeout` for a byte, then has `head_read_timeout`.
-fn read_head(io: &mut ConnIo, limits: &Limits, first: bool) -> HeadRead {
+/// first waits up to `keepalive_idle_timeout` for a byte (idle, first in line for eviction),
+/// then has `head_read_timeout`.
+fn read_head(io: &mut ConnIo, shared: &Shared, id: u64, first: bool) -> HeadRead {
+    let limits = &shared.limits;
     if !first && io.buffered().is_empty() {
         if io
             .set_read_timeout(Some(limits.keepalive_idle_timeout))
@@ -138,6 +166,9 @@ fn read_head(io: &mut ConnIo, limits: &Limits, first: bool) -> HeadRead {
                 Err(_) => return HeadRead::Closed,
             }
         }
+    }
+    if !first && !shared.enter(id, Phase::Receiving) {
+        return HeadRead::Closed;
     }
     let deadline = Instant::now() + limits.head_read_timeout;
     let mut scanner = HeadScanner::new(limits);

@@ -17,8 +17,12 @@
 //! ```
 //!
 //! Guarantees, each with the `Limits` field that bounds it:
-//! - at most `max_connections` open connections, one thread each; past that a waiting
-//!   connection is evicted or the newcomer gets a fast `503`; no unbounded queue;
+//! - at most `max_connections` open connections, one thread each, and `max_connections_per_ip`
+//!   from one address; past that a waiting connection is evicted (idle keep-alive first) or the
+//!   newcomer gets a fast `503`; no unbounded queue;
+//! - no slow client holds an application thread: small bodies (`small_body_max`) are read
+//!   before the request is handed over, small responses (`buffered_response_max`) are written
+//!   by the connection thread, and other transfers must keep up `min_rate` over `rate_window`;
 //! - timeouts for the request head, keep-alive idle time, stalled body reads and stalled writes;
 //! - request line → `414`, header line, header count and head size → `431`, malformed → `400`,
 //!   HTTP/2 or later → `505`, unknown `Expect` → `417`, all in constant memory;
@@ -40,6 +44,7 @@ mod connection;
 mod date;
 mod head;
 mod limits;
+mod pace;
 mod request;
 mod response;
 mod server;

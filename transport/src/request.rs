@@ -11,7 +11,8 @@ use crate::body::{After, BodyReader};
 use crate::common::{HTTPVersion, Header, Method};
 use crate::conn_io::ConnIo;
 use crate::head::Head;
-use crate::response::{write_error, write_response, Response, WriteCtx};
+use crate::pace::PacedWriter;
+use crate::response::{error_bytes, write_response, Response, WriteCtx};
 use crate::server::Shared;
 
 /// Anything that can be read from and written to, such as an upgraded connection.
@@ -20,14 +21,19 @@ pub trait ReadWrite: Read + Write {}
 impl<T> ReadWrite for T where T: Read + Write {}
 
 /// What the connection thread gets back when the application is done with a request.
+// One exists per connection, sent once per request: boxing the large variant would only add
+// an allocation per request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Completion {
-    /// The response is out (or failed). `reuse` says whether the connection may serve another
-    /// request after draining what `body.after()` allows; `body` is the connection's read side
-    /// when it is still available.
+    /// The response is out (or failed), or rendered into `pending` for the connection thread
+    /// to write. `reuse` says whether the connection may serve another request after draining
+    /// what `body.after()` allows; `body` is the connection's read side when it is still
+    /// available.
     Done {
         body: Option<BodyReader>,
         reuse: bool,
+        pending: Vec<u8>,
     },
     /// The socket now belongs to an upgraded stream.
     Upgraded,
@@ -135,18 +141,38 @@ impl Request {
         }
     }
 
-    /// Writes the response. Returns an error if the client could not be sent all of it, or if
-    /// the response body was shorter than its declared length; the connection is then closed.
+    /// Writes the response. Returns an error if the client could not be sent all of it (it
+    /// stopped reading, or read below the minimum rate), or if the response body was shorter
+    /// than its declared length; the connection is then closed.
+    ///
+    /// A response of known length up to `Limits::buffered_response_max` (and any `HEAD`
+    /// answer or bodiless status) is rendered into memory and handed to the connection's own
+    /// thread, which writes it: this returns at once, whatever the client's speed, and a
+    /// client's failure to read it is no longer reported here.
     pub fn respond<R: Read>(mut self, response: Response<R>) -> io::Result<()> {
         let Some(body) = self.body.take() else {
             return Err(io::Error::other("request already answered"));
         };
         let ctx = self.write_ctx(&body);
-        let result = write_response(body.io().stream(), ctx, response);
+        let limits = &self.shared.limits;
+        let small = ctx.head_request
+            || response.status_code().forbids_body()
+            || response
+                .data_length()
+                .is_some_and(|n| n <= limits.buffered_response_max);
+        let (result, pending) = if small {
+            let mut out = Vec::new();
+            (write_response(&mut out, ctx, response), out)
+        } else {
+            let stream = Arc::clone(body.io().stream());
+            let mut out = PacedWriter::new(&stream, limits, &self.shared.cuts);
+            (write_response(&mut out, ctx, response), Vec::new())
+        };
         let reuse = matches!(result, Ok(true));
         self.finish(Completion::Done {
             body: Some(body),
             reuse,
+            pending,
         });
         result.map(|_| ())
     }
@@ -175,7 +201,12 @@ impl Request {
             upgrade: Some(protocol),
             write_buffer: self.shared.limits.write_buffer,
         };
-        let written = write_response(body.io().stream(), ctx, response);
+        let stream = Arc::clone(body.io().stream());
+        let written = write_response(
+            &mut PacedWriter::new(&stream, &self.shared.limits, &self.shared.cuts),
+            ctx,
+            response,
+        );
         let mut io = body.into_io();
         let _ = io.set_read_timeout(None);
         if written.is_err() {
@@ -200,10 +231,16 @@ impl Drop for Request {
             return;
         }
         let body = self.body.take();
-        if let Some(body) = &body {
-            let _ = write_error(body.io().stream(), 500);
-        }
-        self.finish(Completion::Done { body, reuse: false });
+        let pending = if body.is_some() {
+            error_bytes(500)
+        } else {
+            Vec::new()
+        };
+        self.finish(Completion::Done {
+            body,
+            reuse: false,
+            pending,
+        });
     }
 }
 

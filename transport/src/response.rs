@@ -185,8 +185,8 @@ enum BodyMode {
 /// Writes `response` for a request described by `ctx`. Returns whether the connection may be
 /// reused afterwards. An `Err` means the response could not be written completely (the
 /// connection must be closed).
-pub(crate) fn write_response<R: Read>(
-    stream: &TcpStream,
+pub(crate) fn write_response<R: Read, W: Write>(
+    out: &mut W,
     ctx: WriteCtx<'_>,
     response: Response<R>,
 ) -> io::Result<bool> {
@@ -248,11 +248,10 @@ pub(crate) fn write_response<R: Read>(
     }
     head.extend_from_slice(b"\r\n");
 
-    let mut out: &TcpStream = stream;
     match mode {
         _ if ctx.head_request => out.write_all(&head)?,
         BodyMode::None => out.write_all(&head)?,
-        BodyMode::Length(n) => write_sized(head, &mut data, n, ctx.write_buffer, &mut out)?,
+        BodyMode::Length(n) => write_sized(head, &mut data, n, ctx.write_buffer, out)?,
         BodyMode::Chunked | BodyMode::UntilClose => {
             let mut out = BufWriter::with_capacity(ctx.write_buffer, out);
             out.write_all(&head)?;
@@ -340,17 +339,22 @@ fn write_chunked<R: Read, W: Write>(data: &mut R, out: &mut W) -> io::Result<()>
     out.write_all(b"0\r\n\r\n")
 }
 
-/// Writes a short plain-text error response and asks for the connection to close.
-pub(crate) fn write_error(stream: &TcpStream, status: u16) -> io::Result<()> {
+/// A short plain-text error response that asks for the connection to close.
+pub(crate) fn error_bytes(status: u16) -> Vec<u8> {
     let code = StatusCode(status);
     let body = format!("{} {}\n", status, code.default_reason_phrase());
-    let text = format!(
+    format!(
         "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nDate: {}\r\nServer: picoshare\r\nConnection: close\r\n\r\n{body}",
         code.default_reason_phrase(),
         body.len(),
         http_date(SystemTime::now()),
-    );
-    (&*stream).write_all(text.as_bytes())?;
+    )
+    .into_bytes()
+}
+
+/// Writes a short plain-text error response and asks for the connection to close.
+pub(crate) fn write_error(stream: &TcpStream, status: u16) -> io::Result<()> {
+    (&*stream).write_all(&error_bytes(status))?;
     (&*stream).flush()
 }
 

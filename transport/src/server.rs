@@ -1,6 +1,6 @@
-//! Owns the listening socket, the accept loop, the bounded table of open connections (with
-//! eviction of waiting ones and fast `503`s), the request hand-off to the application, and
-//! graceful stop.
+//! Owns the listening socket, the accept loop, the bounded table of open connections (a cap
+//! in all and per client address, eviction of waiting ones — idle keep-alive first — and fast
+//! `503`s), the request hand-off to the application, and graceful stop.
 
 use std::error::Error;
 use std::io::{self, Write};
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::connection;
 use crate::limits::{limits, Limits};
+use crate::pace::Cuts;
 use crate::request::Request;
 
 const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\nRetry-After: 1\r\nServer: picoshare\r\nConnection: close\r\n\r\n503 Service Unavailable\n";
@@ -51,15 +52,44 @@ pub struct Stats {
     pub rejected_busy: u64,
     /// Waiting connections (idle or slow head) closed to make room for a new one.
     pub evicted: u64,
+    /// Connections refused with a fast `503` because their address had
+    /// `max_connections_per_ip` open, none of them waiting.
+    pub rejected_per_ip: u64,
+    /// Request bodies cut for arriving below the minimum rate, stalling, or (small bodies)
+    /// missing their deadline.
+    pub slow_bodies: u64,
+    /// Responses cut because the client read them below the minimum rate or stopped reading.
+    pub slow_readers: u64,
+}
+
+/// What a connection is doing, for eviction and graceful stop. Ordered: under pressure the
+/// first phases are evicted first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    /// Kept alive between requests, nothing of the next one received yet.
+    Idle,
+    /// Receiving a request head or a small body, or draining an unread body.
+    Receiving,
+    /// The connection thread writes a buffered response to the client.
+    Sending,
+    /// The application holds the request: never evicted.
+    Serving,
+}
+
+impl Phase {
+    /// Whether a graceful stop closes the connection at once.
+    fn closes_on_stop(self) -> bool {
+        matches!(self, Phase::Idle | Phase::Receiving)
+    }
 }
 
 #[derive(Debug)]
 struct Slot {
     id: u64,
+    ip: IpAddr,
     stream: Arc<TcpStream>,
-    /// `Some` while the connection waits for a request head or drains a body: it may be
-    /// evicted or closed by a graceful stop.
-    waiting_since: Option<Instant>,
+    phase: Phase,
+    since: Instant,
     evicted: bool,
 }
 
@@ -80,8 +110,18 @@ pub(crate) struct Shared {
     accepted: AtomicU64,
     accept_errors: AtomicU64,
     rejected_busy: AtomicU64,
+    rejected_per_ip: AtomicU64,
     evicted: AtomicU64,
+    pub(crate) cuts: Arc<Cuts>,
     linger: Mutex<Option<SyncSender<Arc<TcpStream>>>>,
+}
+
+/// Why a new connection was not admitted.
+enum Refusal {
+    /// Every slot is serving a request (or the server is stopping).
+    Busy,
+    /// Its address has `max_connections_per_ip` connections, none of them evictable.
+    AddressFull,
 }
 
 impl Shared {
@@ -93,73 +133,98 @@ impl Shared {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Reserves a slot for a new connection, evicting the longest-waiting connection when the
-    /// table is full. Returns `None` when no slot can be had (or the server is stopping).
-    fn try_admit(&self, stream: &Arc<TcpStream>) -> Option<u64> {
-        let max = self.limits.max_connections;
+    /// Reserves a slot for a new connection from `ip`. When `ip` is at its per-address cap,
+    /// one of its own waiting connections is evicted; when the table is full, a waiting
+    /// connection is (idle keep-alive first, then those of the address with the most
+    /// connections, then the longest waiting).
+    fn try_admit(&self, stream: &Arc<TcpStream>, ip: IpAddr) -> Result<u64, Refusal> {
+        let limits = &self.limits;
         let mut table = self.lock();
         if self.is_stopping() {
-            return None;
+            return Err(Refusal::Busy);
         }
-        if table.slots.len() >= max {
-            let now = Instant::now();
-            let victim = table
-                .slots
-                .iter_mut()
-                .filter(|s| !s.evicted)
-                .filter_map(|s| s.waiting_since.map(|t| (t, s)))
-                .filter(|(t, _)| now.duration_since(*t) >= EVICTION_GRACE)
-                .min_by_key(|(t, _)| *t)
-                .map(|(_, s)| s);
-            let victim = victim?;
-            victim.evicted = true;
-            let _ = victim.stream.shutdown(Shutdown::Both);
-            self.evicted.fetch_add(1, Ordering::Relaxed);
-            let deadline = Instant::now() + Duration::from_millis(250);
-            while table.slots.len() >= max {
-                let now = Instant::now();
-                if now >= deadline {
-                    return None;
-                }
-                table = self
-                    .changed
-                    .wait_timeout(table, deadline - now)
-                    .map(|(g, _)| g)
-                    .unwrap_or_else(|p| p.into_inner().0);
+        let from_ip = |t: &Table| t.slots.iter().filter(|s| s.ip == ip && !s.evicted).count();
+        if from_ip(&table) >= limits.max_connections_per_ip {
+            if !self.evict_one(&mut table, Some(ip)) {
+                return Err(Refusal::AddressFull);
             }
+            table = self.wait_for_room(table, |t| from_ip(t) < limits.max_connections_per_ip)?;
+        }
+        if table.slots.len() >= limits.max_connections {
+            if !self.evict_one(&mut table, None) {
+                return Err(Refusal::Busy);
+            }
+            table = self.wait_for_room(table, |t| t.slots.len() < limits.max_connections)?;
         }
         let id = table.next_id;
         table.next_id += 1;
         table.slots.push(Slot {
             id,
+            ip,
             stream: Arc::clone(stream),
-            waiting_since: Some(Instant::now()),
+            phase: Phase::Receiving,
+            since: Instant::now(),
             evicted: false,
         });
-        Some(id)
+        Ok(id)
     }
 
-    /// Marks the connection as waiting (evictable). Returns false when it should close instead.
-    pub(crate) fn enter_waiting(&self, id: u64) -> bool {
-        let mut table = self.lock();
-        if self.is_stopping() {
+    /// Closes the best eviction candidate (among `only`'s connections if given): a waiting
+    /// connection past the grace period, idle ones first, then those of the address holding
+    /// the most connections, then the longest waiting. False if there is none.
+    fn evict_one(&self, table: &mut Table, only: Option<IpAddr>) -> bool {
+        let now = Instant::now();
+        let held = |ip: IpAddr, t: &Table| t.slots.iter().filter(|s| s.ip == ip).count();
+        let victim = table
+            .slots
+            .iter()
+            .filter(|s| !s.evicted && s.phase != Phase::Serving)
+            .filter(|s| only.map_or(true, |ip| s.ip == ip))
+            .filter(|s| now.duration_since(s.since) >= EVICTION_GRACE)
+            .min_by_key(|s| (s.phase, std::cmp::Reverse(held(s.ip, table)), s.since))
+            .map(|s| s.id);
+        let Some(victim) = victim else {
             return false;
+        };
+        if let Some(slot) = table.slots.iter_mut().find(|s| s.id == victim) {
+            slot.evicted = true;
+            let _ = slot.stream.shutdown(Shutdown::Both);
+            self.evicted.fetch_add(1, Ordering::Relaxed);
         }
-        match table.slots.iter_mut().find(|s| s.id == id) {
-            Some(slot) if !slot.evicted => {
-                slot.waiting_since = Some(Instant::now());
-                true
-            }
-            _ => false,
-        }
+        true
     }
 
-    /// Marks the connection as serving a request. Returns false if it was evicted meanwhile.
-    pub(crate) fn enter_active(&self, id: u64) -> bool {
+    /// Waits (briefly) until an evicted connection's thread has left and `room` holds.
+    fn wait_for_room<'a>(
+        &self,
+        mut table: MutexGuard<'a, Table>,
+        room: impl Fn(&Table) -> bool,
+    ) -> Result<MutexGuard<'a, Table>, Refusal> {
+        let deadline = Instant::now() + Duration::from_millis(250);
+        while !room(&table) {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Refusal::Busy);
+            }
+            table = self
+                .changed
+                .wait_timeout(table, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        Ok(table)
+    }
+
+    /// Records what the connection does now (see [`Phase`]). Returns false when it should
+    /// close instead: it was evicted, or the server is stopping and the phase is one a
+    /// graceful stop closes.
+    pub(crate) fn enter(&self, id: u64, phase: Phase) -> bool {
         let mut table = self.lock();
+        let closing = self.is_stopping() && phase.closes_on_stop();
         match table.slots.iter_mut().find(|s| s.id == id) {
-            Some(slot) if !slot.evicted => {
-                slot.waiting_since = None;
+            Some(slot) if !slot.evicted && !closing => {
+                slot.phase = phase;
+                slot.since = Instant::now();
                 true
             }
             _ => false,
@@ -189,7 +254,7 @@ impl Shared {
         {
             let table = self.lock();
             self.stopping.store(true, Ordering::SeqCst);
-            for slot in table.slots.iter().filter(|s| s.waiting_since.is_some()) {
+            for slot in table.slots.iter().filter(|s| s.phase.closes_on_stop()) {
                 let _ = slot.stream.shutdown(Shutdown::Both);
             }
         }
@@ -227,6 +292,9 @@ impl Shared {
             accept_errors: self.accept_errors.load(Ordering::Relaxed),
             rejected_busy: self.rejected_busy.load(Ordering::Relaxed),
             evicted: self.evicted.load(Ordering::Relaxed),
+            rejected_per_ip: self.rejected_per_ip.load(Ordering::Relaxed),
+            slow_bodies: self.cuts.slow_bodies.load(Ordering::Relaxed),
+            slow_readers: self.cuts.slow_readers.load(Ordering::Relaxed),
         }
     }
 }
@@ -319,7 +387,9 @@ impl Server {
             accepted: AtomicU64::new(0),
             accept_errors: AtomicU64::new(0),
             rejected_busy: AtomicU64::new(0),
+            rejected_per_ip: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
+            cuts: Arc::default(),
             linger: Mutex::new(Some(linger_tx)),
             limits,
         });
@@ -456,9 +526,15 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tx: SyncSender<Reques
 
 fn admit(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr, tx: &SyncSender<Request>) {
     let stream = Arc::new(stream);
-    let Some(id) = shared.try_admit(&stream) else {
-        reject_busy(shared, &stream);
-        return;
+    let id = match shared.try_admit(&stream, peer.ip().to_canonical()) {
+        Ok(id) => id,
+        Err(refusal) => {
+            if let Refusal::AddressFull = refusal {
+                shared.rejected_per_ip.fetch_add(1, Ordering::Relaxed);
+            }
+            reject_busy(shared, &stream);
+            return;
+        }
     };
     let conn_shared = Arc::clone(shared);
     let conn_stream = Arc::clone(&stream);

@@ -52,6 +52,8 @@ fn child_server() {
     }
     let limits = Limits {
         max_connections: 500,
+        // Every connection comes from 127.0.0.1: no per-address cap, so descriptors run out.
+        max_connections_per_ip: 500,
         head_read_timeout: Duration::from_secs(30),
         keepalive_idle_timeout: Duration::from_secs(30),
         accept_backoff: Duration::from_millis(50),
