@@ -2,12 +2,14 @@
 //! handler; handlers parse, call the store, and build a response, returning early with `?`.
 
 use std::io::Read;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rouille::{Request, Response, ResponseBody};
 
+use crate::admission::{Admission, AdmissionLimits};
 use crate::assets;
 use crate::auth::{Auth, COOKIE};
 use crate::config::Config;
@@ -84,6 +86,8 @@ pub struct App {
     pub(crate) history: Arc<crate::history::History>,
     /// Rate limits on uploads through guest links.
     pub(crate) guest_uploads: crate::rate::GuestUploadRate,
+    /// Caps on transfers and on one address's requests.
+    pub admission: Admission,
     /// Requests whose response has not been completely written yet (for graceful shutdown).
     in_flight: Arc<AtomicUsize>,
     /// Where uploads spool (beside the database).
@@ -108,7 +112,13 @@ impl App {
             config.guest_uploads_per_link,
             config.guest_rate_keys,
         );
+        let admission = Admission::new(AdmissionLimits {
+            max_transfers: config.max_transfers,
+            max_transfers_per_client: config.max_transfers_per_client,
+            max_requests_per_client: config.max_requests_per_client,
+        });
         App {
+            admission,
             spool_dir: config.spool_dir(),
             history,
             guest_uploads,
@@ -203,7 +213,9 @@ impl App {
                 "POST" => auth::api_login(self, req),
                 "DELETE" => auth::logout(self, req),
             }),
-            ["api", "entry"] => methods!(method, "POST", { "POST" => upload::admin(self, req) }),
+            ["api", "entry"] => methods!(method, "POST", {
+                "POST" => self.transfer(req, || upload::admin(self, req)),
+            }),
             ["api", "entries"] => {
                 methods!(method, "GET, HEAD", { "GET" | "HEAD" => entry::list(self, req) })
             }
@@ -212,9 +224,9 @@ impl App {
                 "PUT" => entry::edit(self, req, id),
                 "DELETE" => entry::delete(self, req, id),
             }),
-            ["api", "entry", id, "file"] => {
-                methods!(method, "PUT", { "PUT" => upload::replace(self, req, id) })
-            }
+            ["api", "entry", id, "file"] => methods!(method, "PUT", {
+                "PUT" => self.transfer(req, || upload::replace(self, req, id)),
+            }),
             ["api", "bundles"] => {
                 methods!(method, "POST", { "POST" => bundles::create(self, req) })
             }
@@ -234,9 +246,9 @@ impl App {
             ["api", "guest-links", id, "disable"] => {
                 methods!(method, "PUT", { "PUT" => guest_links::disable(self, req, id) })
             }
-            ["api", "guest", id] => {
-                methods!(method, "POST", { "POST" => upload::guest(self, req, id) })
-            }
+            ["api", "guest", id] => methods!(method, "POST", {
+                "POST" => self.transfer(req, || upload::guest(self, req, id)),
+            }),
             ["api", "tokens"] => methods!(method, "GET, HEAD, POST", {
                 "GET" | "HEAD" => token_api::list(self, req),
                 "POST" => token_api::create(self, req),
@@ -255,7 +267,8 @@ impl App {
                 "POST" => pages::unlock::unlock(self, req, &first[1..]),
             }),
             [first, ..] if download::is_download_segment(first) => methods!(method, "GET, HEAD", {
-                "GET" | "HEAD" => download::serve(self, req, &first[1..]),
+                "GET" => self.transfer(req, || download::serve(self, req, &first[1..])),
+                "HEAD" => download::serve(self, req, &first[1..]),
             }),
             _ => match assets::find(&url) {
                 Some(asset) => methods!(method, "GET, HEAD", {
@@ -266,24 +279,35 @@ impl App {
         }
     }
 
-    /// Handles one request: routes it, turns errors into responses, and tracks it until its
-    /// body has been written.
+    /// Handles one request: admits it (one address may only have so many in flight), routes
+    /// it, turns errors into responses, and tracks it until its body has been written.
     pub fn handle(&self, req: &Request) -> Response {
         let guard = InFlight::new(&self.in_flight);
-        let mut response = self
-            .route(req)
-            .unwrap_or_else(|e| e.into_response(self, req));
-        let (body, len) =
-            std::mem::replace(&mut response.data, ResponseBody::empty()).into_reader_and_size();
-        let body = Tracked {
-            body,
-            _guard: guard,
+        let response = match self.admission.request(self.client_addr(req)) {
+            Ok(ticket) => {
+                let response = self
+                    .route(req)
+                    .unwrap_or_else(|e| e.into_response(self, req));
+                hold_until_sent(response, ticket)
+            }
+            Err(refused) => Error::Busy(refused.message()).into_response(self, req),
         };
-        response.data = match len {
-            Some(n) => ResponseBody::from_reader_and_size(body, n),
-            None => ResponseBody::from_reader(body),
-        };
-        response
+        hold_until_sent(response, guard)
+    }
+
+    /// Runs a long transfer's handler (an upload or a download) if this client may start one
+    /// now, holding its transfer slot until the response has been written; otherwise refuses
+    /// at once with 503 and `Retry-After`, without reading the body.
+    fn transfer(
+        &self,
+        req: &Request,
+        handler: impl FnOnce() -> Result<Response>,
+    ) -> Result<Response> {
+        let slot = self
+            .admission
+            .transfer(self.client_addr(req))
+            .map_err(|refused| Error::Busy(refused.message()))?;
+        Ok(hold_until_sent(handler()?, slot))
     }
 
     /// Whether the request carries a valid admin session cookie.
@@ -376,7 +400,29 @@ impl App {
         Ok((t.id, t.scope))
     }
 
-    /// The client's address: the socket peer, or the forwarded one with `PS_BEHIND_PROXY`.
+    /// The trusted client address, which every limit keys on: the socket peer, or with
+    /// `PS_BEHIND_PROXY` the last `X-Forwarded-For` entry — the one our proxy appended; the
+    /// entries before it are whatever the client sent. Without that header (or with garbage
+    /// in it) the peer, i.e. the proxy.
+    pub fn client_addr(&self, req: &Request) -> IpAddr {
+        let peer = req.remote_addr().ip().to_canonical();
+        if !self.config.behind_proxy {
+            return peer;
+        }
+        req.header("X-Forwarded-For")
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .and_then(|last| {
+                last.parse::<IpAddr>()
+                    .or_else(|_| last.parse::<std::net::SocketAddr>().map(|a| a.ip()))
+                    .ok()
+            })
+            .map_or(peer, |ip| ip.to_canonical())
+    }
+
+    /// The client's address as PicoShare records it in the download history: the socket
+    /// peer, or with `PS_BEHIND_PROXY` the first `X-Forwarded-For` entry (else `X-Real-IP`).
+    /// For display only: limits use [`App::client_addr`].
     pub fn client_ip(&self, req: &Request) -> String {
         if self.config.behind_proxy {
             let forwarded = req
@@ -452,13 +498,29 @@ impl Drop for InFlight {
     }
 }
 
-/// A response body that keeps its request counted as in flight until the transport drops it.
-struct Tracked {
-    body: Box<dyn Read + Send>,
-    _guard: InFlight,
+/// Keeps `guard` (an in-flight count, an admission ticket) alive until the transport drops
+/// the response body, i.e. until the response has been written or abandoned.
+fn hold_until_sent<G: Send + 'static>(mut response: Response, guard: G) -> Response {
+    let (body, len) =
+        std::mem::replace(&mut response.data, ResponseBody::empty()).into_reader_and_size();
+    let body = Tracked {
+        body,
+        _guard: guard,
+    };
+    response.data = match len {
+        Some(n) => ResponseBody::from_reader_and_size(body, n),
+        None => ResponseBody::from_reader(body),
+    };
+    response
 }
 
-impl Read for Tracked {
+/// A response body that holds a guard until the transport drops it.
+struct Tracked<G> {
+    body: Box<dyn Read + Send>,
+    _guard: G,
+}
+
+impl<G> Read for Tracked<G> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.body.read(buf)
     }

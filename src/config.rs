@@ -43,7 +43,10 @@ pub struct Config {
     /// The admin passphrase.
     pub secret: String,
     pub secret_source: SecretSource,
-    /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` (`PS_BEHIND_PROXY` non-empty).
+    /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` (`PS_BEHIND_PROXY` non-empty). The trusted
+    /// client address is then the last `X-Forwarded-For` entry, the one the proxy appended;
+    /// and since every connection comes from the proxy, the transport's per-address
+    /// connection cap is lifted (`max_requests_per_client` takes its place).
     pub behind_proxy: bool,
     /// Litestream replicates the database (`LITESTREAM_BUCKET` non-empty): use its pragmas.
     pub litestream: bool,
@@ -52,6 +55,20 @@ pub struct Config {
     /// concurrent uploads and downloads, and with them memory: ~1.3 MiB per upload, one chunk
     /// per download. 16 × 1.3 MiB stays far below a 256 MB VM.
     pub threads: usize,
+    /// Long transfers (uploads and downloads) running at once, out of `threads`. The other
+    /// threads stay free for pages, assets, logins and API calls, so the admin UI answers
+    /// while every transfer slot is busy; a transfer past this gets `503` with `Retry-After`
+    /// at once. Default: all but a quarter of the threads, and at least one kept free (12 of
+    /// 16).
+    pub max_transfers: usize,
+    /// Transfers one client address may run at once, so one client (or one public link
+    /// shared too widely) cannot take every transfer slot. The address is the trusted one
+    /// (see [`Config::behind_proxy`]).
+    pub max_transfers_per_client: usize,
+    /// Requests one client address may have in flight at once. Without a proxy the
+    /// transport's per-address connection cap already bounds this; behind one, where every
+    /// connection comes from the proxy, this is the per-client cap.
+    pub max_requests_per_client: usize,
     /// Bytes per `entries_data` row. PicoShare's 327,680; other sizes stay readable.
     pub chunk_size: usize,
     /// Bytes of an uploaded file kept in memory before it spills to a temp file (1 MiB, the
@@ -206,6 +223,9 @@ pub struct Config {
 impl Config {
     /// Defaults for everything but the passphrase and the database path.
     pub fn defaults(db_path: PathBuf, secret: String) -> Self {
+        // JSON and form bodies are this small at most: small enough to be read whole before a
+        // request thread is committed (`transport.small_body_max`).
+        let max_json_body = 64 << 10;
         Config {
             db_path,
             listen: IpAddr::from([0, 0, 0, 0]),
@@ -215,12 +235,15 @@ impl Config {
             behind_proxy: false,
             litestream: false,
             threads: 16,
+            max_transfers: default_max_transfers(16),
+            max_transfers_per_client: 4,
+            max_requests_per_client: 16,
             chunk_size: 327_680,
             multipart_memory: 1 << 20,
             max_text_field: 64 << 10,
             max_form_parts: 16,
             copy_batch_bytes: 8 << 20,
-            max_json_body: 64 << 10,
+            max_json_body,
             malloc_arena_max: 2,
             malloc_mmap_threshold: 512 << 10,
             sqlite_cache_kib: 512,
@@ -264,6 +287,10 @@ impl Config {
                 // Open connections (each a thread with a 32 KiB head buffer). Requests beyond
                 // `threads` wait for a handler thread; connections beyond this get a 503.
                 max_connections: 64,
+                // Open connections from one address: a quarter, so a connect flood from one
+                // address costs that address (it evicts its own waiting connections), not
+                // everyone. A browser opens at most six per site. Lifted behind a proxy.
+                max_connections_per_ip: 16,
                 // A client has this long to send a request head (slowloris).
                 head_read_timeout: Duration::from_secs(10),
                 // An idle keep-alive connection is closed after this.
@@ -272,6 +299,21 @@ impl Config {
                 body_read_stall_timeout: Duration::from_secs(60),
                 // A download the client stops reading for this long is abandoned.
                 write_stall_timeout: Duration::from_secs(60),
+                // Uploads and downloads must average at least 1 KiB/s over 30 s (a phone on a
+                // bad link still makes it); slower, and the transfer is cut, its thread freed
+                // and a cut upload leaves nothing behind. A stalled client holds a thread for
+                // at most the window.
+                min_rate: 1024,
+                rate_window: Duration::from_secs(30),
+                // Logins, forms and JSON bodies (up to `max_json_body`) are read whole before
+                // a request thread is committed, within 5 s plus a second per `min_rate` bytes
+                // declared: a trickled login holds a connection, never a thread.
+                small_body_max: max_json_body as u64,
+                small_body_timeout: Duration::from_secs(5),
+                // Pages, assets, errors and JSON answers up to this are written by the
+                // connection's own thread: a client that pipelines requests without reading
+                // the answers holds no request thread.
+                buffered_response_max: 64 << 10,
                 // Unread request bodies (refused uploads) are drained up to this, through a
                 // small fixed buffer; past it the connection is closed instead.
                 drain_cap: 1 << 20,
@@ -376,6 +418,37 @@ impl Config {
             "free disk the admin's uploads must leave [default 16777216]",
             "BYTES",
         )
+        .optopt(
+            "",
+            "max-transfers",
+            "uploads and downloads at once [default 3/4 of --threads]",
+            "N",
+        )
+        .optopt(
+            "",
+            "max-transfers-per-client",
+            "uploads and downloads at once from one address [default 4]",
+            "N",
+        )
+        .optopt("", "max-connections", "open connections [default 64]", "N")
+        .optopt(
+            "",
+            "max-connections-per-client",
+            "open connections (behind a proxy: requests) from one address [default 16]",
+            "N",
+        )
+        .optopt(
+            "",
+            "min-rate",
+            "slowest accepted transfer, bytes/s; 0: no minimum [default 1024]",
+            "BYTES",
+        )
+        .optopt(
+            "",
+            "rate-window",
+            "seconds --min-rate is averaged over [default 30]",
+            "SECS",
+        )
         .optflag("h", "help", "print this help")
         .optflag("V", "version", "print the version");
         let prog = args.first().cloned().unwrap_or_else(|| "picoshare".into());
@@ -442,6 +515,27 @@ impl Config {
         }
         if let Some(t) = m.opt_str("threads") {
             c.threads = parse_in(&t, "threads", 1, 1024)?;
+            c.max_transfers = default_max_transfers(c.threads);
+        }
+        if let Some(n) = m.opt_str("max-transfers") {
+            c.max_transfers = parse_in(&n, "max transfers", 1, c.threads)?;
+        }
+        if let Some(n) = m.opt_str("max-transfers-per-client") {
+            c.max_transfers_per_client = parse_in(&n, "max transfers per client", 1, 1024)?;
+        }
+        if let Some(n) = m.opt_str("max-connections") {
+            c.transport.max_connections = parse_in(&n, "max connections", 1, 65_536)?;
+        }
+        if let Some(n) = m.opt_str("max-connections-per-client") {
+            let n = parse_in(&n, "max connections per client", 1, 65_536)?;
+            c.transport.max_connections_per_ip = n;
+            c.max_requests_per_client = n;
+        }
+        if let Some(n) = m.opt_str("min-rate") {
+            c.transport.min_rate = parse_in(&n, "min rate", 0, 1 << 30)?;
+        }
+        if let Some(s) = m.opt_str("rate-window") {
+            c.transport.rate_window = Duration::from_secs(parse_in(&s, "rate window", 1, 3600)?);
         }
         if let Some(s) = m.opt_str("chunk-size") {
             c.chunk_size = parse_in(&s, "chunk size", 1, 64 << 20)?;
@@ -491,6 +585,10 @@ impl Config {
             c.malloc_mmap_threshold = 0;
         }
         c.behind_proxy = env("PS_BEHIND_PROXY").is_some_and(|v| !v.is_empty());
+        if c.behind_proxy {
+            // Every connection comes from the proxy.
+            c.transport.max_connections_per_ip = c.transport.max_connections;
+        }
         c.litestream = env("LITESTREAM_BUCKET").is_some_and(|v| !v.is_empty());
         Ok(match command {
             Command::Serve => Parsed::Run(Box::new(c)),
@@ -502,6 +600,15 @@ impl Config {
 
 /// Room for a response head in the transport's write buffer, beside one chunk of body.
 const RESPONSE_HEAD_ROOM: usize = 16 << 10;
+
+/// All but a quarter of `threads` for transfers, keeping at least one thread free for short
+/// requests whenever there are two.
+fn default_max_transfers(threads: usize) -> usize {
+    if threads < 2 {
+        return threads;
+    }
+    threads - (threads / 4).max(1)
+}
 
 fn parse_in<T>(s: &str, what: &str, min: T, max: T) -> Result<T, String>
 where
@@ -651,6 +758,54 @@ mod tests {
             .unwrap_err()
             .contains("must not be above"));
         assert!(parse(&["--page-size", "0"], &[]).is_err());
+    }
+
+    #[test]
+    fn issue_15_transfers_keep_threads_free_and_a_proxy_lifts_the_per_address_connection_cap() {
+        let c = parse(&[], &[]).unwrap();
+        assert_eq!((c.threads, c.max_transfers), (16, 12));
+        assert_eq!(c.transport.small_body_max, c.max_json_body as u64);
+        assert_eq!(c.transport.max_connections_per_ip, 16);
+        for (threads, transfers) in [("1", 1), ("2", 1), ("4", 3), ("8", 6)] {
+            let c = parse(&["--threads", threads], &[]).unwrap();
+            assert_eq!(c.max_transfers, transfers, "--threads {threads}");
+        }
+        let c = parse(
+            &[
+                "--threads",
+                "4",
+                "--max-transfers",
+                "2",
+                "--max-transfers-per-client",
+                "1",
+                "--max-connections-per-client",
+                "3",
+                "--min-rate",
+                "0",
+                "--rate-window",
+                "2",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!((c.max_transfers, c.max_transfers_per_client), (2, 1));
+        assert_eq!(
+            (
+                c.transport.max_connections_per_ip,
+                c.max_requests_per_client
+            ),
+            (3, 3)
+        );
+        assert_eq!(c.transport.min_rate, 0);
+        assert_eq!(c.transport.rate_window, Duration::from_secs(2));
+        let c = parse(&[], &[("PS_BEHIND_PROXY", "1")]).unwrap();
+        assert_eq!(
+            c.transport.max_connections_per_ip,
+            c.transport.max_connections
+        );
+        assert!(parse(&["--threads", "4", "--max-transfers", "5"], &[])
+            .unwrap_err()
+            .contains("max transfers"));
     }
 
     #[test]

@@ -113,6 +113,12 @@ pub enum Error {
     Gone(&'static str),
     /// 413 with the given reason.
     TooLarge(String),
+    /// 411: a small-body endpoint got a body of unknown length (chunked), which could not be
+    /// read before a request thread was committed.
+    LengthRequired,
+    /// 503 at once, with `Retry-After`: a cap on transfers or on one address's requests is
+    /// reached (see `admission`).
+    Busy(&'static str),
     /// 429: carries the seconds to wait (`Retry-After`).
     TooManyRequests(u64),
     /// 416: carries the file size for `Content-Range: bytes */SIZE`.
@@ -193,6 +199,8 @@ impl Error {
             Error::Gone(_) => 410,
             Error::MethodNotAllowed(_) => 405,
             Error::TooLarge(_) => 413,
+            Error::LengthRequired => 411,
+            Error::Busy(_) => 503,
             Error::TooManyRequests(_) => 429,
             Error::RangeNotSatisfiable(_) => 416,
             Error::InsufficientStorage(_) => 507,
@@ -210,7 +218,9 @@ impl Error {
             | Error::NotFound(m)
             | Error::Forbidden(m)
             | Error::BadToken(m)
-            | Error::Gone(m) => Cow::Borrowed(m),
+            | Error::Gone(m)
+            | Error::Busy(m) => Cow::Borrowed(m),
+            Error::LengthRequired => "this request needs a Content-Length".into(),
             Error::TooManyRequests(s) => {
                 format!("Too many attempts. Try again in {s} seconds.").into()
             }
@@ -239,6 +249,8 @@ impl Error {
                 "This address does not answer this kind of request.".into(),
             ),
             Error::TooLarge(_) => ("Too large", self.message()),
+            Error::LengthRequired => ("Length required", self.message()),
+            Error::Busy(_) => ("Busy", self.message()),
             Error::TooManyRequests(_) => ("Too many attempts", self.message()),
             Error::RangeNotSatisfiable(_) => ("Range not satisfiable", self.message()),
             Error::InsufficientStorage(_) => ("The disk is full", self.message()),
@@ -317,6 +329,12 @@ impl Error {
             Error::MethodNotAllowed(allow) => r = r.with_unique_header("Allow", *allow),
             Error::TooManyRequests(secs) => {
                 r = r.with_unique_header("Retry-After", secs.to_string());
+            }
+            Error::Busy(_) => {
+                r = r.with_unique_header(
+                    "Retry-After",
+                    crate::admission::RETRY_AFTER_SECS.to_string(),
+                );
             }
             Error::RangeNotSatisfiable(size) => {
                 r = r.with_unique_header("Content-Range", format!("bytes */{size}"));

@@ -9,6 +9,7 @@
 // No `unwrap()` outside tests: every failure is handled or explained.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub(crate) mod admission;
 pub mod app;
 pub(crate) mod assets;
 pub mod auth;

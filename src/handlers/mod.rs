@@ -89,8 +89,22 @@ pub fn empty_ok() -> Response {
 }
 
 /// Reads a small request body (JSON, a form) of at most `max` bytes: a read failure is
-/// PicoShare's `malformed request` (400), a larger body 413.
+/// PicoShare's `malformed request` (400), a larger body 413 (unread when its length says so).
+/// The body must declare its length (411 otherwise): the transport then reads it whole before
+/// this thread is committed (`small_body_max`), so a trickling client holds no thread here.
 pub fn read_small_body(req: &Request, max: usize) -> Result<Vec<u8>> {
+    if req.header("Transfer-Encoding").is_some() {
+        return Err(Error::LengthRequired);
+    }
+    let declared = req
+        .header("Content-Length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    if declared > max as u64 {
+        return Err(Error::TooLarge(format!(
+            "request body larger than {max} bytes"
+        )));
+    }
     let body = req
         .data()
         .ok_or_else(|| Error::Internal("request body already taken".into()))?;
