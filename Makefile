@@ -7,7 +7,7 @@ ARGS ?=
 HOST := $(shell rustc -vV | sed -n 's/^host: //p')
 RELEASE_BIN := target/$(HOST)/release/picoshare
 
-.PHONY: run build release test test-browser check fmt clippy bench fuzz
+.PHONY: run build release test test-browser check fmt clippy bench bench-attack fuzz
 
 # Build and start with the defaults: database data/store.db, port 4001, and a random
 # passphrase printed once unless PS_SHARED_SECRET or PS_SHARED_SECRET_FILE is set.
@@ -59,6 +59,11 @@ check:
 PICOSHARE_GO ?= $(wildcard /tmp/picoshare-go/bin/picoshare-1.5.1)
 bench: release
 	PICOSHARE_BIN=$(CURDIR)/$(RELEASE_BIN) PICOSHARE_GO=$(PICOSHARE_GO) python3 bench/bench.py
+
+# Only the "under attack" section of make bench (issue 15), written to bench/RESULTS-attack.md.
+# ATTACK_SCALE=small runs each attack at a fraction of its strength, as a quick check.
+bench-attack: release
+	PICOSHARE_BIN=$(CURDIR)/$(RELEASE_BIN) python3 bench/attack.py
 
 # A long run of the property-based fuzz tests (`make test` runs a short, bounded one).
 FUZZ_ITERS ?= 100000

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make bench: the blog post's scenario (three 618 MiB uploads in parallel, then downloads),
 inside 256 MB and 32 MB memory cgroups, against baselines measured in the same run, and side
-by side with the Go PicoShare when PICOSHARE_GO names its binary.
+by side with the Go PicoShare when PICOSHARE_GO names its binary; then the issue-15 attacks
+(bench/attack.py), each with an honest client's latencies and throughput.
 
 Prints one table and writes it to bench/RESULTS.md. Standard library only. BIG=1 adds a
 7 GiB upload. Talks only to 127.0.0.1.
@@ -543,6 +544,9 @@ def main():
         sys.exit(f"PICOSHARE_GO={GO_BIN} is not an executable file")
     log("bundle ZIP: the three files as one link")
     zipr = bundle_zip(files)
+    log("under attack")
+    import attack
+    under_attack = attack.run()
     big = None
     if os.environ.get("BIG") == "1":
         bigf = os.path.join(WORK, "big.bin")
@@ -616,6 +620,7 @@ def main():
         "downloads ~760 MB/s (1 stream) and ~1 GB/s (3 streams).",
     ]
     lines += bundle_zip_lines(zipr)
+    lines += ["", under_attack]
     # What was tried on the write path and not kept (issue 18) is a record, not a measurement
     # of this run: it is carried into every RESULTS.md from its own file.
     with open(os.path.join(ROOT, "bench/write-path-experiments.md")) as f:
