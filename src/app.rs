@@ -11,7 +11,7 @@ use rouille::{Request, Response, ResponseBody};
 
 use crate::admission::{Admission, AdmissionLimits};
 use crate::assets;
-use crate::auth::{Auth, COOKIE};
+use crate::auth::{device_cookie, Auth, COOKIE, DEVICE_COOKIE};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handlers::{
@@ -21,6 +21,7 @@ use crate::handlers::{
 use crate::model::{Timestamp, TokenId, TokenScope};
 use crate::multipart::Limits;
 use crate::store::{Store, Uploader};
+use crate::throttle::LoginClient;
 use crate::tokens;
 
 /// Where "now" comes from; tests inject a fixed clock.
@@ -112,6 +113,7 @@ impl App {
             config.guest_uploads_per_link,
             config.guest_rate_keys,
         );
+        let throttle = config.login_throttle.clone();
         let admission = Admission::new(AdmissionLimits {
             max_transfers: config.max_transfers,
             max_transfers_per_client: config.max_transfers_per_client,
@@ -128,11 +130,11 @@ impl App {
             clock,
             gc_wake: Arc::default(),
             login_throttle: crate::throttle::LoginThrottle::new(
-                crate::throttle::ThrottleLimits::default(),
+                throttle.clone(),
                 std::time::Instant::now(),
             ),
             unlock_throttle: crate::throttle::LoginThrottle::new(
-                crate::throttle::ThrottleLimits::default(),
+                throttle,
                 std::time::Instant::now(),
             ),
             in_flight: Arc::new(AtomicUsize::new(0)),
@@ -264,7 +266,7 @@ impl App {
             }
             [first, "unlock"] if first.starts_with('-') => methods!(method, "GET, HEAD, POST", {
                 "GET" | "HEAD" => pages::unlock::unlock_page(self, req, &first[1..]),
-                "POST" => pages::unlock::unlock(self, req, &first[1..]),
+                "POST" => self.transfer(req, || pages::unlock::unlock(self, req, &first[1..])),
             }),
             [first, ..] if download::is_download_segment(first) => methods!(method, "GET, HEAD", {
                 "GET" => self.transfer(req, || download::serve(self, req, &first[1..])),
@@ -368,14 +370,19 @@ impl App {
     /// cannot buy more passphrase guesses. Its `last used` time is written at most once per
     /// `token_last_used_interval`, not on every request.
     fn check_token(&self, req: &Request, token: &str) -> Result<(TokenId, TokenScope)> {
-        let peer = req.remote_addr().ip();
+        // Keyed on the trusted client address, as logins are; a script carries no
+        // known-device cookie, so its failures count against its address.
+        let client = LoginClient {
+            addr: self.client_addr(req),
+            device: None,
+        };
         let started = std::time::Instant::now();
         self.login_throttle
-            .check(peer, started)
+            .check(client, started)
             .map_err(Error::TooManyRequests)?;
         let now = self.now();
         let refuse = |why| {
-            self.login_throttle.failure(peer, started);
+            self.login_throttle.failure(client, started);
             Err(Error::BadToken(why))
         };
         let found = match tokens::id_of(token) {
@@ -445,6 +452,28 @@ impl App {
         let scheme = if self.is_https(req) { "https" } else { "http" };
         let host = req.header("Host").map(str::trim).unwrap_or("localhost");
         format!("{scheme}://{host}")
+    }
+
+    /// Who is trying to log in, for the throttle: the trusted client address, and the
+    /// known-device cookie's id when the request carries a genuine one.
+    pub fn login_client(&self, req: &Request) -> LoginClient {
+        let now = self.now();
+        LoginClient {
+            addr: self.client_addr(req),
+            device: rouille::input::cookies(req)
+                .filter(|(name, _)| *name == DEVICE_COOKIE)
+                .find_map(|(_, value)| self.auth.verify_device(value, now)),
+        }
+    }
+
+    /// Adds a fresh known-device cookie to a successful login's response.
+    pub fn remember_device(&self, req: &Request, response: Response) -> Response {
+        let lifetime = self.config.device_cookie_lifetime.as_secs() as i64;
+        let token = self.auth.issue_device(self.now(), lifetime);
+        response.with_additional_header(
+            "Set-Cookie",
+            device_cookie(&token, lifetime, self.is_https(req)),
+        )
     }
 
     /// Whether the client reached us over HTTPS (only a trusted proxy can say so).

@@ -1,10 +1,16 @@
-//! Admin authentication: the passphrase check and signed, expiring session cookies.
+//! Admin authentication: the passphrase check, signed expiring session cookies, and signed
+//! known-device cookies.
 //!
 //! The cookie (PicoShare's name, `sharedSecret`) carries `v1.<expiry>.<nonce>.<mac>`, where the
 //! MAC is HMAC-SHA256 under a key derived from the passphrase and a random per-install key kept
 //! beside the database. So a cookie is not the passphrase, expires, and changing the passphrase
 //! invalidates every cookie. Logging out revokes the cookie's nonce; revocations are kept in
 //! a small file beside the database (`<db>-revoked`) until the cookie would have expired.
+//!
+//! A successful login also sets [`DEVICE_COOKIE`], `d1.<expiry>.<nonce>.<mac>` under the same
+//! key (OWASP's device-cookie pattern): it grants nothing but, to the login throttle, marks a
+//! browser that has logged in before, exempting it from the global and per-address delays
+//! (see `throttle.rs`). It outlives logouts and dies with the passphrase.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -19,6 +25,9 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// PicoShare's cookie name.
 pub const COOKIE: &str = "sharedSecret";
+
+/// Our known-device cookie's name.
+pub const DEVICE_COOKIE: &str = "picoshareDevice";
 
 /// The admin's credentials and the session-signing key.
 pub struct Auth {
@@ -136,11 +145,12 @@ impl Auth {
 
     /// A new session token valid until `now + lifetime`.
     pub fn issue(&self, now: Timestamp) -> String {
-        let payload = format!(
-            "v1.{}.{}",
-            now.plus_secs(self.lifetime_secs).unix(),
-            crate::random::hex(16)
-        );
+        self.sign("v1", now.plus_secs(self.lifetime_secs))
+    }
+
+    /// `<kind>.<expiry>.<random nonce>.<mac>`.
+    fn sign(&self, kind: &str, expiry: Timestamp) -> String {
+        let payload = format!("{kind}.{}.{}", expiry.unix(), crate::random::hex(16));
         let tag = mac(&self.key, &[payload.as_bytes()])
             .finalize()
             .into_bytes();
@@ -155,16 +165,40 @@ impl Auth {
         }
     }
 
+    /// A new known-device token valid for `lifetime_secs` from `now`.
+    pub fn issue_device(&self, now: Timestamp, lifetime_secs: i64) -> String {
+        self.sign("d1", now.plus_secs(lifetime_secs))
+    }
+
+    /// The device id of a genuine known-device token unexpired at `now`.
+    pub fn verify_device(&self, token: &str, now: Timestamp) -> Option<u128> {
+        let (nonce, _) = self.parse_signed("d1", token, now)?;
+        u128::from_str_radix(nonce, 16).ok()
+    }
+
     /// The nonce and expiry of a well-formed, correctly signed (constant-time MAC check),
-    /// unexpired token.
+    /// unexpired session token.
     fn parse_valid<'t>(&self, token: &'t str, now: Timestamp) -> Option<(&'t str, i64)> {
+        self.parse_signed("v1", token, now)
+    }
+
+    /// The nonce and expiry of a well-formed, correctly signed, unexpired token of `kind`.
+    fn parse_signed<'t>(
+        &self,
+        kind: &str,
+        token: &'t str,
+        now: Timestamp,
+    ) -> Option<(&'t str, i64)> {
         let (payload, tag_hex) = token.rsplit_once('.')?;
         let mut parts = payload.split('.');
-        let (Some("v1"), Some(expiry), Some(nonce), None) =
+        let (Some(k), Some(expiry), Some(nonce), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return None;
         };
+        if k != kind {
+            return None;
+        }
         let expiry = expiry.parse::<i64>().ok()?;
         let tag = from_hex(tag_hex)?;
         let genuine = mac(&self.key, &[payload.as_bytes()])
@@ -220,6 +254,15 @@ pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
     )
 }
 
+/// The known-device cookie: sent to every path (the login form and the API both read it),
+/// never to scripts or other sites, `Secure` over HTTPS.
+pub fn device_cookie(token: &str, max_age: i64, secure: bool) -> String {
+    format!(
+        "{DEVICE_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// A cookie that removes the session cookie.
 pub fn clearing_cookie() -> String {
     format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict")
@@ -255,6 +298,28 @@ mod tests {
             "a new passphrase invalidates old cookies"
         );
         assert_ne!(a.issue(now), t, "tokens are random");
+    }
+
+    #[test]
+    fn issue_15_device_tokens_are_their_own_kind_and_die_with_the_passphrase() {
+        let now = Timestamp::from_unix(1_800_000_000);
+        let a = Auth::new("pw", b"install-key-0123456789abcdef0123", 3600);
+        let d = a.issue_device(now, 86_400);
+        assert!(d.starts_with("d1."));
+        let id = a.verify_device(&d, now).expect("genuine");
+        assert_ne!(a.verify_device(&a.issue_device(now, 86_400), now), Some(id));
+        assert_eq!(a.verify_device(&d, now.plus_secs(86_400)), None, "expired");
+        assert!(!a.verify(&d, now), "a device token is not a session");
+        assert_eq!(a.verify_device(&a.issue(now), now), None, "nor the reverse");
+        let mut forged = d.clone();
+        forged.replace_range(3..4, "9");
+        assert_eq!(a.verify_device(&forged, now), None);
+        let b = Auth::new("other", b"install-key-0123456789abcdef0123", 3600);
+        assert_eq!(
+            b.verify_device(&d, now),
+            None,
+            "a new passphrase forgets devices"
+        );
     }
 
     #[test]

@@ -153,6 +153,16 @@ pub struct Config {
     /// built in memory, at most a few KiB per entry (a 255-byte name and a 500-byte note,
     /// JSON-escaped), so about 1 MiB at this bound per request, whatever the file count.
     pub api_page_max: usize,
+    /// Login throttle: five free wrong guesses per client address (the trusted one), then
+    /// delays doubling from 1 s to at most 60 s; past 100 failures a minute from everyone,
+    /// every attempt without a known-device cookie waits; at most 4,096 addresses and devices
+    /// remembered (`throttle.rs`). Download passphrases get a throttle of their own with the
+    /// same bounds.
+    pub login_throttle: crate::throttle::ThrottleLimits,
+    /// Lifetime of the known-device cookie a successful login sets: the browser's attempts
+    /// are exempt from the global cap and per-address delays (OWASP's device cookie). A year,
+    /// renewed at each login.
+    pub device_cookie_lifetime: Duration,
 
     /// Rows per page of the admin's lists: `/files`, a file's download history and
     /// `/guest-links`. A page is built whole in memory (under 1 KiB of HTML per row), so this
@@ -283,6 +293,8 @@ impl Config {
             max_bundle_files: 1000,
             max_download_limit: 1_000_000,
             download_grace: Duration::from_secs(3600),
+            login_throttle: crate::throttle::ThrottleLimits::default(),
+            device_cookie_lifetime: Duration::from_secs(365 * 24 * 3600),
             transport: tiny_http::Limits {
                 // Open connections (each a thread with a 32 KiB head buffer). Requests beyond
                 // `threads` wait for a handler thread; connections beyond this get a 503.

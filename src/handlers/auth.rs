@@ -9,26 +9,30 @@ use crate::auth::{clearing_cookie, session_cookie, COOKIE};
 use crate::error::{Error, Result};
 
 /// The one login: the throttle, then the passphrase, then a session. Answers 200 with the
-/// session cookie; the `/login` form turns that into a redirect. Refusals: 429 while `client`
-/// is throttled, 400 for an empty passphrase, 401 for a wrong one (which counts against
-/// `client`).
+/// session cookie and a fresh known-device cookie; the `/login` form turns that into a
+/// redirect. Refusals: 429 while `client` is throttled, 400 for an empty passphrase, 401 for
+/// a wrong one (which counts against `client`). The throttle knows `client` by its trusted
+/// address and, if it carries one, its known-device cookie (see `throttle.rs`).
 pub fn login(app: &App, client: &Request, passphrase: &str) -> Result<Response> {
-    let peer = client.remote_addr().ip();
+    let who = app.login_client(client);
     let started = std::time::Instant::now();
     app.login_throttle
-        .check(peer, started)
+        .check(who, started)
         .map_err(Error::TooManyRequests)?;
     if passphrase.is_empty() {
         return Err(Error::BadRequest("invalid shared secret".into()));
     }
     if !app.auth.passphrase_matches(passphrase) {
-        app.login_throttle.failure(peer, started);
+        app.login_throttle.failure(who, started);
         return Err(Error::Unauthorized("incorrect shared secret"));
     }
-    app.login_throttle.success(peer);
+    app.login_throttle.success(who);
     let token = app.auth.issue(app.now());
     let cookie = session_cookie(&token, app.auth.lifetime_secs(), app.is_https(client));
-    Ok(empty_ok().with_additional_header("Set-Cookie", cookie))
+    Ok(app.remember_device(
+        client,
+        empty_ok().with_additional_header("Set-Cookie", cookie),
+    ))
 }
 
 /// `POST /api/auth` `{"sharedSecretKey": "…"}`.

@@ -1,7 +1,7 @@
 //! `/-{id}/unlock`, a passphrase-protected file's door: `GET` shows the passphrase form, `POST`
 //! answers with the file itself when the passphrase is right (no cookie: every download asks
 //! again; a `Range` applies, so a visitor can resume by unlocking again). Wrong guesses are
-//! throttled per client address like logins.
+//! throttled per (trusted) client address like logins.
 
 use std::time::Instant;
 
@@ -14,6 +14,7 @@ use crate::handlers::download::{self, Conditional};
 use crate::handlers::{entry_id, read_small_body};
 use crate::html::html;
 use crate::model::{EntryId, EntryMeta};
+use crate::throttle::LoginClient;
 
 /// Largest unlock form body (PicoShare's bound).
 pub const MAX_FORM_BYTES: usize = 4096;
@@ -68,10 +69,14 @@ pub fn unlock(app: &App, req: &Request, raw_id: &str) -> Result<Response> {
 /// The throttle, then the form's passphrase against the file's: 429 while the client is
 /// throttled, 401 for a wrong passphrase (which counts against the client).
 fn check_passphrase(app: &App, req: &Request, meta: &EntryMeta) -> Result<()> {
-    let peer = req.remote_addr().ip();
+    // Keyed on the trusted client address; known devices are an admin-login matter.
+    let client = LoginClient {
+        addr: app.client_addr(req),
+        device: None,
+    };
     let started = Instant::now();
     app.unlock_throttle
-        .check(peer, started)
+        .check(client, started)
         .map_err(Error::TooManyRequests)?;
     let given = passphrase_field(req)?;
     let Some(expected) = &meta.download_passphrase else {
@@ -80,7 +85,7 @@ fn check_passphrase(app: &App, req: &Request, meta: &EntryMeta) -> Result<()> {
     if !expected.matches(&given) {
         // Only failures count; a right passphrase does not clear them, so knowing one file's
         // passphrase does not buy more guesses at another's.
-        app.unlock_throttle.failure(peer, started);
+        app.unlock_throttle.failure(client, started);
         return Err(Error::Unauthorized("Incorrect passphrase."));
     }
     Ok(())
