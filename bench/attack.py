@@ -9,7 +9,8 @@ Attackers connect from 127.0.0.1, the honest client from 127.0.0.2 and the busy-
 load from 127.0.1.x: all are this machine on Linux; client sockets are bound to pick the source
 address. Standard library only. ATTACK_SCALE=small runs every attack at a fraction of its
 strength (a smoke test); the default is the issue's full strength. Run alone with
-`make bench-attack`; `make bench` includes it.
+`make bench-attack`; `make bench` includes it. For a quick comparison with another binary:
+PICOSHARE_BIN=… ATTACK_ONLY=0,1,2 (indexes into ATTACKS) ATTACK_SAMPLES=20 ATTACK_TIMEOUT=10.
 """
 import http.client, json, multiprocessing, os, random, shutil, signal, socket, statistics
 import subprocess, sys, threading, time
@@ -27,9 +28,11 @@ FULL = dict(login_conns=20, pipe_conns=20, slow_downloads=50, slow_file=200 * MI
 SMALL = dict(login_conns=6, pipe_conns=6, slow_downloads=10, slow_file=20 * MIB,
              slow_rate=10_000, busy_each=4, busy_file=8 * MIB, flood_rate=1000,
              honest_file=20 * MIB, samples=30, ramp=2)
-SCALE = SMALL if os.environ.get("ATTACK_SCALE") == "small" else FULL
+SCALE = dict(SMALL if os.environ.get("ATTACK_SCALE") == "small" else FULL)
+if os.environ.get("ATTACK_SAMPLES"):
+    SCALE["samples"] = int(os.environ["ATTACK_SAMPLES"])
 # An honest request that takes longer than this counts as failed (and as this long).
-TIMEOUT = 30
+TIMEOUT = int(os.environ.get("ATTACK_TIMEOUT", "30"))
 
 
 def log(*a):
@@ -347,7 +350,9 @@ def run():
         files[key] = os.path.join(WORK, f"attack-{key}-{SCALE[key] // MIB}m.bin")
         make_file(files[key], SCALE[key])
     rows = []
-    for label, attack in ATTACKS:
+    only = os.environ.get("ATTACK_ONLY")
+    chosen = [ATTACKS[int(i)] for i in only.split(",")] if only else ATTACKS
+    for label, attack in chosen:
         db_dir = os.path.join(WORK, "db-attack")
         shutil.rmtree(db_dir, ignore_errors=True)
         os.makedirs(db_dir)
@@ -381,7 +386,8 @@ def run():
 
 def section(rows):
     ms = lambda s: f"{s * 1000:.1f} ms" if s < 10 else f"{s:.1f} s"
-    scale = "full strength" if SCALE is FULL else "ATTACK_SCALE=small: a smoke test, not the issue's numbers"
+    scale = ("ATTACK_SCALE=small: a smoke test, not the issue's numbers"
+             if os.environ.get("ATTACK_SCALE") == "small" else "full strength")
     honest = SCALE["honest_file"] // MIB
     lines = [
         f"## 6. Under attack ({scale})",

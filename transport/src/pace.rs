@@ -156,6 +156,16 @@ impl Write for PacedWriter<'_> {
     }
 }
 
+impl Drop for PacedWriter<'_> {
+    /// Leaves the socket's send timeout at the stall timeout, so later small writes on the
+    /// connection (`100 Continue`, an error answer) are not bound by this transfer's credit.
+    fn drop(&mut self) {
+        if self.timeout_set.is_some_and(|t| t != self.pace.stall) {
+            let _ = self.stream.set_write_timeout(Some(self.pace.stall));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
