@@ -94,9 +94,9 @@ class Server:
             self.p.wait()
 
 
-def upload(srv, src, path, retries=1000):
+def upload(srv, src, path, retries=1000, give_up=3600):
     """Streams `path` as a multipart upload from `src`; retries after `Retry-After` on 503.
-    Returns (id, seconds, 503s)."""
+    Returns (id, seconds, 503s); id None when it did not succeed within `give_up` seconds."""
     boundary = "benchboundary7MA4YWxkTrZu0gW"
     name = os.path.basename(path)
     pre = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
@@ -105,13 +105,15 @@ def upload(srv, src, path, retries=1000):
     size = len(pre) + os.path.getsize(path) + len(post)
     busy, t0 = 0, time.monotonic()
     for _ in range(retries):
+        if time.monotonic() - t0 > give_up:
+            break
         def body():
             yield pre
             with open(path, "rb") as f:
                 while b := f.read(MIB):
                     yield b
             yield post
-        c = srv.http(src, timeout=600)
+        c = srv.http(src, timeout=min(600, give_up))
         try:
             c.request("POST", "/api/entry?expiration=2999-12-31T00:00:00Z", body(),
                       {"Cookie": srv.cookie, "Content-Length": str(size),
@@ -135,12 +137,14 @@ def upload(srv, src, path, retries=1000):
     return None, time.monotonic() - t0, busy
 
 
-def download(srv, src, id_, retries=1000):
+def download(srv, src, id_, retries=1000, give_up=3600):
     """Reads the whole file from `src`, discarding it; retries on 503. Returns
-    (bytes, seconds, 503s)."""
+    (bytes, seconds, 503s); 0 bytes when it did not succeed within `give_up` seconds."""
     busy, t0 = 0, time.monotonic()
     for _ in range(retries):
-        c = srv.http(src, timeout=600)
+        if time.monotonic() - t0 > give_up:
+            break
+        c = srv.http(src, timeout=min(600, give_up))
         try:
             c.request("GET", f"/-{id_}")
             r = c.getresponse()
@@ -156,8 +160,11 @@ def download(srv, src, id_, retries=1000):
             time.sleep(int(r.getheader("Retry-After") or "1"))
             continue
         n = 0
-        while b := r.read(MIB):
-            n += len(b)
+        try:
+            while b := r.read(MIB):
+                n += len(b)
+        except OSError:
+            n = 0
         c.close()
         return n, time.monotonic() - t0, busy
     return 0, time.monotonic() - t0, busy
@@ -186,6 +193,10 @@ def latencies(srv, path, cookie, n):
         out.append(took)
     out.sort()
     return out, failed
+
+
+def mbs(x):
+    return "failed within 300 s" if x is None else f"{x:.0f}"
 
 
 def pct(xs, p):
@@ -367,20 +378,23 @@ def run():
         time.sleep(SCALE["ramp"])
         home, home_failed = latencies(srv, "/", None, SCALE["samples"])
         files_page, files_failed = latencies(srv, "/files", srv.cookie, SCALE["samples"])
-        n, down_secs, down_busy = download(srv, HONEST, ids["honest"])
-        _, up_secs, up_busy = upload(srv, HONEST, files["honest_file"])
+        # A starved server must not hang the bench: each honest transfer gets 5 minutes.
+        n, down_secs, down_busy = download(srv, HONEST, ids["honest"], give_up=300)
+        up_id, up_secs, up_busy = upload(srv, HONEST, files["honest_file"], give_up=300)
         what = summary()
         stop.set()
         alive = srv.p.poll() is None
         srv.stop()
         shutil.rmtree(db_dir, ignore_errors=True)
         size = SCALE["honest_file"] / 1e6
+        down = size / down_secs if n == SCALE["honest_file"] else None
+        up = size / up_secs if up_id else None
         rows.append(dict(label=label, home=home, home_failed=home_failed, files=files_page,
-                         files_failed=files_failed, down=size / down_secs, down_busy=down_busy,
-                         up=size / up_secs, up_busy=up_busy, what=what, alive=alive))
+                         files_failed=files_failed, down=down, down_busy=down_busy,
+                         up=up, up_busy=up_busy, what=what, alive=alive))
         log(f"  GET / p50 {pct(home, .5) * 1000:.1f} ms p99 {pct(home, .99) * 1000:.1f} ms; "
-            f"/files p99 {pct(files_page, .99) * 1000:.1f} ms; download {size / down_secs:.0f} MB/s; "
-            f"upload {size / up_secs:.0f} MB/s; {what}")
+            f"/files p99 {pct(files_page, .99) * 1000:.1f} ms; download {mbs(down)}; "
+            f"upload {mbs(up)}; {what}")
     return section(rows)
 
 
@@ -405,8 +419,8 @@ def section(rows):
         lines.append(
             f"| {r['label']} | {ms(pct(r['home'], .5))} | {ms(pct(r['home'], .99))} | "
             f"{ms(pct(r['files'], .5))} | {ms(pct(r['files'], .99))} | "
-            f"{r['home_failed'] + r['files_failed']} | {r['down']:.0f}{busy(r['down_busy'])} | "
-            f"{r['up']:.0f}{busy(r['up_busy'])} | {r['what']}{'' if r['alive'] else '; SERVER DIED'} |")
+            f"{r['home_failed'] + r['files_failed']} | {mbs(r['down'])}{busy(r['down_busy'])} | "
+            f"{mbs(r['up'])}{busy(r['up_busy'])} | {r['what']}{'' if r['alive'] else '; SERVER DIED'} |")
     lines += [
         "",
         "Command: `make bench-attack` (this section alone) or `make bench`; `ATTACK_SCALE=small` for a",
