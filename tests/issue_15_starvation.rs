@@ -8,8 +8,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
-use std::os::fd::FromRawFd;
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -23,40 +22,6 @@ const THIRD: [u8; 4] = [127, 0, 0, 3];
 /// Generous bound for an answer a working server gives at once; the attacks would hold a
 /// starved server's threads for minutes (`--rate-window 300`).
 const ANSWER: Duration = Duration::from_secs(20);
-
-/// Connects to `to` from the local address `from` (std cannot bind a client socket first).
-fn connect_from(from: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
-    let SocketAddr::V4(to) = to else {
-        return Err(std::io::Error::other("IPv4 only"));
-    };
-    let sockaddr = |ip: Ipv4Addr, port: u16| libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: port.to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(ip).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    let local = sockaddr(Ipv4Addr::from(from), 0);
-    let remote = sockaddr(*to.ip(), to.port());
-    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    // SAFETY: plain socket calls on a descriptor we own; the sockaddr structs outlive them.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let stream = TcpStream::from_raw_fd(fd);
-        if libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len) != 0
-            || libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        stream.set_read_timeout(Some(ANSWER))?;
-        stream.set_write_timeout(Some(ANSWER))?;
-        Ok(stream)
-    }
-}
 
 /// One response read from a connection: head, then a `Content-Length` body.
 fn read_answer(r: &mut impl BufRead) -> std::io::Result<RawResp> {
@@ -267,17 +232,6 @@ fn issue_15_slow_downloads_hold_only_the_transfer_share_and_their_address_share(
     drop(b);
 }
 
-/// Descriptors of the server process open on upload files in its spool folder (unlinked at
-/// once, so only a descriptor shows them; the server's own `.lock` does not count).
-fn spool_descriptors(s: &Server) -> usize {
-    let spool = s.spool_dir();
-    let fds = std::fs::read_dir(format!("/proc/{}/fd", s.pid())).expect("/proc/PID/fd");
-    fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
-        .filter(|target| target.starts_with(&spool))
-        .filter(|target| target.file_name().is_some_and(|n| n != ".lock"))
-        .count()
-}
-
 #[test]
 fn issue_15_an_upload_below_the_minimum_rate_is_cut_and_leaves_nothing() {
     let s = Server::builder()
@@ -305,8 +259,7 @@ fn issue_15_an_upload_below_the_minimum_rate_is_cut_and_leaves_nothing() {
     // Past the 1 MiB in-memory budget at full speed, so the upload has a spool file...
     c.write_all(&pattern(3 << 19, 1))
         .expect("first part of the file");
-    let spooling = wait_until(ANSWER, || spool_descriptors(&s) > 0);
-    assert!(spooling, "the upload spilled to a spool file");
+    s.wait_for_spool_descriptor(ANSWER);
     // ...then 50 bytes a second, a twentieth of the minimum.
     let stop = Arc::new(AtomicBool::new(false));
     let sender = trickle(
@@ -333,10 +286,7 @@ fn issue_15_an_upload_below_the_minimum_rate_is_cut_and_leaves_nothing() {
         wait_until(ANSWER, || s.count("SELECT COUNT(*) FROM entries_data") == 0),
         "no chunk rows"
     );
-    assert!(
-        wait_until(ANSWER, || spool_descriptors(&s) == 0),
-        "no spool descriptor left open"
-    );
+    // No spool file left, and none held open.
     s.assert_spool_empty(ANSWER);
     // Not at the minimum rate: a normal upload still works.
     s.put_file(b"after", "after.txt");

@@ -278,3 +278,39 @@ impl super::server::Server {
             .unwrap_or_else(|head| panic!("upload refused before its body: {head}"))
     }
 }
+
+/// Connects to `to` from the local address `from` (127.0.0.1, 127.0.0.2, …: all this machine
+/// on Linux), for tests of per-address limits; std cannot bind a client socket first. Reads
+/// and writes time out after 20 s.
+pub fn connect_from(from: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
+    let SocketAddr::V4(to) = to else {
+        return Err(std::io::Error::other("IPv4 only"));
+    };
+    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let local = sockaddr(std::net::Ipv4Addr::from(from), 0);
+    let remote = sockaddr(*to.ip(), to.port());
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor we own; the sockaddr structs outlive them.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let stream = <TcpStream as std::os::fd::FromRawFd>::from_raw_fd(fd);
+        if libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len) != 0
+            || libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(20)))?;
+        Ok(stream)
+    }
+}
