@@ -211,44 +211,43 @@ def attack_none(srv, ids, stop):
     return lambda: "—"
 
 
-def attack_slow_logins(srv, ids, stop):
-    """Connections each declaring a 60,000-byte login body, then one byte a second."""
-    got = {"answers": 0, "reconnects": 0}
+def hold_connections(srv, n, stop, start, then):
+    """`n` attacker connections, each sending `start` once and then calling `then(socket)`
+    until stopped; a connection the server closes is reopened. Returns a dict counting those."""
+    got = {"reconnects": 0}
 
     def one():
         while not stop.is_set():
             try:
                 s = connect(ATTACKER, srv.port, timeout=5)
-                s.sendall(b"POST /api/auth HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                          b"Content-Length: 60000\r\n\r\n")
+                s.sendall(start)
                 while not stop.is_set():
-                    s.sendall(b"x")
-                    time.sleep(1)
+                    then(s)
             except OSError:
                 got["reconnects"] += 1
                 time.sleep(0.2)
-    for _ in range(SCALE["login_conns"]):
+    for _ in range(n):
         threading.Thread(target=one, daemon=True).start()
-    return lambda: f"{SCALE['login_conns']} connections; {got['reconnects']} cut and reconnected"
+    return got
+
+
+def attack_slow_logins(srv, ids, stop):
+    """Connections each declaring a 60,000-byte login body, then one byte a second."""
+    def byte(s):
+        s.sendall(b"x")
+        time.sleep(1)
+    n = SCALE["login_conns"]
+    got = hold_connections(srv, n, stop, b"POST /api/auth HTTP/1.1\r\nHost: t\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n", byte)
+    return lambda: f"{n} connections; {got['reconnects']} cut and reconnected"
 
 
 def attack_pipelining(srv, ids, stop):
     """Connections pipelining `GET /css/style.css` without ever reading an answer."""
-    got = {"reconnects": 0}
     req = b"GET /css/style.css HTTP/1.1\r\nHost: t\r\n\r\n" * 256
-
-    def one():
-        while not stop.is_set():
-            try:
-                s = connect(ATTACKER, srv.port, timeout=5)
-                while not stop.is_set():
-                    s.sendall(req)
-            except OSError:
-                got["reconnects"] += 1
-                time.sleep(0.2)
-    for _ in range(SCALE["pipe_conns"]):
-        threading.Thread(target=one, daemon=True).start()
-    return lambda: f"{SCALE['pipe_conns']} connections; {got['reconnects']} closed by the server and reopened"
+    n = SCALE["pipe_conns"]
+    got = hold_connections(srv, n, stop, req, lambda s: s.sendall(req))
+    return lambda: f"{n} connections; {got['reconnects']} closed by the server and reopened"
 
 
 def attack_slow_downloads(srv, ids, stop):
