@@ -254,7 +254,14 @@ fn threads_chunk_size_and_gc_interval_flags_take_effect() {
         .set_read_timeout(Some(Duration::from_secs(1)))
         .expect("timeout");
     let mut byte = [0u8; 1];
-    match third.read(&mut byte) {
+    // A signal may interrupt the wait (EINTR): that is no answer, wait again.
+    let waited = loop {
+        match third.read(&mut byte) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            other => break other,
+        }
+    };
+    match waited {
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
         other => panic!("with --threads 2 and both threads busy, /login answered: {other:?}"),
     }
