@@ -1,8 +1,9 @@
 //! Issue 15, the login throttle: behind a proxy it keys on the address the proxy appended to
 //! `X-Forwarded-For` (the last entry), so a guesser locks out only itself; and a browser that
 //! has logged in before carries a signed known-device cookie that still logs in while a
-//! distributed attack keeps the global cap engaged. The delays involved are a second or more,
-//! so outcomes are asserted on patterns of answers, never on a clock.
+//! distributed attack keeps the global cap engaged. Issue 16's guest-upload rate keys on the
+//! same trusted address. The delays involved are a second or more, so outcomes are asserted
+//! on patterns of answers, never on a clock.
 
 mod common;
 
@@ -110,4 +111,39 @@ fn issue_15_a_known_device_cookie_logs_in_during_a_global_lockout() {
     // A wrong guess from the known device counts against that device only.
     let r = login(&s, owner, "wrong guess", Some(&device));
     assert_eq!(r.status, 401);
+}
+
+#[test]
+fn issue_15_guest_uploads_are_rate_limited_per_trusted_address_behind_a_proxy() {
+    // Issue 16's per-address limit on uploads through one guest link keys on the address the
+    // proxy appended: writing a new first entry each time does not buy more uploads.
+    let s = Server::builder()
+        .env("PS_BEHIND_PROXY", "yes")
+        .arg("--guest-uploads-per-address")
+        .arg("2")
+        .start();
+    let link = s.create_guest_link(&format!(
+        "{{\"label\": \"open\", \"urlExpirationTime\": \"{NEVER}\", \
+         \"fileLifetime\": \"876000h0m0s\"}}"
+    ));
+    let upload = |forwarded_for: &str| {
+        let mut m = Multipart::new();
+        m.file("file", "g.bin", Some("application/octet-stream"), b"guest");
+        let (ct, body) = m.finish();
+        s.request("POST", &format!("/api/guest/{link}"))
+            .header("Content-Type", &ct)
+            .header("Accept", "application/json")
+            .header("X-Forwarded-For", forwarded_for)
+            .body(body)
+            .send()
+    };
+    let statuses: Vec<u16> = (0..3)
+        .map(|i| upload(&format!("198.51.100.{i}, 10.6.6.6")).status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [200, 200, 429],
+        "the proxy-appended 10.6.6.6 is limited"
+    );
+    assert_eq!(upload("10.7.7.7").status, 200, "another client is not");
 }

@@ -194,12 +194,12 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
         now,
     )
     .map_err(|m| Error::BadRequest(format!("Invalid expiration: {m}")))?;
-    // Last before the body: uploads through one link are rate-limited per client address
-    // and in total, so an open link cannot add files (rows, pages, disk) at any speed.
+    // Last before the body: uploads through one link are rate-limited per (trusted) client
+    // address and in total, so an open link cannot add files (rows, pages, disk) at any speed.
     app.guest_uploads
         .take(
             link.id.as_str(),
-            &app.client_ip(req),
+            &app.client_addr(req).to_string(),
             std::time::Instant::now(),
         )
         .map_err(Error::TooManyRequests)?;
