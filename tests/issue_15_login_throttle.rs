@@ -1,9 +1,9 @@
 //! Issue 15, the login throttle: behind a proxy it keys on the address the proxy appended to
 //! `X-Forwarded-For` (the last entry), so a guesser locks out only itself; and a browser that
 //! has logged in before carries a signed known-device cookie that still logs in while a
-//! distributed attack keeps the global cap engaged. Issue 16's guest-upload rate keys on the
-//! same trusted address. The delays involved are a second or more, so outcomes are asserted
-//! on patterns of answers, never on a clock.
+//! distributed attack keeps the global cap engaged. Issue 16's guest-upload rate and issue
+//! 21's API-token failures key on the same trusted address. The delays involved are a second
+//! or more, so outcomes are asserted on patterns of answers, never on a clock.
 
 mod common;
 
@@ -146,4 +146,40 @@ fn issue_15_guest_uploads_are_rate_limited_per_trusted_address_behind_a_proxy() 
         "the proxy-appended 10.6.6.6 is limited"
     );
     assert_eq!(upload("10.7.7.7").status, 200, "another client is not");
+}
+
+#[test]
+fn issue_15_behind_a_proxy_wrong_api_tokens_lock_out_the_guessing_address_only() {
+    // Issue 21 counts a bad API token against the login throttle; behind a proxy that is
+    // the address the proxy appended too, so a token guesser does not stop everyone's scripts.
+    let s = behind_proxy();
+    let good = s.create_token("script", "admin");
+    let good = good["token"].as_str().expect("token");
+    let entries = |forwarded_for: &str, token: &str| {
+        s.request("GET", "/api/entries")
+            .header("X-Forwarded-For", forwarded_for)
+            .bearer(token)
+            .send()
+    };
+    let guesser = "10.9.9.9, 10.6.6.6";
+    let mut locked_out = false;
+    for _ in 0..30 {
+        let r = entries(guesser, "psr_guess");
+        if r.status == 429 {
+            locked_out = true;
+            break;
+        }
+        assert_eq!(r.status, 401, "{}", r.text());
+    }
+    assert!(locked_out, "the guessing address is throttled");
+    assert_eq!(
+        entries(guesser, good).status,
+        429,
+        "the guesser waits, whatever it sends"
+    );
+    // The owner's script, whose address the guesser wrote first, and another client.
+    for who in ["10.9.9.9", "203.0.113.5, 10.7.7.7"] {
+        let r = entries(who, good);
+        assert_eq!(r.status, 200, "X-Forwarded-For: {who}: {}", r.text());
+    }
 }
