@@ -10,7 +10,8 @@ load from 127.0.1.x: all are this machine on Linux; client sockets are bound to 
 address. Standard library only. ATTACK_SCALE=small runs every attack at a fraction of its
 strength (a smoke test); the default is the issue's full strength. Run alone with
 `make bench-attack`; `make bench` includes it. For a quick comparison with another binary:
-PICOSHARE_BIN=… ATTACK_ONLY=0,1,2 (indexes into ATTACKS) ATTACK_SAMPLES=20 ATTACK_TIMEOUT=10.
+PICOSHARE_BIN=… ATTACK_ONLY=0,1,2 (indexes into ATTACKS) ATTACK_SAMPLES=20 ATTACK_TIMEOUT=10
+ATTACK_GIVE_UP=60 (seconds each honest transfer may take, 300 by default).
 """
 import http.client, json, multiprocessing, os, random, shutil, signal, socket, statistics
 import subprocess, sys, threading, time
@@ -33,6 +34,8 @@ if os.environ.get("ATTACK_SAMPLES"):
     SCALE["samples"] = int(os.environ["ATTACK_SAMPLES"])
 # An honest request that takes longer than this counts as failed (and as this long).
 TIMEOUT = int(os.environ.get("ATTACK_TIMEOUT", "30"))
+# A starved server must not hang the bench: each honest transfer gets this long (seconds).
+GIVE_UP = int(os.environ.get("ATTACK_GIVE_UP", "300"))
 
 
 def log(*a):
@@ -377,9 +380,8 @@ def run():
         time.sleep(SCALE["ramp"])
         home, home_failed = latencies(srv, "/", None, SCALE["samples"])
         files_page, files_failed = latencies(srv, "/files", srv.cookie, SCALE["samples"])
-        # A starved server must not hang the bench: each honest transfer gets 5 minutes.
-        n, down_secs, down_busy = download(srv, HONEST, ids["honest"], give_up=300)
-        up_id, up_secs, up_busy = upload(srv, HONEST, files["honest_file"], give_up=300)
+        n, down_secs, down_busy = download(srv, HONEST, ids["honest"], give_up=GIVE_UP)
+        up_id, up_secs, up_busy = upload(srv, HONEST, files["honest_file"], give_up=GIVE_UP)
         what = summary()
         stop.set()
         alive = srv.p.poll() is None
