@@ -199,7 +199,7 @@ def latencies(srv, path, cookie, n):
 
 
 def mbs(x):
-    return "failed within 300 s" if x is None else f"{x:.0f}"
+    return f"failed within {GIVE_UP} s" if x is None else f"{x:.0f}"
 
 
 def pct(xs, p):
