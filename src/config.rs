@@ -303,6 +303,9 @@ impl Config {
                 // address costs that address (it evicts its own waiting connections), not
                 // everyone. A browser opens at most six per site. Lifted behind a proxy.
                 max_connections_per_ip: 16,
+                // A connection waiting for its request head can be evicted by a newcomer only
+                // after this, so a burst of connects cannot push out a client about to speak.
+                eviction_grace: Duration::from_millis(100),
                 // A client has this long to send a request head (slowloris).
                 head_read_timeout: Duration::from_secs(10),
                 // An idle keep-alive connection is closed after this.
@@ -451,6 +454,12 @@ impl Config {
         )
         .optopt(
             "",
+            "eviction-grace-ms",
+            "a waiting connection may be evicted for a newcomer after this [default 100]",
+            "MS",
+        )
+        .optopt(
+            "",
             "min-rate",
             "slowest accepted transfer, bytes/s; 0: no minimum [default 1024]",
             "BYTES",
@@ -542,6 +551,10 @@ impl Config {
             let n = parse_in(&n, "max connections per client", 1, 65_536)?;
             c.transport.max_connections_per_ip = n;
             c.max_requests_per_client = n;
+        }
+        if let Some(n) = m.opt_str("eviction-grace-ms") {
+            c.transport.eviction_grace =
+                Duration::from_millis(parse_in(&n, "eviction grace", 0, 60_000)?);
         }
         if let Some(n) = m.opt_str("min-rate") {
             c.transport.min_rate = parse_in(&n, "min rate", 0, 1 << 30)?;
@@ -796,6 +809,8 @@ mod tests {
                 "0",
                 "--rate-window",
                 "2",
+                "--eviction-grace-ms",
+                "5000",
             ],
             &[],
         )
@@ -810,6 +825,7 @@ mod tests {
         );
         assert_eq!(c.transport.min_rate, 0);
         assert_eq!(c.transport.rate_window, Duration::from_secs(2));
+        assert_eq!(c.transport.eviction_grace, Duration::from_secs(5));
         let c = parse(&[], &[("PS_BEHIND_PROXY", "1")]).unwrap();
         assert_eq!(
             c.transport.max_connections_per_ip,

@@ -21,15 +21,21 @@ use std::time::Duration;
 pub struct Limits {
     /// Most connections open at once. Each open connection is served by one thread, so this also
     /// bounds the transport's threads (plus one accept thread). When every slot is taken, the
-    /// connection that has waited longest (at least 100 ms) for a request head (idle keep-alive
-    /// or a slow client) is closed to make room; if there is none, the newcomer gets a fast
-    /// `503`.
+    /// connection that has waited longest (at least `eviction_grace`) for a request head (idle
+    /// keep-alive or a slow client) is closed to make room; if there is none, the newcomer gets
+    /// a fast `503`.
     pub max_connections: usize,
     /// Most connections open at once from one client address (the socket peer's IP), so one
     /// address cannot take every slot. A newcomer from an address at its cap closes that
     /// address's own longest-waiting connection, or gets a fast `503` if it has none. Behind a
     /// reverse proxy every connection comes from the proxy: set this to `max_connections`.
     pub max_connections_per_ip: usize,
+    /// How long a connection must have waited for a request head before a newcomer may evict
+    /// it, so a burst of new connections cannot push out clients that are about to send their
+    /// request. A flood from one address that renews its connections faster than this keeps
+    /// every slot it holds too young to evict: `max_connections_per_ip` is what stops it
+    /// taking every slot.
+    pub eviction_grace: Duration,
     /// Stack reserved for each connection thread. The transport itself needs well under 64 KiB.
     pub thread_stack_size: usize,
     /// Time allowed to receive a whole request head, counted from the first byte (or from accept
@@ -103,6 +109,7 @@ impl Default for Limits {
         Limits {
             max_connections: 64,
             max_connections_per_ip: 16,
+            eviction_grace: Duration::from_millis(100),
             thread_stack_size: 256 * 1024,
             head_read_timeout: Duration::from_secs(10),
             keepalive_idle_timeout: Duration::from_secs(30),
@@ -138,6 +145,7 @@ impl Limits {
         Limits {
             max_connections: self.max_connections.max(1),
             max_connections_per_ip: self.max_connections_per_ip.max(1),
+            eviction_grace: self.eviction_grace.min(day),
             thread_stack_size: self.thread_stack_size.max(64 * 1024),
             head_read_timeout: at_least(self.head_read_timeout, ms(10)),
             keepalive_idle_timeout: at_least(self.keepalive_idle_timeout, ms(10)),

@@ -19,10 +19,6 @@ use crate::request::Request;
 
 const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\nRetry-After: 1\r\nServer: picoshare\r\nConnection: close\r\n\r\n503 Service Unavailable\n";
 
-/// A connection must have waited this long for a request head before a newcomer may evict it,
-/// so a burst of new connections cannot push out clients that are about to send their request.
-const EVICTION_GRACE: Duration = Duration::from_millis(100);
-
 /// The address a server listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenAddr {
@@ -180,7 +176,7 @@ impl Shared {
             .iter()
             .filter(|s| !s.evicted && s.phase != Phase::Serving)
             .filter(|s| only.map_or(true, |ip| s.ip == ip))
-            .filter(|s| now.duration_since(s.since) >= EVICTION_GRACE)
+            .filter(|s| now.duration_since(s.since) >= self.limits.eviction_grace)
             .min_by_key(|s| (s.phase, std::cmp::Reverse(held(s.ip, table)), s.since))
             .map(|s| s.id);
         let Some(victim) = victim else {
