@@ -1,9 +1,10 @@
 //! Issue 15, the login throttle: behind a proxy it keys on the address the proxy appended to
 //! `X-Forwarded-For` (the last entry), so a guesser locks out only itself; and a browser that
 //! has logged in before carries a signed known-device cookie that still logs in while a
-//! distributed attack keeps the global cap engaged. Issue 16's guest-upload rate and issue
-//! 21's API-token failures key on the same trusted address. The delays involved are a second
-//! or more, so outcomes are asserted on patterns of answers, never on a clock.
+//! distributed attack keeps the global cap engaged. Issue 16's guest-upload rate, issue 21's
+//! API-token failures and issue 20's download-limit continuations key on the same trusted
+//! address. The delays involved are a second or more, so outcomes are asserted on patterns
+//! of answers, never on a clock.
 
 mod common;
 
@@ -182,4 +183,39 @@ fn issue_15_behind_a_proxy_wrong_api_tokens_lock_out_the_guessing_address_only()
         let r = entries(who, good);
         assert_eq!(r.status, 200, "X-Forwarded-For: {who}: {}", r.text());
     }
+}
+
+#[test]
+fn issue_15_download_limit_continuations_key_on_the_trusted_address_behind_a_proxy() {
+    // Issue 20 serves a range that continues a download the same client counted without
+    // counting it again. "The same client" is the address the proxy appended: another client
+    // writing the counted one's address first gets no free continuation.
+    let s = behind_proxy();
+    let data = pattern(100_000, 7);
+    let up = Upload::new(&data, "video.mp4");
+    let (ct, body) = up.multipart();
+    let r = s
+        .request("POST", &format!("{}&maxDownloads=1", up.path()))
+        .auth()
+        .header("Content-Type", &ct)
+        .body(body)
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let get = |forwarded_for: &str, range: &str| {
+        s.get(&format!("/-{id}"))
+            .header("X-Forwarded-For", forwarded_for)
+            .header("Range", range)
+            .send()
+    };
+    assert_eq!(
+        get("203.0.113.1", "bytes=0-").status,
+        206,
+        "the one download"
+    );
+    let r = get("203.0.113.1, 198.51.100.7", "bytes=50000-");
+    assert_eq!(r.status, 410, "another client naming the first");
+    // The client that counted still seeks (through the same proxy).
+    let r = get("10.0.0.9, 203.0.113.1", "bytes=50000-");
+    assert_eq!((r.status, r.body.len()), (206, 50_000));
 }

@@ -140,9 +140,12 @@ fn send_version(
         }
     } else {
         if !admin && meta.download_limit.is_some() {
+            // A range continues a counted download only for the same client: the trusted
+            // address (behind a proxy, the one it appended), which a client cannot write.
             let grace = app.config.download_grace.as_secs() as i64;
+            let client = app.client_addr(req).to_string();
             app.store
-                .admit_download(id, start, &client_ip, app.now(), grace)?;
+                .admit_download(id, start, &client, app.now(), grace)?;
         }
         // One history row per transfer: the request that starts at byte 0. Queued for the
         // history writer (coalesced, cut to size): it never delays or fails the download.
