@@ -10,7 +10,9 @@
 #   scripts/install-test-tools.sh systemd-analyze   Debian's systemd package (root or sudo)
 #   scripts/install-test-tools.sh zbarimg           Debian's zbar-tools (root or sudo): a QR
 #                                                   decoder, for issue 20's QR codes
-#   scripts/install-test-tools.sh                   all four
+#   scripts/install-test-tools.sh unzip             Debian's unzip (root or sudo): a second
+#                                                   reader of issue 20's ZIPs
+#   scripts/install-test-tools.sh                   all five
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,8 +88,17 @@ install_zbarimg() {
     command -v zbarimg
 }
 
+install_unzip() {
+    if ! command -v unzip >/dev/null 2>&1; then
+        say "installing Debian's unzip"
+        apt update -qq >&2
+        apt install -y -qq unzip >&2
+    fi
+    command -v unzip
+}
+
 if [ $# = 0 ]; then
-    set -- litestream caddy systemd-analyze zbarimg
+    set -- litestream caddy systemd-analyze zbarimg unzip
 fi
 for tool in "$@"; do
     case $tool in
@@ -95,8 +106,9 @@ for tool in "$@"; do
         caddy) install_caddy ;;
         systemd-analyze) install_systemd_analyze ;;
         zbarimg) install_zbarimg ;;
+        unzip) install_unzip ;;
         *)
-            say "unknown tool $tool (litestream, caddy, systemd-analyze, zbarimg)"
+            say "unknown tool $tool (litestream, caddy, systemd-analyze, zbarimg, unzip)"
             exit 2
             ;;
     esac

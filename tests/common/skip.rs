@@ -48,6 +48,11 @@ pub const SKIP_NAMES: &[(&str, &str)] = &[
          independent QR decoder for issue 20's QR codes)",
     ),
     (
+        "unzip",
+        "Info-ZIP's unzip, which scripts/install-test-tools.sh installs (a second, independent \
+         reader of issue 20's ZIPs besides Python's zipfile)",
+    ),
+    (
         "chromium",
         "the browser journeys' Chromium, Node.js and playwright-core (tests/browser/setup.sh)",
     ),

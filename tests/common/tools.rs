@@ -140,6 +140,19 @@ pub fn zbarimg() -> Option<PathBuf> {
     )
 }
 
+/// unzip (Info-ZIP): on PATH, else installed (root or sudo). A second reader of issue 20's
+/// ZIPs, independent of Python's zipfile.
+#[track_caller]
+pub fn unzip() -> Option<PathBuf> {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    find_or_install(
+        "unzip",
+        &FOUND,
+        || Ok(on_path("unzip")),
+        "Install it with scripts/install-test-tools.sh unzip, or apt-get install unzip.",
+    )
+}
+
 /// python3 with `tomllib` (3.11+). Not installed by the tests: this machine kind has it.
 #[track_caller]
 pub fn python3_with_tomllib() -> Option<PathBuf> {
