@@ -78,6 +78,9 @@ pub struct Config {
     pub max_text_field: usize,
     /// Most multipart parts read from one request before it is refused.
     pub max_form_parts: usize,
+    /// The multipart reader's bounds (see multipart/README.md): the largest header block of
+    /// one part ("part header too large" beyond) and its one read buffer.
+    pub multipart: multipart::server::Limits,
     /// Bytes copied into SQLite per write transaction. Short transactions keep the WAL small
     /// and let other writers (downloads' history rows, other uploads) in between.
     pub copy_batch_bytes: usize,
@@ -252,6 +255,13 @@ impl Config {
             multipart_memory: 1 << 20,
             max_text_field: 64 << 10,
             max_form_parts: 16,
+            multipart: multipart::server::Limits {
+                // A part's headers: a 255-byte file name percent-encoded in filename* and a
+                // filename fallback fit many times over; 100 KB headers are refused at once.
+                max_part_header: 16 << 10,
+                // Body bytes are read through this buffer and copied out of it into the spool.
+                read_buffer: 8 << 10,
+            },
             copy_batch_bytes: 8 << 20,
             max_json_body,
             malloc_arena_max: 2,

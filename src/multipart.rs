@@ -2,10 +2,10 @@
 //! `note` and `downloadPassphrase` parts into bounded buffers, and accepts the upload only once the closing boundary
 //! has arrived — a truncated body is a failed upload, never a shorter file.
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::Path;
 
-use multipart::server::Multipart;
+use multipart::server::{boundary_of, ContentTypeError, Multipart};
 use rouille::Request;
 
 use crate::config::Config;
@@ -28,6 +28,8 @@ pub struct Limits<'a> {
     pub reusable_bytes: u64,
     /// Free disk the upload must leave (the admin's or the guests' floor).
     pub disk_floor: u64,
+    /// The multipart reader's own bounds (part header size, read buffer).
+    pub parser: multipart::server::Limits,
 }
 
 impl<'a> Limits<'a> {
@@ -46,6 +48,7 @@ impl<'a> Limits<'a> {
             spool_window: (config.copy_batch_bytes + config.multipart_memory) as u64,
             reusable_bytes: 0,
             disk_floor: config.admin_disk_floor,
+            parser: config.multipart,
         }
     }
 }
@@ -65,34 +68,19 @@ pub struct Upload {
 
 /// The `boundary` of a `multipart/form-data` content type, unquoted.
 pub fn boundary(content_type: &str) -> Option<String> {
-    let mut parts = content_type.split(';');
-    let kind = parts.next()?.trim();
-    if !kind.eq_ignore_ascii_case("multipart/form-data") {
-        return None;
-    }
-    for p in parts {
-        let (k, v) = p.split_once('=')?;
-        if k.trim().eq_ignore_ascii_case("boundary") {
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(v);
-            if v.is_empty() || v.len() > 70 {
-                return None;
-            }
-            return Some(v.to_owned());
-        }
-    }
-    None
+    boundary_of(content_type).ok()
 }
 
-fn incomplete() -> Error {
-    Error::BadRequest(
-        "invalid request: upload incomplete: the request body ended before the closing \
-         multipart boundary"
-            .into(),
-    )
+/// The refusal for an error from reading the body: the multipart reader's own reason (a body
+/// that ended early, a header too large, a bad file name, …).
+fn refusal(e: &io::Error) -> Error {
+    use multipart::server::{Error as Refused, Stage};
+    let reason = match Refused::from_io(e) {
+        Some(refused) => refused.to_string(),
+        // Not the reader's own error: the connection underneath failed mid-body.
+        None => Refused::Incomplete(Stage::Data).to_string(),
+    };
+    Error::BadRequest(format!("invalid request: {reason}"))
 }
 
 /// Before reading a byte: an upload whose declared length cannot fit on the disk (its SQLite
@@ -137,14 +125,17 @@ pub fn read_upload_with(
     receive: crate::spool::Receive,
 ) -> Result<Upload, Error> {
     let content_type = req.header("Content-Type").unwrap_or("");
-    let boundary = boundary(content_type).ok_or_else(|| {
-        Error::BadRequest("request Content-Type isn't multipart/form-data".into())
+    let boundary = boundary_of(content_type).map_err(|e| match e {
+        ContentTypeError::NotFormData => {
+            Error::BadRequest("request Content-Type isn't multipart/form-data".into())
+        }
+        ContentTypeError::Boundary(e) => Error::BadRequest(format!("invalid request: {e}")),
     })?;
     refuse_if_it_cannot_fit(req, limits)?;
     let body = req
         .data()
         .ok_or_else(|| Error::Internal("request body already taken".into()))?;
-    let mut form = Multipart::with_body(body, boundary);
+    let mut form = Multipart::with_limits(body, boundary, limits.parser);
     let mut file: Option<(Spool, String, String)> = None;
     let mut note = None;
     let mut download_passphrase = None;
@@ -153,7 +144,7 @@ pub fn read_upload_with(
         let mut field = match form.read_entry() {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(_) => return Err(incomplete()),
+            Err(e) => return Err(refusal(&e)),
         };
         parts += 1;
         if parts > limits.max_parts {
@@ -165,18 +156,13 @@ pub fn read_upload_with(
         let filename = field.headers.filename.clone().unwrap_or_default();
         match &*field.headers.name {
             "file" if file.is_none() && !filename.is_empty() => {
-                let content_type = field
-                    .headers
-                    .content_type
-                    .as_ref()
-                    .map(|m| m.to_string())
-                    .unwrap_or_default();
+                let content_type = field.headers.content_type.clone().unwrap_or_default();
                 let mut spool = Spool::new(limits.memory, limits.chunk_size);
                 receive(&mut spool, &mut field.data).map_err(|e| match e {
                     SpoolError::TooLarge(max) => Error::TooLarge(format!(
                         "invalid request: file is larger than this link's limit of {max} bytes"
                     )),
-                    SpoolError::Source(_) => incomplete(),
+                    SpoolError::Source(e) => refusal(&e),
                     SpoolError::Sink(e) => Error::from(crate::error::StoreError::from(e)),
                     SpoolError::Store(e) => Error::from(e),
                 })?;
@@ -215,8 +201,8 @@ pub fn read_upload_with(
 /// A text part's bytes, at most `max` of them.
 fn read_text(data: &mut impl Read, max: usize, name: &str) -> Result<Vec<u8>, Error> {
     let mut text = Vec::new();
-    if data.take(max as u64 + 1).read_to_end(&mut text).is_err() {
-        return Err(incomplete());
+    if let Err(e) = data.take(max as u64 + 1).read_to_end(&mut text) {
+        return Err(refusal(&e));
     }
     if text.len() > max {
         return Err(Error::BadRequest(format!(

@@ -82,6 +82,7 @@ fn read(ct: &str, b: Vec<u8>, dir: &std::path::Path) -> Result<(Vec<u8>, String)
         spool_window: u64::MAX,
         reusable_bytes: 0,
         disk_floor: 0,
+        parser: multipart::server::Limits::default(),
     };
     match read_upload(&req, &limits) {
         Ok(mut up) => {
