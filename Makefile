@@ -66,9 +66,17 @@ bench-attack: release
 	PICOSHARE_BIN=$(CURDIR)/$(RELEASE_BIN) python3 bench/attack.py
 
 # A long run of the property-based fuzz tests (`make test` runs a short, bounded one).
+# Issue 13's differential tests count Python-encoded forms: the reader alone reads each one
+# five ways; through the server each is uploaded and downloaded (fewer, each costs more).
 FUZZ_ITERS ?= 100000
+FUZZ_FORMS ?= 20000
+FUZZ_UPLOADS ?= 2000
 fuzz:
 	FUZZ_ITERS=$(FUZZ_ITERS) $(CARGO) test --release --locked --test issue_7_fuzz
+	FUZZ_ITERS=$(FUZZ_FORMS) $(CARGO) test --release --locked -p multipart --test differential \
+		-- --nocapture
+	FUZZ_ITERS=$(FUZZ_UPLOADS) $(CARGO) test --release --locked --test issue_13_multipart \
+		issue_13_python_encoded_uploads -- --nocapture
 
 # Deployment recipes (deploy/fly, deploy/lightsail): print the steps; nothing is run.
 .PHONY: deploy-fly deploy-lightsail test-deploy

@@ -251,3 +251,276 @@ impl<R> std::fmt::Debug for Multipart<R> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source that returns at most `step` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.data.len().min(self.step).min(out.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Every part as (name, filename, content type, data), or the error that ended the body.
+    type Parts = Vec<(String, Option<String>, Option<String>, Vec<u8>)>;
+
+    fn read_all(body: &[u8], boundary: &str, step: usize, limits: Limits) -> Result<Parts, Error> {
+        let mut form = Multipart::with_limits(Trickle { data: body, step }, boundary, limits);
+        let mut parts = Vec::new();
+        let err = |e: io::Error| Error::from_io(&e).cloned().expect("our own error");
+        while let Some(mut field) = form.read_entry().map_err(err)? {
+            let mut data = Vec::new();
+            field.data.read_to_end(&mut data).map_err(err)?;
+            let h = field.headers;
+            parts.push((h.name.to_string(), h.filename, h.content_type, data));
+        }
+        Ok(parts)
+    }
+
+    fn small(read_buffer: usize) -> Limits {
+        Limits {
+            read_buffer,
+            ..Limits::default()
+        }
+    }
+
+    fn part(name: &str, filename: &str, data: &[u8]) -> Vec<u8> {
+        [
+            format!("--B\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\r\n")
+                .as_bytes(),
+            data,
+            b"\r\n",
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn the_boundary_inside_content_is_content() {
+        let data = b"abc--B--tail\r\n--Bx\r\n--B \tz\r\n--B--y\r\n-\r\n--\r\n--B-\r\nB--B\r";
+        let body = [part("file", "a.txt", data), b"--B--\r\n".to_vec()].concat();
+        for step in [1, 2, 3, 5, 64, body.len()] {
+            let parts = read_all(&body, "B", step, small(0)).unwrap();
+            assert_eq!(parts.len(), 1, "step {step}");
+            assert_eq!(parts[0].3, data, "step {step}");
+        }
+    }
+
+    #[test]
+    fn delimiter_prefixes_at_every_offset_across_every_buffer_edge() {
+        // Every prefix of a delimiter line, and full delimiters followed by other bytes,
+        // placed at every offset around the first two buffer edges.
+        let boundary = "q".repeat(70);
+        let delimiter = format!("\r\n--{boundary}");
+        let mut pieces: Vec<Vec<u8>> = (1..=delimiter.len())
+            .map(|k| delimiter.as_bytes()[..k].to_vec())
+            .collect();
+        for tail in [
+            &b"x"[..],
+            b"--x",
+            b" x",
+            b"\t \r",
+            b"\rx",
+            b"-",
+            b" \r-",
+            b"--\rx",
+        ] {
+            pieces.push([delimiter.as_bytes(), tail].concat());
+        }
+        for read_buffer in [MIN_BUFFER, 300] {
+            for piece in &pieces {
+                for offset in (read_buffer - 160..read_buffer + 40)
+                    .chain(2 * read_buffer - 100..2 * read_buffer)
+                {
+                    let mut data = vec![b'.'; offset];
+                    data.extend_from_slice(piece);
+                    data.extend_from_slice(b"...");
+                    let body = [
+                        format!("--{boundary}\r\nContent-Disposition: form-data; name=f\r\n\r\n")
+                            .into_bytes(),
+                        data.clone(),
+                        format!("\r\n--{boundary}--").into_bytes(),
+                    ]
+                    .concat();
+                    for step in [1, 7, read_buffer, usize::MAX] {
+                        let parts = read_all(&body, &boundary, step, small(read_buffer))
+                            .unwrap_or_else(|e| panic!("offset {offset} step {step}: {e}"));
+                        assert_eq!(parts.len(), 1);
+                        assert!(
+                            parts[0].3 == data,
+                            "offset {offset} step {step} piece {:?}",
+                            String::from_utf8_lossy(piece)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parts_headers_and_order() {
+        let body = b"preamble --B\r\n\r\n--B \r\n\
+            Content-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n\
+            --B\t\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a; b.csv\"\r\n\
+            Content-Type: text/csv\r\n\r\n\r\n--B\r\n\
+            Content-Disposition: form-data; name=empty\r\n\r\n\r\n\
+            --B--  \r\nepilogue --B\r\n";
+        let want: Parts = vec![
+            ("note".into(), None, None, b"hello".to_vec()),
+            (
+                "file".into(),
+                Some("a; b.csv".into()),
+                Some("text/csv".into()),
+                b"".to_vec(),
+            ),
+            ("empty".into(), None, None, b"".to_vec()),
+        ];
+        for step in 1..=body.len() {
+            assert_eq!(
+                read_all(body, "B", step, small(0)),
+                Ok(want.clone()),
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_strict_prefix_is_incomplete_and_never_a_shorter_part() {
+        let body = [
+            b"--B\r\nContent-Disposition: form-data; name=note\r\n\r\nhi\r\n".to_vec(),
+            part("file", "f.bin", b"data\r\n--B-\r\nmore"),
+            b"--B--".to_vec(),
+        ]
+        .concat();
+        assert!(read_all(&body, "B", 3, small(0)).is_ok());
+        for cut in 0..body.len() {
+            let got = read_all(&body[..cut], "B", 3, small(0));
+            assert!(
+                matches!(got, Err(Error::Incomplete(_))),
+                "cut {cut}: {got:?}"
+            );
+        }
+        // A cut inside a part's data is an error from the data reader itself, not Ok(0).
+        let cut = body.len() - 12;
+        let mut form = Multipart::with_body(&body[..cut], "B");
+        form.read_entry().unwrap().unwrap();
+        let mut field = form.read_entry().unwrap().unwrap();
+        let e = field.data.read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(Error::from_io(&e), Some(&Error::Incomplete(Stage::Data)));
+        // The error sticks.
+        let again = form.read_entry().unwrap_err();
+        assert_eq!(
+            Error::from_io(&again),
+            Some(&Error::Incomplete(Stage::Data))
+        );
+    }
+
+    #[test]
+    fn refusals_are_distinct() {
+        let limits = Limits {
+            max_part_header: 100,
+            read_buffer: 0,
+        };
+        let head = |h: &str| format!("--B\r\n{h}\r\n\r\nx\r\n--B--").into_bytes();
+        let cd = "Content-Disposition: form-data; name=f";
+        let cases: Vec<(Vec<u8>, Error)> = vec![
+            (
+                head(&format!("{cd}; filename=\"{}\"", "n".repeat(60))),
+                Error::HeaderTooLarge(100),
+            ),
+            (
+                format!("--B\r\n{cd}\r\nX: {}", "y".repeat(200)).into_bytes(),
+                Error::HeaderTooLarge(100),
+            ),
+            (
+                head(&format!("{cd}; filename=\"a\0b\"")),
+                Error::BadFilename("the filename has a control character (0x00)".into()),
+            ),
+            (
+                head(&format!("{cd}; filename=\"a\nb\"")),
+                Error::BadFilename("the filename has a control character (0x0a)".into()),
+            ),
+            (
+                head("Content-Disposition: form-data"),
+                Error::BadContentDisposition("no name parameter".into()),
+            ),
+            (
+                head("X: y"),
+                Error::BadContentDisposition("a part has no Content-Disposition header".into()),
+            ),
+            (
+                format!("--B{}\r\n", " ".repeat(MAX_PADDING + 1)).into_bytes(),
+                Error::PaddingTooLong(MAX_PADDING),
+            ),
+            (
+                b"--B\r\nContent-Disposition: form".to_vec(),
+                Error::Incomplete(Stage::Headers),
+            ),
+            (
+                b"no boundary here".to_vec(),
+                Error::Incomplete(Stage::Preamble),
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(
+                read_all(&body, "B", 5, limits).map(|_| ()),
+                Err(want),
+                "{:?}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        assert!(matches!(
+            read_all(b"--\r\n", "", 5, limits),
+            Err(Error::InvalidBoundary(_))
+        ));
+        // Right at the limit is fine.
+        let exact = format!(
+            "{cd}; filename=\"{}\"\r\n\r\n",
+            "n".repeat(100 - cd.len() - 17)
+        );
+        assert_eq!(exact.len(), 100);
+        let body = format!("--B\r\n{exact}x\r\n--B--");
+        assert!(read_all(body.as_bytes(), "B", 5, limits).is_ok());
+    }
+
+    #[test]
+    fn a_failing_source_is_an_incomplete_body() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::new(io::ErrorKind::TimedOut, "stalled"))
+            }
+        }
+        let e = Multipart::with_body(Broken, "B").read_entry().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        let refused = Error::from_io(&e).unwrap();
+        assert!(refused.is_incomplete());
+        assert!(
+            refused.to_string().starts_with("upload incomplete"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn is_text_follows_rfc_7578() {
+        let body = b"--B\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n\
+            --B\r\nContent-Disposition: form-data; name=b\r\nContent-Type: TEXT/plain\r\n\r\n\r\n\
+            --B\r\nContent-Disposition: form-data; name=c\r\nContent-Type: image/png\r\n\r\n\r\n--B--";
+        let mut form = Multipart::with_body(&body[..], "B");
+        let mut kinds = Vec::new();
+        while let Some(f) = form.read_entry().unwrap() {
+            kinds.push(f.is_text());
+        }
+        assert_eq!(kinds, [true, true, false]);
+    }
+}
