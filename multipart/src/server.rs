@@ -394,6 +394,21 @@ mod tests {
     }
 
     #[test]
+    fn a_part_without_content_may_end_right_after_its_headers() {
+        // RFC 2046: body-part := headers [CRLF *OCTET]; with no content, the blank line's CRLF
+        // is also the delimiter's.
+        let body = b"--B\r\nContent-Disposition: form-data; name=a\r\n\r\n--B\r\n\
+            Content-Disposition: form-data; name=b\r\n\r\n--B--";
+        let want: Parts = vec![
+            ("a".into(), None, None, Vec::new()),
+            ("b".into(), None, None, Vec::new()),
+        ];
+        for step in 1..=body.len() {
+            assert_eq!(read_all(body, "B", step, small(0)), Ok(want.clone()), "step {step}");
+        }
+    }
+
+    #[test]
     fn every_strict_prefix_is_incomplete_and_never_a_shorter_part() {
         let body = [
             b"--B\r\nContent-Disposition: form-data; name=note\r\n\r\nhi\r\n".to_vec(),
