@@ -318,7 +318,8 @@ mod tests {
     #[test]
     fn delimiter_prefixes_at_every_offset_across_every_buffer_edge() {
         // Every prefix of a delimiter line, and full delimiters followed by other bytes,
-        // placed at every offset around the first two buffer edges.
+        // placed so that they straddle the first and second buffer edges at every offset
+        // (reads that fill the buffer), and read again in 1- and 7-byte reads.
         let boundary = "q".repeat(70);
         let delimiter = format!("\r\n--{boundary}");
         let mut pieces: Vec<Vec<u8>> = (1..=delimiter.len())
@@ -336,22 +337,25 @@ mod tests {
         ] {
             pieces.push([delimiter.as_bytes(), tail].concat());
         }
+        let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=f\r\n\r\n");
         for read_buffer in [MIN_BUFFER, 300] {
             for piece in &pieces {
-                for offset in (read_buffer - 160..read_buffer + 40)
-                    .chain(2 * read_buffer - 100..2 * read_buffer)
-                {
+                // Data offsets where the piece covers body offset k × read_buffer.
+                let straddling = |k: usize| {
+                    let edge = k * read_buffer - head.len();
+                    edge.saturating_sub(piece.len() + 1)..edge + 2
+                };
+                for offset in straddling(1).chain(straddling(2)) {
                     let mut data = vec![b'.'; offset];
                     data.extend_from_slice(piece);
                     data.extend_from_slice(b"...");
                     let body = [
-                        format!("--{boundary}\r\nContent-Disposition: form-data; name=f\r\n\r\n")
-                            .into_bytes(),
-                        data.clone(),
-                        format!("\r\n--{boundary}--").into_bytes(),
+                        head.as_bytes(),
+                        &data,
+                        format!("\r\n--{boundary}--").as_bytes(),
                     ]
                     .concat();
-                    for step in [1, 7, read_buffer, usize::MAX] {
+                    for step in [1, 7, usize::MAX] {
                         let parts = read_all(&body, &boundary, step, small(read_buffer))
                             .unwrap_or_else(|e| panic!("offset {offset} step {step}: {e}"));
                         assert_eq!(parts.len(), 1);
@@ -404,7 +408,11 @@ mod tests {
             ("b".into(), None, None, Vec::new()),
         ];
         for step in 1..=body.len() {
-            assert_eq!(read_all(body, "B", step, small(0)), Ok(want.clone()), "step {step}");
+            assert_eq!(
+                read_all(body, "B", step, small(0)),
+                Ok(want.clone()),
+                "step {step}"
+            );
         }
     }
 
