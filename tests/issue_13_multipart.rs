@@ -203,6 +203,9 @@ fn issue_13_file_names_follow_rfc_7578() {
     let cases = [
         (r#"filename="données été; v2.csv""#, "données été; v2.csv"),
         (r#"filename="say \"hi\".txt""#, "say \"hi\".txt"),
+        // Unescaped quotes (hand-built bodies): a quote ends the value only before ';' or
+        // the end of the header.
+        (r#"filename="say "hi".txt""#, "say \"hi\".txt"),
         (r#"filename="a;b;c.txt"; x="y;z""#, "a;b;c.txt"),
         (
             r#"filename="fallback.txt"; filename*=UTF-8''%E2%9C%93%20ok%3B%20v2.txt"#,

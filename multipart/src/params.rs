@@ -40,7 +40,8 @@ fn trim(mut s: &[u8]) -> &[u8] {
 
 /// Splits `value; params` into the value before the first `;` (trimmed) and the parameters.
 /// Parameter names are tokens; values are quoted strings (`\"` and `\\` unescape; any other
-/// backslash is kept, as old clients send Windows paths unescaped) or run to the next `;`.
+/// backslash is kept, as old clients send Windows paths unescaped; see [`quoted`] for
+/// unescaped quotes) or run to the next `;`.
 /// A repeated parameter name is an error: which one a reader picks would be a guess.
 pub fn split(header: &[u8]) -> Result<(&[u8], Vec<Param>), String> {
     let (main, mut rest) = match header.iter().position(|&b| b == b';') {
@@ -77,12 +78,7 @@ pub fn split(header: &[u8]) -> Result<(&[u8], Vec<Param>), String> {
             let (v, after) = quoted(tail)
                 .ok_or_else(|| format!("parameter {name}'s quoted value has no closing quote"))?;
             value = v;
-            rest = trim(after);
-            if !rest.is_empty() && rest[0] != b';' {
-                return Err(format!(
-                    "parameter {name} has bytes after its closing quote"
-                ));
-            }
+            rest = after;
         } else {
             let end = rest.iter().position(|&b| b == b';').unwrap_or(rest.len());
             value = trim(&rest[..end]).to_vec();
@@ -97,13 +93,18 @@ pub fn split(header: &[u8]) -> Result<(&[u8], Vec<Param>), String> {
 }
 
 /// The content of a quoted string whose opening quote was consumed, and the bytes after its
-/// closing quote.
+/// closing quote. A quote closes the string only where a `;` or the end of the header
+/// follows (after optional whitespace): clients that leave quotes in names unescaped
+/// (`filename="say "hi".txt"`) are read as they meant, and nothing that parses as RFC 7578
+/// reads differently.
 fn quoted(s: &[u8]) -> Option<(Vec<u8>, &[u8])> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
         match s[i] {
-            b'"' => return Some((out, &s[i + 1..])),
+            b'"' if matches!(trim(&s[i + 1..]).first(), None | Some(b';')) => {
+                return Some((out, &s[i + 1..]))
+            }
             b'\\' if matches!(s.get(i + 1), Some(b'"' | b'\\')) => {
                 out.push(s[i + 1]);
                 i += 2;
@@ -248,6 +249,23 @@ mod tests {
         assert_eq!(
             params(r#"form-data; name="""#),
             ok(&[("", "form-data"), ("name", "")])
+        );
+        // An unescaped quote that is not followed by `;` or the end is part of the value.
+        assert_eq!(
+            params(r#"form-data; name="file"; filename="<x>"'&.txt""#),
+            ok(&[
+                ("", "form-data"),
+                ("name", "file"),
+                ("filename", r#"<x>"'&.txt"#)
+            ])
+        );
+        assert_eq!(
+            params(r#"form-data; filename="say "hi".txt" ; name=f"#),
+            ok(&[
+                ("", "form-data"),
+                ("filename", r#"say "hi".txt"#),
+                ("name", "f")
+            ])
         );
         for bad in [
             r#"form-data; name="unterminated"#,
