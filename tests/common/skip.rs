@@ -40,7 +40,8 @@ pub const SKIP_NAMES: &[(&str, &str)] = &[
     ),
     (
         "python3",
-        "python3 3.11 or later (tomllib), to parse deploy/fly/fly.toml",
+        "python3 3.11 or later (tomllib), to parse deploy/fly/fly.toml; and its email \
+         package, the reference encoder of the multipart differential tests",
     ),
     (
         "zbarimg",

@@ -35,6 +35,25 @@ impl Rng {
     }
 }
 
+/// Why the reference encoder cannot run, if it cannot: `python3` (any 3.x: only the standard
+/// library's `email` package is used) must be on the PATH.
+pub fn python3_missing() -> Option<String> {
+    match Command::new("python3")
+        .args(["-c", "import email.generator"])
+        .output()
+    {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(format!(
+            "python3 cannot import email.generator: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )),
+        Err(e) => Some(format!(
+            "python3 is not installed ({e}): the multipart differential tests use Python's \
+             email package as the reference encoder; install it with apt-get install python3"
+        )),
+    }
+}
+
 /// Iterations: `FUZZ_ITERS` when set (`make fuzz`), else `default` (`make test`).
 pub fn iterations(default: usize) -> usize {
     std::env::var("FUZZ_ITERS")
@@ -291,12 +310,7 @@ pub fn encode(forms: Vec<Form>) -> Vec<Encoded> {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run python3 ({e}): the differential tests need Python 3's standard \
-                 library as the reference encoder; install it (Debian: apt-get install python3)"
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot run python3: {e}"));
     let mut stdin = child.stdin.take().expect("stdin");
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().expect("python3 output");
