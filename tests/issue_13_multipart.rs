@@ -1,9 +1,10 @@
 //! Issue 13: every acknowledged upload is byte-exact. Multipart bodies that multipart 0.18
 //! got wrong — the boundary string inside a file, `CRLF--boundary` followed by other bytes,
 //! quoted file names with `;`, `filename*`, oversized or malformed part headers — go through
-//! the real binary, and each stored file is checked by the SHA-256 of its download. Then a
-//! differential test: random forms encoded by Python's `email` package, uploaded with curl,
-//! downloaded and compared. `make fuzz` runs it long (`FUZZ_ITERS`).
+//! the real binary, and each stored file is checked by the SHA-256 of its download; the copy
+//! into SQLite still runs while the body arrives. Then a differential test: random forms
+//! encoded by Python's `email` package, uploaded with curl, downloaded and compared.
+//! `make fuzz` runs it long (`FUZZ_ITERS`).
 
 mod common;
 
@@ -376,6 +377,47 @@ fn issue_13_unknown_parts_are_skipped_within_the_part_limit() {
         (r.status, r.message().as_str()),
         (400, "invalid request: more than 16 form parts")
     );
+}
+
+#[test]
+fn issue_13_the_copy_into_sqlite_overlaps_receipt() {
+    // Scope 3: the reader hands content on as it arrives, so chunks are committed into SQLite
+    // (rows with no entry yet) while the body is still being sent; the close delimiter has
+    // not arrived. The file is dense with look-alikes (the scanner's slow path).
+    let s = Server::start();
+    let mut data = pattern(24 << 20, 17);
+    for at in (100..data.len() - 8).step_by(4096) {
+        data[at..at + 7].copy_from_slice(b"\r\n--XXy");
+    }
+    let body = file_body("XX", "overlap.bin", &data);
+    let mut up = s
+        .raw_upload(
+            &format!("/api/entry?expiration={}", query_encode(NEVER)),
+            true,
+            "multipart/form-data; boundary=XX",
+            body,
+            None,
+        )
+        .expect("the server asks for the body");
+    up.send_to(20 << 20);
+    let db = s.db();
+    let copied = wait_until(Duration::from_secs(30), || {
+        count(
+            &db,
+            "SELECT COUNT(*) FROM entries_data WHERE id NOT IN (SELECT id FROM entries)",
+        ) > 0
+    });
+    assert!(
+        copied,
+        "no chunk reached SQLite while 4 MiB of the body were still unsent"
+    );
+    let r = up.finish();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let id = serde_json::from_slice::<serde_json::Value>(&raw_body(&r)).expect("JSON")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(download_sha(&s, &id), sha256_hex(&data));
 }
 
 /// Expected outcome of uploading `form`: the first `file` part with a file name is the
