@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handlers::{
     auth, bundles, download, entry, guest_links, information, pages, qr, settings,
-    tokens as token_api, upload,
+    tokens as token_api, tus, upload,
 };
 use crate::model::{Timestamp, TokenId, TokenScope};
 use crate::multipart::Limits;
@@ -257,6 +257,17 @@ impl App {
             }),
             ["api", "tokens", id] => {
                 methods!(method, "DELETE", { "DELETE" => token_api::delete(self, req, id) })
+            }
+            // Resumable uploads (tus): the protocol picks its methods (and may override them).
+            ["api", "tus"] | ["api", "tus", ""] => {
+                Ok(tus::answer(self, req, tus::Route::Creation(None)))
+            }
+            ["api", "tus", id] => Ok(tus::answer(self, req, tus::Route::Upload(None, id))),
+            ["api", "guest", link, "tus"] | ["api", "guest", link, "tus", ""] => {
+                Ok(tus::answer(self, req, tus::Route::Creation(Some(link))))
+            }
+            ["api", "guest", link, "tus", id] => {
+                Ok(tus::answer(self, req, tus::Route::Upload(Some(link), id)))
             }
             ["api", "settings"] => {
                 methods!(method, "PUT", { "PUT" => settings::update(self, req) })

@@ -228,6 +228,21 @@ pub struct Config {
     /// still seek, a paused download resume (issue 20).
     pub download_grace: Duration,
 
+    /// How long an unfinished resumable (tus) upload waits for its next write before the
+    /// collector removes it and its bytes (`Upload-Expires`; `--tus-expiry`). A day lets a
+    /// phone that lost its connection come back tomorrow; also how long a finished upload can
+    /// still be asked how it ended.
+    pub tus_expiry: Duration,
+    /// Bytes the web pages send per tus `PATCH` (`--tus-patch-size`): under the 100 MB that
+    /// Cloudflare and common proxies cap a request body at, and small enough that a dropped
+    /// connection costs little to send again. Any tus client may choose its own; the server's
+    /// memory per `PATCH` is one chunk whatever the size.
+    pub tus_patch_bytes: u64,
+    /// Most unfinished resumable uploads one guest link may hold at once (each holds an
+    /// upload slot and up to a chunk in its tail; a link without an upload limit would
+    /// otherwise let an anonymous visitor create rows without end).
+    pub max_unfinished_guest_uploads: u64,
+
     /// The HTTP transport's bounds (see transport/README.md): open connections, the four
     /// socket timeouts, request-head limits, and how much of an unread body is drained.
     pub transport: tiny_http::Limits,
@@ -305,6 +320,9 @@ impl Config {
             download_grace: Duration::from_secs(3600),
             login_throttle: crate::throttle::ThrottleLimits::default(),
             device_cookie_lifetime: Duration::from_secs(365 * 24 * 3600),
+            tus_expiry: Duration::from_secs(24 * 3600),
+            tus_patch_bytes: 50_000_000,
+            max_unfinished_guest_uploads: 16,
             transport: tiny_http::Limits {
                 // Open connections (each a thread with a 32 KiB head buffer). Requests beyond
                 // `threads` wait for a handler thread; connections beyond this get a 503.
@@ -421,6 +439,12 @@ impl Config {
         )
         .optopt(
             "",
+            "tus-expiry",
+            "seconds an unfinished resumable upload waits for its next write [default 86400]",
+            "SECS",
+        )
+        .optopt(
+            "",
             "guest-uploads-per-address",
             "uploads per hour through one guest link from one address [default 30]",
             "N",
@@ -479,6 +503,12 @@ impl Config {
             "rate-window",
             "seconds --min-rate is averaged over [default 30]",
             "SECS",
+        )
+        .optopt(
+            "",
+            "tus-patch-size",
+            "bytes the web pages send per resumable-upload request [default 50000000]",
+            "BYTES",
         )
         .optflag("h", "help", "print this help")
         .optflag("V", "version", "print the version");
@@ -612,6 +642,12 @@ impl Config {
                 c.admin_disk_floor, c.guest_disk_floor
             ));
         }
+        if let Some(s) = m.opt_str("tus-expiry") {
+            c.tus_expiry = Duration::from_secs(parse_in(&s, "tus expiry", 1, 365 * 86400)?);
+        }
+        if let Some(s) = m.opt_str("tus-patch-size") {
+            c.tus_patch_bytes = parse_in(&s, "tus patch size", 1, 1 << 40)?;
+        }
         // An operator's own glibc malloc tuning wins over ours.
         if env("MALLOC_ARENA_MAX").is_some() {
             c.malloc_arena_max = 0;
@@ -727,6 +763,16 @@ mod tests {
         assert_eq!(c.port, 9, "the flag wins over the environment");
         assert_eq!(c.secret_source, SecretSource::Generated);
         assert_eq!(c.spool_dir(), PathBuf::from("/y.db-spool"));
+    }
+
+    #[test]
+    fn issue_19_resumable_upload_settings() {
+        let c = parse(&[], &[]).unwrap();
+        assert_eq!(c.tus_expiry, Duration::from_secs(86_400));
+        assert_eq!(c.tus_patch_bytes, 50_000_000);
+        let c = parse(&["--tus-expiry", "2", "--tus-patch-size", "4096"], &[]).unwrap();
+        assert_eq!(c.tus_expiry, Duration::from_secs(2));
+        assert_eq!(c.tus_patch_bytes, 4096);
     }
 
     #[test]
@@ -856,6 +902,12 @@ mod tests {
             .contains("threads"));
         assert!(parse(&["--listen", "nowhere"], &[]).is_err());
         assert!(parse(&["--bogus"], &[]).is_err());
+        assert!(parse(&["--tus-expiry", "0"], &[])
+            .unwrap_err()
+            .contains("tus expiry"));
+        assert!(parse(&["--tus-patch-size", "x"], &[])
+            .unwrap_err()
+            .contains("tus patch size"));
         assert!(parse(&[], &[("PS_SHARED_SECRET_FILE", "/nonexistent/x")]).is_err());
     }
 

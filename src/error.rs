@@ -18,6 +18,9 @@ pub enum StoreError {
     NotFound,
     /// A guest link is disabled, past its URL expiration, or out of uploads.
     GuestLinkInactive,
+    /// A resumable upload is no longer where this request found it: another request wrote to
+    /// it first.
+    Conflict,
     /// The disk (or SQLite's file) is full.
     Full,
     /// Storing the upload would leave less free disk than this floor (bytes) requires.
@@ -48,6 +51,7 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::NotFound => f.write_str("not found"),
             StoreError::GuestLinkInactive => f.write_str("guest link is no longer active"),
+            StoreError::Conflict => f.write_str("the upload was changed by another request"),
             StoreError::Full => f.write_str("disk full"),
             StoreError::DiskFloor(floor) => write!(f, "below the free-disk floor of {floor} bytes"),
             StoreError::TooMany => f.write_str("too many rows"),
@@ -109,8 +113,14 @@ pub enum Error {
     MethodNotAllowed(&'static str),
     /// 403 with the given reason.
     Forbidden(&'static str),
-    /// 410: a download-limited link has no download left (issue 20).
+    /// 409 with the given reason.
+    Conflict(String),
+    /// 410 with the given reason: a download-limited link has no download left (issue 20),
+    /// a resumable upload expired (issue 19).
     Gone(&'static str),
+    /// 412 for a tus request in a protocol version we do not speak (`Tus-Version` says
+    /// which we do).
+    TusVersion,
     /// 413 with the given reason.
     TooLarge(String),
     /// 411: a small-body endpoint got a body of unknown length (chunked), which could not be
@@ -119,6 +129,8 @@ pub enum Error {
     /// 503 at once, with `Retry-After`: a cap on transfers or on one address's requests is
     /// reached (see `admission`).
     Busy(&'static str),
+    /// 415 with the given reason.
+    UnsupportedMediaType(&'static str),
     /// 429: carries the seconds to wait (`Retry-After`).
     TooManyRequests(u64),
     /// 416: carries the file size for `Content-Range: bytes */SIZE`.
@@ -147,6 +159,11 @@ impl From<StoreError> for Error {
                  with this token",
             ),
             StoreError::GuestLinkInactive => Error::Unauthorized("Guest link is no longer active"),
+            StoreError::Conflict => Error::Conflict(
+                "another request wrote to this upload first; ask for its Upload-Offset (HEAD) \
+                 and go on from there"
+                    .into(),
+            ),
             StoreError::Full => {
                 Error::InsufficientStorage("the server's disk is full; nothing was stored".into())
             }
@@ -198,9 +215,12 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::Gone(_) => 410,
             Error::MethodNotAllowed(_) => 405,
+            Error::Conflict(_) => 409,
+            Error::TusVersion => 412,
             Error::TooLarge(_) => 413,
             Error::LengthRequired => 411,
             Error::Busy(_) => 503,
+            Error::UnsupportedMediaType(_) => 415,
             Error::TooManyRequests(_) => 429,
             Error::RangeNotSatisfiable(_) => 416,
             Error::InsufficientStorage(_) => 507,
@@ -211,16 +231,24 @@ impl Error {
     /// The one-line message API clients read (PicoShare's words where it has them).
     pub fn message(&self) -> Cow<'_, str> {
         match self {
-            Error::BadRequest(m) | Error::TooLarge(m) | Error::InsufficientStorage(m) => {
-                Cow::Borrowed(m)
-            }
+            Error::BadRequest(m)
+            | Error::TooLarge(m)
+            | Error::InsufficientStorage(m)
+            | Error::Conflict(m) => Cow::Borrowed(m),
             Error::Unauthorized(m)
             | Error::NotFound(m)
             | Error::Forbidden(m)
             | Error::BadToken(m)
             | Error::Gone(m)
-            | Error::Busy(m) => Cow::Borrowed(m),
+            | Error::Busy(m)
+            | Error::UnsupportedMediaType(m) => Cow::Borrowed(m),
             Error::LengthRequired => "this request needs a Content-Length".into(),
+            Error::TusVersion => format!(
+                "this server speaks tus {}: send Tus-Resumable: {}",
+                crate::handlers::tus::VERSION,
+                crate::handlers::tus::VERSION
+            )
+            .into(),
             Error::TooManyRequests(s) => {
                 format!("Too many attempts. Try again in {s} seconds.").into()
             }
@@ -251,6 +279,9 @@ impl Error {
             Error::TooLarge(_) => ("Too large", self.message()),
             Error::LengthRequired => ("Length required", self.message()),
             Error::Busy(_) => ("Busy", self.message()),
+            Error::Conflict(_) => ("Conflict", self.message()),
+            Error::TusVersion => ("Unsupported protocol version", self.message()),
+            Error::UnsupportedMediaType(_) => ("Unsupported media type", self.message()),
             Error::TooManyRequests(_) => ("Too many attempts", self.message()),
             Error::RangeNotSatisfiable(_) => ("Range not satisfiable", self.message()),
             Error::InsufficientStorage(_) => ("The disk is full", self.message()),
@@ -338,6 +369,9 @@ impl Error {
             }
             Error::RangeNotSatisfiable(size) => {
                 r = r.with_unique_header("Content-Range", format!("bytes */{size}"));
+            }
+            Error::TusVersion => {
+                r = r.with_unique_header("Tus-Version", crate::handlers::tus::VERSION);
             }
             _ => {}
         }

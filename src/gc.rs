@@ -1,8 +1,9 @@
-//! The garbage collector: at start-up and then every `gc_interval`, removes expired files and
-//! chunk rows that belong to no file (failed or crashed uploads; never those of an upload
-//! still running, in this process or another, see `locks.rs`), then gives the freed space
-//! back to the filesystem in small steps. A deletion (or a history trim) wakes it early for
-//! the second part.
+//! The garbage collector: at start-up and then every `gc_interval`, removes expired files,
+//! resumable uploads abandoned past their expiry, and chunk rows that belong to no file and to
+//! no unfinished resumable upload (failed or crashed uploads; never those of an upload still
+//! running, in this process or another, see `locks.rs`), then gives the freed space back to the
+//! filesystem in small steps. A deletion (or a history trim) wakes it early for the second
+//! part.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -38,10 +39,17 @@ impl Wake {
 /// Runs one collection and logs what it removed.
 pub fn collect(app: &App) {
     match app.store.purge(app.now()) {
-        Ok(stats) if stats.expired_entries > 0 || stats.orphaned_chunks > 0 => println!(
-            "picoshare: gc removed {} expired file(s) and {} orphaned chunk(s)",
-            stats.expired_entries, stats.orphaned_chunks
-        ),
+        Ok(stats)
+            if stats.expired_entries > 0
+                || stats.expired_uploads > 0
+                || stats.orphaned_chunks > 0 =>
+        {
+            println!(
+                "picoshare: gc removed {} expired file(s), {} abandoned resumable upload(s) \
+                 and {} orphaned chunk(s)",
+                stats.expired_entries, stats.expired_uploads, stats.orphaned_chunks
+            )
+        }
         Ok(_) => {}
         Err(e) => eprintln!("picoshare: gc failed: {e}"),
     }

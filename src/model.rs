@@ -14,6 +14,9 @@ use crate::random::{self, ID_ALPHABET};
 pub const ENTRY_ID_LEN: usize = 10;
 /// Guest-link ids are 16 characters of the id alphabet.
 pub const GUEST_LINK_ID_LEN: usize = 16;
+/// Resumable uploads' ids are 24 characters of the id alphabet (140 bits: a guest's upload
+/// URL is all that lets anyone write to, or cancel, that upload).
+pub const UPLOAD_ID_LEN: usize = 24;
 /// PicoShare's "never expires" timestamp, stored like any other expiration.
 pub const NEVER: &str = "2999-12-31T00:00:00Z";
 /// PicoShare's "never" as a lifetime in days (100 × 365): the stored default lifetime that
@@ -132,6 +135,33 @@ impl GuestLinkId {
 }
 
 impl fmt::Display for GuestLinkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A resumable (tus) upload's id: exactly [`UPLOAD_ID_LEN`] characters of the id alphabet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UploadId(String);
+
+impl UploadId {
+    /// Parses an id from a URL; `None` when it cannot be one (which callers answer with 404:
+    /// a malformed upload URL names no upload).
+    pub fn parse(s: &str) -> Option<Self> {
+        is_id(s, UPLOAD_ID_LEN).then(|| UploadId(s.to_owned()))
+    }
+    pub fn random() -> Self {
+        UploadId(random::id(UPLOAD_ID_LEN))
+    }
+    pub fn from_db(s: String) -> Self {
+        UploadId(s)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UploadId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -446,6 +476,76 @@ pub struct NewEntry {
     pub download_passphrase: Option<DownloadPassphrase>,
     /// Set in the transaction that inserts the file (issue 20).
     pub max_downloads: Option<MaxDownloads>,
+}
+
+/// A resumable (tus) upload about to be created: what its client said when creating it,
+/// validated then with the rules of an ordinary upload.
+#[derive(Clone, Debug)]
+pub struct NewResumable {
+    /// Upload-Length: the file's size (at least one byte).
+    pub length: u64,
+    /// Upload-Metadata as the client sent it (HEAD answers with it).
+    pub metadata: String,
+    pub filename: Filename,
+    pub content_type: String,
+    pub note: Note,
+    pub download_passphrase: Option<DownloadPassphrase>,
+    /// `None`: the default lifetime (the admin's setting, or the guest link's), reckoned when
+    /// the upload completes.
+    pub expiration: Option<Timestamp>,
+}
+
+/// A resumable upload as stored: what it will become, and how far it got.
+#[derive(Clone, Debug)]
+pub struct Resumable {
+    pub id: UploadId,
+    /// The file's id once it completes; its chunks are stored under it as they arrive.
+    pub entry_id: EntryId,
+    /// Bytes per chunk of this file.
+    pub chunk_size: usize,
+    /// Bytes received and acknowledged (Upload-Offset).
+    pub offset: u64,
+    /// How many of them wait in the upload's tail (after the last whole chunk).
+    pub tail_len: usize,
+    pub new: NewResumable,
+    /// The guest link whose upload slot it holds; `None` for the admin's.
+    pub guest_link_id: Option<GuestLinkId>,
+    /// Upload-Expires: after this the upload is gone.
+    pub expires: Timestamp,
+    /// When the last byte arrived; `None` while unfinished.
+    pub completed: Option<Timestamp>,
+}
+
+impl Resumable {
+    /// Chunks already stored whole.
+    pub fn whole_chunks(&self) -> u64 {
+        (self.offset - self.tail_len as u64) / self.chunk_size as u64
+    }
+
+    /// Bytes still to come.
+    pub fn lacking(&self) -> u64 {
+        self.new.length - self.offset
+    }
+
+    /// Whether it can no longer be resumed (or asked about) at `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires <= now
+    }
+
+    /// The file it becomes when it completes at `now`; `default_expiration` applies when its
+    /// client asked for none.
+    pub fn new_entry(&self, now: Timestamp, default_expiration: Timestamp) -> NewEntry {
+        NewEntry {
+            filename: self.new.filename.clone(),
+            content_type: self.new.content_type.clone(),
+            upload_time: now,
+            expiration: self.new.expiration.unwrap_or(default_expiration),
+            guest_link_id: None,
+            note: self.new.note.clone(),
+            download_passphrase: self.new.download_passphrase.clone(),
+            max_downloads: None,
+        }
+    }
 }
 
 /// The editable metadata of a file.
@@ -816,6 +916,14 @@ mod tests {
         }
         assert!(GuestLinkId::parse("ZZkAPdHsixtKqbdE").is_ok());
         assert!(GuestLinkId::parse("ZZkAPdHsixtKqbd").is_err());
+        let upload = UploadId::random();
+        assert_eq!(UploadId::parse(upload.as_str()), Some(upload));
+        assert!(UploadId::parse("ZZkAPdHsixtKqbdEZZkAPdHs").is_some());
+        assert!(UploadId::parse("ZZkAPdHsixtKqbdEZZkAPdH").is_none());
+        assert!(
+            UploadId::parse("ZZkAPdHsixtKqbdEZZkAPdH0").is_none(),
+            "0 is not in it"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! System information data for the `/information` page: disk space of the database's
 //! filesystem and the free-disk floors uploads keep, the sizes of the database's own files,
-//! stored file data, reclaimable space, and the program's version.
+//! stored file data, the space unfinished resumable uploads hold, reclaimable space, and the
+//! program's version.
 
 use std::path::Path;
 
@@ -24,6 +25,10 @@ pub struct SystemInfo {
     pub shm_file_bytes: u64,
     /// All stored files' data.
     pub stored_file_bytes: u64,
+    /// Resumable uploads not finished yet, and the bytes they hold (not counted in
+    /// `stored_file_bytes`).
+    pub unfinished_uploads: u64,
+    pub unfinished_upload_bytes: u64,
     /// Free pages inside the database file (reused for new data; a vacuum gives them back).
     pub reclaimable_bytes: u64,
     /// Free disk a guest's upload must leave ([`Config::guest_disk_floor`]).
@@ -43,6 +48,7 @@ impl SystemInfo {
     pub fn gather(store: &Store, config: &Config) -> Result<SystemInfo, StoreError> {
         let db = store.path();
         let fs = filesystem(db)?;
+        let (unfinished_uploads, unfinished_upload_bytes) = store.resumable_usage()?;
         Ok(SystemInfo {
             fs_total_bytes: fs.total,
             fs_used_bytes: fs.total.saturating_sub(fs.free),
@@ -51,6 +57,8 @@ impl SystemInfo {
             wal_file_bytes: file_size(&crate::disk::beside(db, "-wal")),
             shm_file_bytes: file_size(&crate::disk::beside(db, "-shm")),
             stored_file_bytes: store.stored_file_bytes()?,
+            unfinished_uploads,
+            unfinished_upload_bytes,
             reclaimable_bytes: store.reclaimable_bytes()?,
             guest_floor_bytes: config.guest_disk_floor,
             admin_floor_bytes: config.admin_disk_floor,
@@ -83,6 +91,10 @@ impl SystemInfo {
                 "reclaimableBytes": self.reclaimable_bytes,
             },
             "storedFileBytes": self.stored_file_bytes,
+            "unfinishedUploads": {
+                "count": self.unfinished_uploads,
+                "bytes": self.unfinished_upload_bytes,
+            },
             "version": self.version,
             "revision": self.revision,
             "builtAt": self.built_at,
@@ -143,6 +155,10 @@ mod tests {
         // Exactly the three files: store.db.bak beside them is not counted.
         assert_eq!(info.database_bytes(), db + size("-wal") + size("-shm"));
         assert_eq!(info.stored_file_bytes, 0);
+        assert_eq!(
+            (info.unfinished_uploads, info.unfinished_upload_bytes),
+            (0, 0)
+        );
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
         assert!(!info.version.starts_with('v'));
         assert_eq!(info.to_json()["database"]["fileBytes"], db);

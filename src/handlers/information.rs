@@ -2,7 +2,8 @@
 //! `/information` page. Shape: `{"filesystem": {"totalBytes", "usedBytes", "availableBytes",
 //! "guestUploadFloorBytes", "adminUploadFloorBytes"},
 //! "database": {"fileBytes", "walBytes", "shmBytes", "totalBytes", "reclaimableBytes"},
-//! "storedFileBytes", "version", "revision", "builtAt"}` (the last two may be null).
+//! "storedFileBytes", "unfinishedUploads": {"count", "bytes"}, "version", "revision",
+//! "builtAt"}` (the last two may be null).
 
 use rouille::{Request, Response};
 

@@ -10,6 +10,7 @@ pub mod pages;
 pub mod qr;
 pub mod settings;
 pub mod tokens;
+pub mod tus;
 pub mod upload;
 
 use std::io::Read;

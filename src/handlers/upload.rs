@@ -62,19 +62,12 @@ fn store_upload(
         let filename = Filename::parse(&form.filename).map_err(invalid)?;
         // Go's FormValue also reads `note` from the query string.
         let note_text = form.note.take().or_else(|| req.get_param("note"));
-        let note = Note::parse(note_text.as_deref().unwrap_or("")).map_err(invalid)?;
         // From the body only: a passphrase in the URL would end up in access logs.
-        let download_passphrase =
-            DownloadPassphrase::parse_optional(form.download_passphrase.as_deref().unwrap_or(&[]))
-                .map_err(invalid)?;
-        if matches!(uploader, Uploader::Guest(_)) {
-            if note.as_deref().is_some() {
-                return Err(invalid("guest uploads cannot have file notes"));
-            }
-            if download_passphrase.is_some() {
-                return Err(invalid("guest uploads cannot have download passphrases"));
-            }
-        }
+        let (note, download_passphrase) = optional_fields(
+            uploader,
+            note_text.as_deref().unwrap_or(""),
+            form.download_passphrase.as_deref().unwrap_or(&[]),
+        )?;
         if matches!(uploader, Uploader::Replacing(_))
             && (note.as_deref().is_some() || download_passphrase.is_some())
         {
@@ -102,8 +95,35 @@ fn store_upload(
     stored
 }
 
-fn invalid(m: &str) -> Error {
+/// PicoShare's 400 for a bad upload: `invalid request: …`.
+pub(super) fn invalid(m: &str) -> Error {
     Error::BadRequest(format!("invalid request: {m}"))
+}
+
+/// A new file's optional fields, checked as every upload checks them: the note and the
+/// download passphrase, neither of which a guest may give.
+pub(super) fn optional_fields(
+    uploader: Uploader,
+    note: &str,
+    download_passphrase: &[u8],
+) -> Result<(Note, Option<DownloadPassphrase>)> {
+    let note = Note::parse(note).map_err(invalid)?;
+    let download_passphrase =
+        DownloadPassphrase::parse_optional(download_passphrase).map_err(invalid)?;
+    if matches!(uploader, Uploader::Guest(_)) {
+        if note.as_deref().is_some() {
+            return Err(invalid("guest uploads cannot have file notes"));
+        }
+        if download_passphrase.is_some() {
+            return Err(invalid("guest uploads cannot have download passphrases"));
+        }
+    }
+    Ok((note, download_passphrase))
+}
+
+/// The download URL of file `id`, absolute, as the client reached us.
+pub(super) fn download_url(app: &App, req: &Request, id: &EntryId) -> String {
+    format!("{}/-{id}", app.public_origin(req))
 }
 
 /// `POST /api/entry[?maxDownloads=N]`: the admin's upload, or a script's with an API token of
@@ -211,12 +231,12 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
     // Anything else is taken for a command-line client: the download URL as plain text.
     Ok(Response::from_data(
         "text/plain",
-        format!("{}/-{id}\r\n", app.public_origin(req)),
+        format!("{}\r\n", download_url(app, req, &id)),
     ))
 }
 
 /// The 413 for a file over the link's cap (the same text `multipart` uses mid-stream).
-fn too_large(max: u64) -> Error {
+pub(super) fn too_large(max: u64) -> Error {
     Error::TooLarge(format!(
         "invalid request: file is larger than this link's limit of {max} bytes"
     ))
@@ -224,7 +244,7 @@ fn too_large(max: u64) -> Error {
 
 /// A guest file's expiration: absent or empty → the link's whole file lifetime (never stays
 /// never); otherwise at least an hour ahead and not past that lifetime.
-fn guest_expiration(
+pub(super) fn guest_expiration(
     requested: Option<&str>,
     lifetime: FileLifetime,
     now: Timestamp,

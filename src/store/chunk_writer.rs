@@ -4,7 +4,9 @@
 //! no buffer of its own) and inserts them in short transactions of about `copy_batch_bytes`,
 //! so the WAL stays small and other writers get in between. Its last transaction also runs the
 //! caller's final step (the `entries` row), so a file is either complete and visible or
-//! invisible; a writer dropped unfinished deletes what it wrote.
+//! invisible; a writer dropped unfinished deletes what it wrote — unless it continues a
+//! resumable upload ([`ChunkWriter::resume`]), whose rows belong to the upload's own row until
+//! it completes, expires or is cancelled.
 
 use std::io;
 
@@ -77,14 +79,35 @@ impl Store {
     }
 }
 
-/// Writes one new file's chunk rows under a fresh id.
+/// In `tx`: deletes the chunk rows of `id` from chunk `first` on — what one request wrote to a
+/// resumable upload, undone in the transaction that rewinds the upload (see
+/// `Store::rewind_resumable`).
+pub(super) fn delete_chunks_from(
+    tx: &Transaction,
+    id: &str,
+    first: u64,
+) -> Result<u64, StoreError> {
+    let n = tx
+        .prepare_cached("DELETE FROM entries_data WHERE id = ?1 AND chunk_index >= ?2")?
+        .execute(params![id, first.min(i64::MAX as u64) as i64])?;
+    Ok(n as u64)
+}
+
+/// Writes one file's chunk rows: a new file under a fresh id, or the rest of a resumable
+/// upload's file.
 pub struct ChunkWriter<'a> {
     store: &'a Store,
     id: EntryId,
+    /// Bytes per row: the store's chunk size, or the one a resumable upload began with.
+    chunk_size: usize,
     /// The next row's `chunk_index`.
     index: i64,
     finished: bool,
-    _uploading: UploadingGuard<'a>,
+    /// The rows belong to a resumable upload's row: kept when the writer drops unfinished.
+    keep: bool,
+    /// For a new file: the collector leaves its rows alone while this lives. (A resumable
+    /// upload's rows are protected by the upload's row instead, across restarts too.)
+    _uploading: Option<UploadingGuard<'a>>,
 }
 
 impl<'a> ChunkWriter<'a> {
@@ -96,9 +119,26 @@ impl<'a> ChunkWriter<'a> {
         ChunkWriter {
             store,
             id,
+            chunk_size: store.settings().chunk_size,
             index: 0,
             finished: false,
-            _uploading: uploading,
+            keep: false,
+            _uploading: Some(uploading),
+        }
+    }
+
+    /// Continues the file `id` of a resumable upload, written in chunks of `chunk_size`, at
+    /// chunk `index` (the number of whole chunks it already has). Its rows are the upload's:
+    /// dropping the writer keeps them.
+    pub fn resume(store: &'a Store, id: EntryId, chunk_size: usize, index: u64) -> Self {
+        ChunkWriter {
+            store,
+            id,
+            chunk_size,
+            index: index.min(i64::MAX as u64) as i64,
+            finished: false,
+            keep: true,
+            _uploading: None,
         }
     }
 
@@ -109,6 +149,18 @@ impl<'a> ChunkWriter<'a> {
             return Ok(());
         }
         self.copy(src, bytes, |_| Ok(()))
+    }
+
+    /// [`ChunkWriter::write`], and `step` runs in the transaction that writes the last of
+    /// these bytes (a resumable upload records its new offset there). If `step` fails, that
+    /// transaction's rows are not written and the writer stays where it was before it.
+    pub fn write_then(
+        &mut self,
+        src: &mut dyn ChunkSource,
+        bytes: u64,
+        step: impl FnOnce(&Transaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.copy(src, bytes, step)
     }
 
     /// Writes the rest of `src`, runs `last` in the transaction that writes the final chunks
@@ -127,56 +179,77 @@ impl<'a> ChunkWriter<'a> {
 
     /// Copies up to `left` bytes of `src`, one row per chunk and one transaction per
     /// `copy_batch_bytes`; `last` runs in the transaction that reached the end (of `src` or of
-    /// `left`).
+    /// `left`). A transaction that fails leaves the writer where it began.
     fn copy(
         &mut self,
         src: &mut dyn ChunkSource,
         mut left: u64,
         last: impl FnOnce(&Transaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let settings = self.store.settings();
-        let (chunk_size, batch_bytes) = (settings.chunk_size, settings.copy_batch_bytes);
         let mut last = Some(last);
         loop {
             let mut conn = self.store.writer();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut batch = 0;
-            let mut done = false;
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO entries_data (id, chunk_index, chunk) VALUES (?1, ?2, ?3)",
-                )?;
-                while batch < batch_bytes {
-                    let max = (chunk_size as u64).min(left) as usize;
-                    let chunk = match max {
-                        0 => None,
-                        _ => src.next_chunk(max)?,
-                    };
-                    let Some(chunk) = chunk else {
-                        done = true;
-                        break;
-                    };
-                    insert.execute(params![self.id.as_str(), self.index, chunk])?;
-                    self.index += 1;
-                    batch += chunk.len();
-                    left -= chunk.len() as u64;
-                }
-            }
-            if done {
-                if let Some(last) = last.take() {
-                    last(&tx)?;
+            let first = self.index;
+            let done = self.copy_batch(&tx, src, &mut left).and_then(|done| {
+                if done {
+                    if let Some(last) = last.take() {
+                        last(&tx)?;
+                    }
                 }
                 tx.commit()?;
-                return Ok(());
+                Ok(done)
+            });
+            match done {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => {
+                    self.index = first;
+                    return Err(e);
+                }
             }
-            tx.commit()?;
         }
+    }
+
+    /// Inserts rows of `src` in `tx` until about `copy_batch_bytes` are in it (false) or the
+    /// end of `src` or of `left` is reached (true).
+    fn copy_batch(
+        &mut self,
+        tx: &Transaction,
+        src: &mut dyn ChunkSource,
+        left: &mut u64,
+    ) -> Result<bool, StoreError> {
+        let batch_bytes = self.store.settings().copy_batch_bytes;
+        // A resumable upload's writer may meet a row another request wrote at the same index
+        // first: it replaces it, and the caller's step in the same transaction (the upload's
+        // compare-and-set) then fails, which undoes both.
+        let mut insert = tx.prepare_cached(if self.keep {
+            "INSERT OR REPLACE INTO entries_data (id, chunk_index, chunk) VALUES (?1, ?2, ?3)"
+        } else {
+            "INSERT INTO entries_data (id, chunk_index, chunk) VALUES (?1, ?2, ?3)"
+        })?;
+        let mut batch = 0;
+        while batch < batch_bytes {
+            let max = (self.chunk_size as u64).min(*left) as usize;
+            let chunk = match max {
+                0 => None,
+                _ => src.next_chunk(max)?,
+            };
+            let Some(chunk) = chunk else {
+                return Ok(true);
+            };
+            insert.execute(params![self.id.as_str(), self.index, chunk])?;
+            self.index += 1;
+            batch += chunk.len();
+            *left -= chunk.len() as u64;
+        }
+        Ok(false)
     }
 }
 
 impl Drop for ChunkWriter<'_> {
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.finished && !self.keep {
             if let Err(e) = self.store.delete_chunks(self.id.as_str()) {
                 eprintln!("picoshare: could not remove a failed upload's chunks: {e}");
             }

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Row};
 
-use super::{lock, Store};
+use super::{lock, Store, UNFINISHED_CHUNKS};
 use crate::error::StoreError;
 use crate::model::{
     DownloadLimit, DownloadPassphrase, EntryId, EntryMeta, EntryUpdate, Filename, GuestLinkId,
@@ -15,6 +15,8 @@ use crate::spool::Spool;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PurgeStats {
     pub expired_entries: u64,
+    /// Resumable uploads abandoned unfinished past their expiry.
+    pub expired_uploads: u64,
     pub orphaned_chunks: u64,
 }
 
@@ -284,11 +286,15 @@ impl Store {
         Ok(())
     }
 
-    /// Collects garbage: files expired at `now` (with their history and chunks), then chunk
-    /// rows that belong to no file and to no upload in progress, in this process or in any
-    /// other that opened the database (see `locks.rs`).
+    /// Collects garbage: files expired at `now` (with their history and chunks), resumable
+    /// uploads expired at `now` (with the chunks of unfinished ones), then chunk rows that
+    /// belong to no file, to no unfinished resumable upload and to no upload in progress, in
+    /// this process or in any other that opened the database (see `locks.rs`).
     pub fn purge(&self, now: Timestamp) -> Result<PurgeStats, StoreError> {
         let mut stats = PurgeStats::default();
+        let (uploads, chunks) = self.expire_resumables(now)?;
+        stats.expired_uploads = uploads;
+        stats.orphaned_chunks += chunks;
         let expired: Vec<String> = {
             let mut conn = self.writer();
             let tx = conn.transaction()?;
@@ -318,10 +324,12 @@ impl Store {
             // Taken under the writer lock: an upload marked after this cannot have written
             // a chunk yet, and one marked before is skipped.
             let uploading = lock(&self.uploading).clone();
-            let mut st = conn.prepare(
+            // An unfinished resumable upload's chunks belong to its row, not to a file yet.
+            let mut st = conn.prepare(&format!(
                 "SELECT DISTINCT id FROM entries_data WHERE id NOT IN (SELECT id FROM entries) \
-                 AND id NOT IN (SELECT chunks_id FROM rs_retired_chunks)",
-            )?;
+                 AND id NOT IN (SELECT chunks_id FROM rs_retired_chunks) \
+                 AND id NOT IN ({UNFINISHED_CHUNKS})"
+            ))?;
             let ids = st
                 .query_map([], |r| r.get::<_, String>(0))?
                 .collect::<Result<Vec<_>, _>>()?;

@@ -1,7 +1,8 @@
 //! Guest links: the `guest_links` rows in PicoShare's encodings (label `''` not NULL, limits
 //! NULL = unlimited, lifetimes as Go durations), and the upload-count limit enforced atomically:
-//! a slot is reserved in memory before a guest's upload is read, and the count is checked again
-//! inside the transaction that inserts the file.
+//! a slot is reserved before a guest's upload is read — in memory for an upload in one
+//! request, by its row for a resumable one — and the count is checked again inside the
+//! transaction that inserts the file.
 
 use rusqlite::{params, Row, Transaction};
 
@@ -46,11 +47,14 @@ fn link_in(tx: &Transaction, id: &GuestLinkId, now: Timestamp) -> Result<GuestLi
 }
 
 /// A reserved upload slot on a guest link, held while the guest's file is received and
-/// stored; dropping it gives the slot back.
+/// stored; dropping it gives the slot back — unless a resumable upload's row holds it (see
+/// [`Store::resumable_slot`]).
 pub struct GuestUploadSlot<'a> {
     store: &'a Store,
     /// The link as it was when the slot was reserved.
     pub link: GuestLink,
+    /// Counted in `Store::guest_slots` (given back on drop), rather than held by a row.
+    in_memory: bool,
 }
 
 impl GuestUploadSlot<'_> {
@@ -69,6 +73,9 @@ impl GuestUploadSlot<'_> {
 
 impl Drop for GuestUploadSlot<'_> {
     fn drop(&mut self) {
+        if !self.in_memory {
+            return;
+        }
         let mut slots = lock(&self.store.guest_slots);
         let key = self.link.id.as_str();
         if let Some(n) = slots.get_mut(key) {
@@ -177,9 +184,10 @@ impl Store {
     }
 
     /// Reserves one upload on guest link `id` before its body is read. The link must be active
-    /// at `now` counting the uploads already in flight, so N parallel uploads to a link with
-    /// one slot left get one reservation; the others fail with
-    /// [`StoreError::GuestLinkInactive`] without sending their files. Unknown link:
+    /// at `now` counting the uploads already in flight — those of this process, and the
+    /// unfinished resumable uploads (whose rows hold their slots across restarts) — so N
+    /// parallel uploads to a link with one slot left get one reservation; the others fail
+    /// with [`StoreError::GuestLinkInactive`] without sending their files. Unknown link:
     /// [`StoreError::NotFound`].
     pub fn reserve_guest_upload(
         &self,
@@ -188,12 +196,28 @@ impl Store {
     ) -> Result<GuestUploadSlot<'_>, StoreError> {
         let mut slots = lock(&self.guest_slots);
         let link = self.guest_link(id, now)?;
-        let in_flight = slots.get(id.as_str()).copied().unwrap_or(0);
+        let in_flight = slots.get(id.as_str()).copied().unwrap_or(0)
+            + self.unfinished_guest_uploads(id, now)?;
         if !link.accepts(now, in_flight) {
             return Err(StoreError::GuestLinkInactive);
         }
         *slots.entry(id.as_str().to_owned()).or_insert(0) += 1;
-        Ok(GuestUploadSlot { store: self, link })
+        Ok(GuestUploadSlot {
+            store: self,
+            link,
+            in_memory: true,
+        })
+    }
+
+    /// The slot a resumable upload's row holds on `link` (reserved when the upload was
+    /// created), for the final check when the upload completes. Dropping it gives nothing
+    /// back: the row does, when it completes, expires or is cancelled.
+    pub fn resumable_slot(&self, link: GuestLink) -> GuestUploadSlot<'_> {
+        GuestUploadSlot {
+            store: self,
+            link,
+            in_memory: false,
+        }
     }
 }
 

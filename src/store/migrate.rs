@@ -54,6 +54,10 @@ const OUR_MIGRATIONS: &[(&str, &str)] = &[
         "issue20_file_versions",
         include_str!("migrations/ours/issue20_file_versions.sql"),
     ),
+    (
+        "issue19_tus_uploads",
+        include_str!("migrations/ours/issue19_tus_uploads.sql"),
+    ),
 ];
 
 /// On a brand-new, empty database, choose what can only be chosen before the first table
@@ -385,7 +389,23 @@ mod tests {
             )
             .unwrap()
         };
-        assert_eq!(tables(&c), 0, "no table of ours while we have none");
+        // A new database gets every table of ours, each recorded once.
+        let c = Connection::open_in_memory().unwrap();
+        migrate(&c).unwrap();
+        migrate(&c).unwrap();
+        let applied: i64 = c
+            .query_row("SELECT COUNT(*) FROM rs_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(applied, OUR_MIGRATIONS.len() as i64);
+        assert_eq!(check(&c).unwrap(), PICOSHARE_VERSION);
+        // PicoShare's tables alone, then ours by hand.
+        let c = Connection::open_in_memory().unwrap();
+        for (target, sql) in MIGRATIONS {
+            c.execute_batch(sql).unwrap();
+            c.pragma_update(None, "user_version", target).unwrap();
+        }
+        apply_ours(&c, &[]).unwrap();
+        assert_eq!(tables(&c), 0, "an empty list creates nothing");
         let one = [("0001_a", "CREATE TABLE rs_a (x TEXT) STRICT;")];
         apply_ours(&c, &one).unwrap();
         apply_ours(&c, &one).unwrap();

@@ -12,6 +12,7 @@ mod guest_links;
 mod limits;
 mod migrate;
 mod reclaim;
+mod resumable;
 mod settings;
 mod tokens;
 mod upload;
@@ -37,8 +38,9 @@ pub use downloads::{unique_ips, HistoryTotals};
 pub use entries::{EntryPage, PurgeStats};
 pub use guest_links::GuestUploadSlot;
 pub use migrate::{normalise_sql, PICOSHARE_VERSION};
+pub use resumable::UNFINISHED_CHUNKS;
 pub use tokens::StoredToken;
-pub use upload::{Upload, Uploader};
+pub use upload::{AppendError, Appended, Upload, Uploader};
 pub use versions::VersionPin;
 
 /// The store's own bounds, taken from [`Config`].

@@ -6,19 +6,28 @@
 //! dropped unfinished leaves no rows. A guest's upload also stops before it would leave less
 //! free disk than the guests' floor.
 //!
+//! A resumable (tus) upload takes the same path over several requests: [`Upload::resume`]
+//! continues its file where the last request left it, and [`Upload::append`] stores one
+//! request's bytes — each whole chunk committed with the upload's new offset (its row in
+//! `rs_tus_uploads`, see `resumable.rs`), the bytes after the last whole chunk kept in the
+//! row's tail, and the last chunk written by the same `finish` as above, with the same check.
+//!
 //! Chunks first and the metadata row last, in short transactions rather than one per file (a
 //! transaction the size of the file would grow the WAL by as much), as PicoShare does; after a
-//! crash, the collector removes chunks that belong to no file.
+//! crash, the collector removes chunks that belong to no file (and to no unfinished resumable
+//! upload).
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::Path;
+
+use rusqlite::Transaction;
 
 use super::chunk_writer::ChunkWriter;
 use super::guest_links::GuestUploadSlot;
 use super::versions::Replacement;
-use super::Store;
+use super::{resumable, Store};
 use crate::error::StoreError;
-use crate::model::{EntryId, NewEntry, TokenId};
+use crate::model::{EntryId, NewEntry, Resumable, Timestamp, TokenId};
 use crate::spool::{Filled, Spool, SpoolError};
 
 /// Who is uploading, and so what must still hold when the file is committed.
@@ -106,17 +115,6 @@ impl<'a> Upload<'a> {
         let uploader = self.uploader;
         let mut retired = None;
         let id = self.writer.finish(spool, |tx, id| match uploader {
-            Uploader::Admin => super::entries::insert_row(tx, id, new),
-            Uploader::Guest(slot) => {
-                slot.still_accepts(tx, new.upload_time)?;
-                let mut new = new.clone();
-                new.guest_link_id = Some(slot.link.id.clone());
-                super::entries::insert_row(tx, id, &new)
-            }
-            Uploader::Token(token) => {
-                super::entries::insert_row(tx, id, new)?;
-                super::tokens::record_upload(tx, id, token)
-            }
             Uploader::Replacing(target) => {
                 let replacement = Replacement {
                     filename: &new.filename,
@@ -126,6 +124,7 @@ impl<'a> Upload<'a> {
                 retired = Some(super::versions::swap_in(tx, target, id, &replacement)?);
                 Ok(())
             }
+            _ => commit_entry(tx, id, uploader, new),
         })?;
         match (uploader, retired) {
             (Uploader::Replacing(target), Some(version)) => {
@@ -140,22 +139,231 @@ impl<'a> Upload<'a> {
     }
 
     /// A guest's upload stops ([`StoreError::DiskFloor`]) before moving `more` bytes from
-    /// the spool into the database would leave less free disk than the guest floor: free
-    /// space now, plus what the spool's temp file gives back when the upload ends, plus free
-    /// pages inside the database that the chunks will reuse. (The admin's uploads are checked
-    /// against their lower floor before the body is read, see `multipart.rs`.)
+    /// the spool into the database would leave less free disk than the guest floor (see
+    /// [`disk_floor`]), counting what the spool's temp file gives back when the upload ends.
     fn check_disk_floor(&self, spool: &Spool, more: u64) -> Result<(), StoreError> {
-        let floor = self.store.settings().guest_disk_floor;
-        if !matches!(self.uploader, Uploader::Guest(_)) || floor == 0 {
-            return Ok(());
+        disk_floor(self.store, self.uploader, spool.disk_bytes(), more)
+    }
+
+    /// Continues resumable upload `upload` for `uploader` (a guest's holds its slot by its
+    /// row: [`Store::resumable_slot`]) where it stands.
+    pub fn resume(store: &'a Store, upload: &Resumable, uploader: Uploader<'a>) -> Self {
+        Upload {
+            store,
+            writer: ChunkWriter::resume(
+                store,
+                upload.entry_id.clone(),
+                upload.chunk_size,
+                upload.whole_chunks(),
+            ),
+            uploader,
         }
-        let free = crate::disk::available_bytes(self.store.path())?
-            .saturating_add(spool.disk_bytes())
-            .saturating_add(self.store.reclaimable_bytes().unwrap_or(0));
-        if free < floor.saturating_add(more) {
-            return Err(StoreError::DiskFloor(floor));
+    }
+
+    /// Stores one request's `body` as the next bytes of `upload` (updated to match), through
+    /// one buffer of the upload's chunk size, filled from the network with no lock held:
+    ///
+    /// - each time it holds a whole chunk, the chunk goes into SQLite in one transaction with
+    ///   the upload's new offset, which must still be the one this request started from
+    ///   ([`StoreError::Conflict`] otherwise: another request wrote first; nothing of that
+    ///   chunk is written);
+    /// - when the body ends, the bytes after the last whole chunk become the upload's tail, so
+    ///   nothing acknowledged is lost to a restart; the same when reading the body fails
+    ///   ([`AppendError::Body`]: the client went away mid-request), keeping what arrived;
+    /// - when the last byte of the file has arrived and the body ends there, the last chunk,
+    ///   the final check of the uploader, the `entries` row of `new` and the upload's
+    ///   completion go in one transaction ([`Appended::Completed`]);
+    /// - a body longer than what the upload lacks is refused ([`AppendError::TooLong`]) and
+    ///   what this request wrote is undone.
+    ///
+    /// Every write moves the upload's expiry to `expires`.
+    pub fn append(
+        self,
+        upload: &mut Resumable,
+        body: &mut dyn Read,
+        new: &NewEntry,
+        expires: Timestamp,
+    ) -> Result<Appended, AppendError> {
+        let Upload {
+            store,
+            mut writer,
+            uploader,
+        } = self;
+        let chunk = upload.chunk_size;
+        // Zeroed allocation: pages are only touched as data arrives.
+        let mut buf = vec![0u8; chunk];
+        let mut filled = store.read_tail(&upload.id, &mut buf)?;
+        if filled != upload.tail_len {
+            return Err(StoreError::Conflict.into());
         }
-        Ok(())
+        // Where this request found the upload, to go back to if its body is too long.
+        let found = upload.clone();
+        let (start, lacking) = (upload.offset, upload.lacking());
+        // The upload's acknowledged bytes: `base` (whole chunks) plus the first `tail` of `buf`.
+        let mut base = start - filled as u64;
+        let mut tail = filled;
+        let mut received = 0u64;
+        let stored = |upload: &mut Resumable, base: u64, tail: usize| {
+            upload.offset = base + tail as u64;
+            upload.tail_len = tail;
+            upload.expires = expires;
+        };
+        loop {
+            if received == lacking {
+                // Every byte it lacked is here: the body must end now.
+                let mut probe = [0u8; 1];
+                if matches!(read_some(body, &mut probe), Ok(n) if n > 0) {
+                    store.rewind_resumable(&found, base + tail as u64)?;
+                    *upload = found;
+                    return Err(AppendError::TooLong);
+                }
+                let (id, from, now) = (upload.id.clone(), base + tail as u64, new.upload_time);
+                let entry = writer.finish(&mut &buf[..filled], |tx, entry| {
+                    resumable::complete(tx, &id, from, now, expires)?;
+                    commit_entry(tx, entry, uploader, new)
+                })?;
+                stored(upload, base + filled as u64, 0);
+                upload.completed = Some(now);
+                return Ok(Appended::Completed(entry));
+            }
+            if filled == chunk {
+                let (from, to) = (base + tail as u64, base + chunk as u64);
+                let id = &upload.id;
+                writer.write_then(&mut &buf[..], chunk as u64, |tx| {
+                    resumable::advance(tx, id, (from, to), &[], expires)
+                })?;
+                (base, tail, filled) = (to, 0, 0);
+                stored(upload, base, 0);
+                continue;
+            }
+            let room = (chunk - filled).min((lacking - received).min(usize::MAX as u64) as usize);
+            match read_some(body, &mut buf[filled..filled + room]) {
+                Ok(0) => {
+                    if filled > tail {
+                        keep_tail(&mut writer, upload, (base, tail), &buf[..filled], expires)?;
+                        stored(upload, base, filled);
+                    }
+                    return Ok(Appended::Stored);
+                }
+                Ok(n) => {
+                    filled += n;
+                    received += n as u64;
+                }
+                Err(e) => {
+                    // Keep what arrived (the client resumes from the offset it then reads);
+                    // if even that fails, the reason to report is still the body's.
+                    if filled > tail
+                        && keep_tail(&mut writer, upload, (base, tail), &buf[..filled], expires)
+                            .is_ok()
+                    {
+                        stored(upload, base, filled);
+                    }
+                    return Err(AppendError::Body(e));
+                }
+            }
+        }
+    }
+}
+
+/// A guest's upload stops ([`StoreError::DiskFloor`]) before storing `more` bytes would leave
+/// less free disk than the guests' floor: free space now, plus `released` (what the upload
+/// gives back when it ends), plus free pages inside the database that the chunks will reuse.
+/// (The admin's uploads are checked against their lower floor before the body is read.)
+fn disk_floor(
+    store: &Store,
+    uploader: Uploader,
+    released: u64,
+    more: u64,
+) -> Result<(), StoreError> {
+    let floor = store.settings().guest_disk_floor;
+    if !matches!(uploader, Uploader::Guest(_)) || floor == 0 {
+        return Ok(());
+    }
+    let free = crate::disk::available_bytes(store.path())?
+        .saturating_add(released)
+        .saturating_add(store.reclaimable_bytes().unwrap_or(0));
+    if free < floor.saturating_add(more) {
+        return Err(StoreError::DiskFloor(floor));
+    }
+    Ok(())
+}
+
+/// Makes `bytes` the tail of `upload`, whose acknowledged bytes are `base` (whole chunks) and
+/// the first `tail` of them, in a transaction of its own (no chunk is written).
+fn keep_tail(
+    writer: &mut ChunkWriter,
+    upload: &Resumable,
+    (base, tail): (u64, usize),
+    bytes: &[u8],
+    expires: Timestamp,
+) -> Result<(), StoreError> {
+    let (from, to) = (base + tail as u64, base + bytes.len() as u64);
+    writer.write_then(&mut &[][..], 0, |tx| {
+        resumable::advance(tx, &upload.id, (from, to), bytes, expires)
+    })
+}
+
+/// One `read` that retries when interrupted.
+fn read_some(body: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match body.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The last step of every upload, in the transaction of its last chunk: `uploader` may still
+/// store it (a guest's link is checked once more, [`StoreError::GuestLinkInactive`]), and the
+/// `entries` row of file `id` goes in.
+fn commit_entry(
+    tx: &Transaction,
+    id: &EntryId,
+    uploader: Uploader,
+    new: &NewEntry,
+) -> Result<(), StoreError> {
+    match uploader {
+        Uploader::Admin => super::entries::insert_row(tx, id, new),
+        Uploader::Guest(slot) => {
+            slot.still_accepts(tx, new.upload_time)?;
+            let mut new = new.clone();
+            new.guest_link_id = Some(slot.link.id.clone());
+            super::entries::insert_row(tx, id, &new)
+        }
+        Uploader::Token(token) => {
+            super::entries::insert_row(tx, id, new)?;
+            super::tokens::record_upload(tx, id, token)
+        }
+        // A replacement makes no new file: `finish` swaps its bytes in instead.
+        Uploader::Replacing(_) => Err(StoreError::Io(io::Error::other(
+            "a replacement is not a new file",
+        ))),
+    }
+}
+
+/// How one request's body ended for a resumable upload.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// The body ended; the upload holds what it said (its `offset`).
+    Stored,
+    /// The upload's last byte arrived: the file is stored under this id.
+    Completed(EntryId),
+}
+
+/// Why [`Upload::append`] stopped before the end of the body.
+#[derive(Debug)]
+pub enum AppendError {
+    /// The body held more than the upload lacked: nothing of this request was kept.
+    TooLong,
+    /// Reading the body failed (the client went away, or stalled): what arrived was kept.
+    Body(io::Error),
+    /// Storing failed; the upload holds what was acknowledged before.
+    Store(StoreError),
+}
+
+impl From<StoreError> for AppendError {
+    fn from(e: StoreError) -> Self {
+        AppendError::Store(e)
     }
 }
 

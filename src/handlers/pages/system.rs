@@ -89,6 +89,7 @@ pub fn information(app: &App, req: &Request) -> Result<Response> {
          <section class=\"card\" aria-labelledby=\"db-heading\">\
          <h2 id=\"db-heading\">Storage</h2><dl class=\"details\">\
          <dt>Upload data</dt><dd>{stored}</dd>\
+         <dt>Unfinished uploads</dt><dd id=\"unfinished-uploads\">{unfinished}</dd>\
          <dt>Database files</dt><dd>{db_total} <span class=\"muted\">(database {db}, \
          write-ahead log {wal}, shared memory {shm})</span></dd>\
          <dt>Reclaimable space</dt><dd>{reclaim}</dd></dl>\
@@ -107,6 +108,11 @@ pub fn information(app: &App, req: &Request) -> Result<Response> {
         guest_floor = size(info.guest_floor_bytes),
         admin_floor = size(info.admin_floor_bytes),
         stored = size(info.stored_file_bytes),
+        unfinished = match info.unfinished_uploads {
+            0 => "none".to_owned(),
+            1 => format!("1 upload holding {}", size(info.unfinished_upload_bytes)),
+            n => format!("{n} uploads holding {}", size(info.unfinished_upload_bytes)),
+        },
         db_total = size(info.database_bytes()),
         db = size(info.db_file_bytes),
         wal = size(info.wal_file_bytes),
