@@ -661,9 +661,12 @@ fn issue_4_system_information_json() {
             "filesystem",
             "revision",
             "storedFileBytes",
+            "unfinishedUploads",
             "version"
         ]
     );
+    // Issue 19: resumable uploads not finished yet, and the bytes they hold.
+    assert_eq!(keys("/unfinishedUploads"), ["bytes", "count"]);
     // The free-disk floors uploads keep (issue 16): the defaults.
     assert_eq!(
         keys("/filesystem"),
@@ -717,6 +720,10 @@ fn issue_4_system_information_json() {
     assert_eq!(wal, file_len(&with_suffix(&s.db_path, "-wal")));
     assert_eq!(shm, file_len(&with_suffix(&s.db_path, "-shm")));
     assert_eq!(n("/storedFileBytes"), 100_000);
+    assert_eq!(
+        (n("/unfinishedUploads/count"), n("/unfinishedUploads/bytes")),
+        (0, 0)
+    );
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     for optional in ["revision", "builtAt"] {
         assert!(
