@@ -91,6 +91,14 @@ impl Drop for TempDir {
     }
 }
 
+/// A port of 127.0.0.1 that was free a moment ago (for [`ServerBuilder::port`]).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server fixture.
 
@@ -120,6 +128,13 @@ impl ServerBuilder {
         self.port_flag = false;
         self.envs.push(("PORT".to_owned(), "0".to_owned()));
         self
+    }
+
+    /// `--port N` (instead of a free one picked by the server): a server restarted on the same
+    /// port is where a client that retries finds it again. See [`free_port`].
+    pub fn port(mut self, n: u16) -> Self {
+        self.port_flag = false;
+        self.arg("--port").arg(&n.to_string())
     }
 
     /// `--chunk-size N`.

@@ -54,6 +54,15 @@ pub const SKIP_NAMES: &[(&str, &str)] = &[
          reader of issue 20's ZIPs besides Python's zipfile)",
     ),
     (
+        "tus-js-client",
+        "Node.js with npm's tus-js-client, which scripts/install-test-tools.sh installs into \
+         tests/tus-clients/node_modules",
+    ),
+    (
+        "tuspy",
+        "PyPI's tuspy, which scripts/install-test-tools.sh installs into a venv in .tools/tuspy",
+    ),
+    (
         "chromium",
         "the browser journeys' Chromium, Node.js and playwright-core (tests/browser/setup.sh)",
     ),

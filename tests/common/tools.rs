@@ -1,5 +1,5 @@
 //! Programs some tests need beyond curl: Litestream, Caddy, systemd-analyze, python3, zbarimg,
-//! unzip. Each is
+//! unzip, and the tus clients tus-js-client (Node) and tuspy (Python). Each is
 //! taken from an override variable, the project's `.tools/`, or PATH; a missing one is
 //! installed on first need by `scripts/install-test-tools.sh` (the same script a developer
 //! runs by hand); if that fails too, the skip policy ([`super::skip::require`]) fails the test
@@ -174,4 +174,34 @@ pub fn python3_with_tomllib() -> Option<PathBuf> {
         }
     };
     require("python3", found)
+}
+
+/// Node.js with tus-js-client installed in `tests/tus-clients/node_modules` (from its
+/// package-lock.json), to run `tests/tus-clients/upload.mjs`; installed on first need.
+#[track_caller]
+pub fn tus_js_client() -> Option<PathBuf> {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    find_or_install(
+        "tus-js-client",
+        &FOUND,
+        // The installer checks the version against package.json and prints node's path.
+        || Ok(None),
+        "Install it with scripts/install-test-tools.sh tus-js-client (needs node and npm: \
+         apt-get install nodejs npm).",
+    )
+}
+
+/// Python with tuspy, in the venv `.tools/tuspy`, to run `tests/tus-clients/upload.py`;
+/// installed on first need.
+#[track_caller]
+pub fn tuspy() -> Option<PathBuf> {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    find_or_install(
+        "tuspy",
+        &FOUND,
+        // The installer checks the version and prints the venv's python.
+        || Ok(None),
+        "Install it with scripts/install-test-tools.sh tuspy (needs python3 with venv: \
+         apt-get install python3-venv).",
+    )
 }
