@@ -43,6 +43,7 @@ macro_rules! asset {
 pub static ASSETS: &[Asset] = &[
     asset!("/css/style.css", "css/style.css"),
     asset!("/js/common.js", "js/common.js"),
+    asset!("/js/tus.js", "js/tus.js"),
     asset!("/js/upload.js", "js/upload.js"),
     asset!("/js/login.js", "js/login.js"),
     asset!("/js/edit.js", "js/edit.js"),

@@ -1,6 +1,8 @@
 // The upload page (admin and guest): picker, drag-and-drop and paste of one file or several;
-// XMLHttpRequest uploads, one file after the other, with percentage, speed and time left; a
-// "saving" phase once every byte is sent; the links. The admin can share several files as one
+// each file a resumable (tus) upload in PATCHes of a set size (tus.js), one after the other,
+// with percentage, speed and time left across lost connections and resumes; a "saving" phase
+// once every byte is sent; the links. A file whose upload stopped (a reload, a closed tab)
+// resumes where it stopped when it is chosen again. The admin can share several files as one
 // link (a bundle, POST /api/bundles) and sees a QR code of the link.
 "use strict";
 
@@ -22,15 +24,19 @@
   const saving = $("upload-saving");
   const errorBox = $("upload-error");
   const result = $("upload-result");
+  const resumePanel = $("upload-resume");
+  const pending = $("upload-pending");
+  const status = $("progress-status");
   const endpoint = form.dataset.endpoint;
+  const patchBytes = Number(form.dataset.patchBytes) || 50e6;
   const isAdmin = form.dataset.admin === "true";
   const maxBytes = form.dataset.maxBytes ? Number(form.dataset.maxBytes) : null;
   const NEVER = "2999-12-31T00:00:00Z";
   let busy = false;
-  let current = null; // the XMLHttpRequest in flight
+  let current = null; // the upload in progress
 
   $("upload-cancel").addEventListener("click", () => {
-    if (current) current.abort();
+    if (current) current.cancel();
   });
   // Leaving the page mid-upload would silently drop it: ask first.
   window.addEventListener("beforeunload", (e) => {
@@ -97,7 +103,7 @@
   }
 
   function show(panel) {
-    for (const p of [form, progress, saving, result]) p.hidden = p !== panel;
+    for (const p of [form, progress, saving, result, resumePanel]) p.hidden = p !== panel;
   }
 
   function fail(text) {
@@ -166,74 +172,105 @@
     showFiles(done);
   }
 
-  // One upload; resolves to the new file's id, rejects with the reason it failed.
-  function upload(file, exp, max, counter) {
-    return new Promise((resolve, reject) => {
-      const data = new FormData();
-      data.append("file", file, file.name);
-      if (note && note.value) data.append("note", note.value);
-      if (passphrase && passphrase.value) data.append("downloadPassphrase", passphrase.value);
+  // One file: offer to resume an upload of the same file that stopped before, then send it;
+  // resolves to the new file's id, rejects with the reason it failed.
+  async function upload(file, exp, max, counter) {
+    const earlier = PicoShareTus.rememberedFor(endpoint, file);
+    let resume = false;
+    if (earlier) {
+      const offset = await PicoShareTus.progressOf(earlier);
+      if (typeof offset === "number" || offset === undefined) resume = await askToResume(file, offset);
+    }
+    return send(file, exp, max, counter, resume);
+  }
 
-      $("progress-name").textContent = `Uploading ${counter}${file.name} (${formatSize(file.size)})`;
-      const bar = $("progress-bar");
-      bar.value = 0;
-      $("progress-percent").textContent = "0%";
-      $("progress-speed").textContent = "";
-      $("progress-eta").textContent = "";
-      show(progress);
-      document.title = "PicoShare ↑ 0%";
+  function send(file, exp, max, counter, resume) {
+    pending.hidden = true;
+    $("progress-name").textContent = `Uploading ${counter}${file.name} (${formatSize(file.size)})`;
+    const bar = $("progress-bar");
+    bar.value = 0;
+    $("progress-percent").textContent = "0%";
+    $("progress-speed").textContent = "";
+    $("progress-eta").textContent = "";
+    status.textContent = "";
+    show(progress);
+    document.title = "PicoShare ↑ 0%";
 
-      const params = new URLSearchParams();
-      if (exp) params.set("expiration", exp);
-      if (max !== undefined) params.set("maxDownloads", String(max));
-      const query = params.toString();
-      const xhr = new XMLHttpRequest();
-      const started = performance.now();
-      const samples = [[started, 0]];
-      xhr.open("POST", query ? `${endpoint}?${query}` : endpoint);
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.upload.addEventListener("progress", (e) => {
-        if (!e.lengthComputable) return;
-        const pct = Math.floor((e.loaded / e.total) * 100);
+    const fields = {};
+    if (exp) fields.expiration = exp;
+    if (note && note.value) fields.note = note.value;
+    if (passphrase && passphrase.value) fields.downloadPassphrase = passphrase.value;
+    if (max !== undefined) fields.maxDownloads = String(max);
+    // Speed over the last few seconds, so it follows the connection as it changes (and starts
+    // afresh after a lost connection, whose unacknowledged bytes are sent again).
+    let samples = [];
+    const up = new PicoShareTus.Upload(file, endpoint, {
+      patchBytes,
+      fields,
+      onProgress(sent, total) {
+        const pct = Math.floor((sent / total) * 100);
         bar.value = pct;
         $("progress-percent").textContent = `${pct}%`;
         document.title = `PicoShare ↑ ${pct}%`;
-        // Speed over the last few seconds, so it follows the connection as it changes.
         const now = performance.now();
-        samples.push([now, e.loaded]);
+        if (samples.length && sent < samples[samples.length - 1][1]) samples = [];
+        if (samples.length && sent > samples[samples.length - 1][1]) status.textContent = "";
+        samples.push([now, sent]);
         while (samples.length > 2 && now - samples[0][0] > 5000) samples.shift();
         const [t0, b0] = samples[0];
         const secs = (now - t0) / 1000;
-        if (now - started > 500 && secs > 0.25 && e.loaded > b0) {
-          const speed = (e.loaded - b0) / secs;
+        if (secs > 0.5 && sent > b0) {
+          const speed = (sent - b0) / secs;
           $("progress-speed").textContent = `${formatSize(speed)}/s`;
-          $("progress-eta").textContent = `${formatDuration((e.total - e.loaded) / speed)} left`;
+          $("progress-eta").textContent = `${formatDuration((total - sent) / speed)} left`;
         }
-      });
-      // Every byte is sent; the server still copies the file into its database.
-      xhr.upload.addEventListener("load", () => {
+      },
+      // Every byte is sent; the server still stores the last of them and makes the file.
+      onLastBytes() {
         document.title = "PicoShare - Saving…";
         show(saving);
-      });
-      xhr.addEventListener("load", () => {
-        if (xhr.status !== 200) {
-          reject(xhr.responseText.trim() || `Upload failed (${xhr.status} ${xhr.statusText})`);
-          return;
-        }
-        try {
-          resolve(JSON.parse(xhr.responseText).id);
-        } catch (_) {
-          reject("The server's answer could not be read.");
-        }
-      });
-      xhr.addEventListener("error", () => reject("The upload failed: the connection to the server was lost."));
-      xhr.addEventListener("abort", () => reject("The upload was cancelled."));
-      current = xhr;
-      xhr.addEventListener("loadend", () => {
+      },
+      onRetry(secs) {
+        samples = [];
+        show(progress);
+        $("progress-speed").textContent = "";
+        $("progress-eta").textContent = "";
+        status.textContent = `Connection lost. Trying again in ${secs} s…`;
+      },
+      onResumed(offset) {
+        status.textContent = `Resuming: ${formatSize(offset)} already on the server.`;
+      },
+    });
+    current = up;
+    $("upload-cancel").focus();
+    return up.start(resume).then(
+      (id) => {
         current = null;
-      });
-      xhr.send(data);
-      $("upload-cancel").focus();
+        return id;
+      },
+      (e) => {
+        current = null;
+        throw e.cancelled ? "The upload was cancelled." : e.message;
+      },
+    );
+  }
+
+  // Shows the resume panel; resolves true for "Resume", false for "Start over".
+  function askToResume(file, offset) {
+    const pct = typeof offset === "number" ? `${Math.floor((offset / file.size) * 100)}%` : "part";
+    $("resume-text").textContent =
+      `You started uploading ${file.name} (${formatSize(file.size)}) before, and ${pct} of it ` +
+      "is already on the server.";
+    show(resumePanel);
+    $("resume-yes").focus();
+    return new Promise((resolve) => {
+      const answer = (yes) => () => {
+        $("resume-yes").onclick = null;
+        $("resume-no").onclick = null;
+        resolve(yes);
+      };
+      $("resume-yes").onclick = answer(true);
+      $("resume-no").onclick = answer(false);
     });
   }
 
@@ -286,6 +323,35 @@
     figure.append(img, cap);
     return figure;
   }
+
+  // Uploads this browser started earlier on this page and did not finish: offer to resume
+  // (by choosing the same file again) or to discard them.
+  async function listPending() {
+    const entries = PicoShareTus.remembered(endpoint).slice(0, 5);
+    const items = [];
+    for (const entry of entries) {
+      const offset = await PicoShareTus.progressOf(entry);
+      if (typeof offset !== "number") continue;
+      const li = document.createElement("li");
+      const pct = Math.floor((offset / entry.size) * 100);
+      li.append(`${entry.name} (${formatSize(entry.size)}): ${pct}% uploaded. `);
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "button small";
+      b.textContent = "Discard";
+      b.addEventListener("click", async () => {
+        await PicoShareTus.discard(entry);
+        li.remove();
+        if (!pending.querySelector("li")) pending.hidden = true;
+      });
+      li.append(b);
+      items.push(li);
+    }
+    if (items.length === 0) return;
+    $("pending-list").replaceChildren(...items);
+    pending.hidden = false;
+  }
+  listPending();
 
   function finish(message) {
     document.title = "PicoShare - Complete";

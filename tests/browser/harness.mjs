@@ -19,10 +19,13 @@ export const WIDTHS = { desktop: 1280, phone: 390 };
 const binary = process.env.PICOSHARE_BIN || path.join(repoRoot, "target/debug/picoshare");
 const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
-/** Starts picoshare on 127.0.0.1 and a free port; resolves once it prints its address. */
-export async function startServer() {
+/**
+ * Starts picoshare on 127.0.0.1 and a free port, with `args` added to its command line;
+ * resolves once it prints its address.
+ */
+export async function startServer(args = []) {
   const dir = mkdtempSync(path.join(tmpdir(), "picoshare-browser-"));
-  const proc = spawn(binary, ["--listen", "127.0.0.1", "--port", "0", "-db", path.join(dir, "store.db")], {
+  const proc = spawn(binary, ["--listen", "127.0.0.1", "--port", "0", "-db", path.join(dir, "store.db"), ...args], {
     env: { ...process.env, PS_SHARED_SECRET: SECRET, TZ: process.env.TZ || "UTC" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -53,6 +56,7 @@ export async function startServer() {
   return {
     url,
     log,
+    dir,
     async stop() {
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once("exit", r));
@@ -67,13 +71,14 @@ export async function startServer() {
 
 /**
  * One server and one browser for a whole test file: started before its first test, stopped
- * after its last. `use(server, browser)` receives them once they are up.
+ * after its last. `use(server, browser)` receives them once they are up. `args` go on the
+ * server's command line.
  */
-export function serverAndBrowser(use) {
+export function serverAndBrowser(use, { args = [] } = {}) {
   let server;
   let browser;
   before(async () => {
-    server = await startServer();
+    server = await startServer(args);
     browser = await launchBrowser();
     use(server, browser);
   });

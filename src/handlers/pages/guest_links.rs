@@ -207,8 +207,10 @@ pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
         .max_file_bytes
         .map_or_else(Html::default, |b| html!(" data-max-bytes=\"{b}\"", b = b));
     let form_data = html!(
-        "data-endpoint=\"/api/guest/{id}\" data-max-hours=\"{max}\"{max_bytes}",
+        "data-endpoint=\"/api/guest/{id}/tus/\" data-patch-bytes=\"{patch}\" \
+         data-max-hours=\"{max}\"{max_bytes}",
         id = id.as_str(),
+        patch = app.config.tus_patch_bytes,
         max = if max_hours >= never_hours {
             "never".to_owned()
         } else {
@@ -223,5 +225,7 @@ pub fn guest_upload(app: &App, req: &Request, id: &str) -> Result<Response> {
         limits = limits,
         widget = upload_widget(&options, false, false, &form_data)
     );
-    Ok(Page::new("Upload", nav, body).scripts(&["upload"]).render())
+    Ok(Page::new("Upload", nav, body)
+        .scripts(&["tus", "upload"])
+        .render())
 }

@@ -54,8 +54,8 @@ pub fn expiration_options(max_hours: i64, default_hours: i64, custom: bool) -> H
 }
 
 /// The upload widget: drop zone with file picker, paste box, expiration, and for the admin an
-/// optional note and download passphrase; then the progress, saving, error and result panels
-/// upload.js switches between.
+/// optional note and download passphrase; then the resume, progress, saving, error and result
+/// panels upload.js switches between, and the list of this browser's unfinished uploads.
 /// `form_data` holds extra `data-` attributes for upload.js (where to send, limits).
 pub fn upload_widget(options: &Html, admin: bool, custom: bool, form_data: &Html) -> Html {
     let note_field = Html::trusted(if admin {
@@ -87,6 +87,9 @@ pub fn upload_widget(options: &Html, admin: bool, custom: bool, form_data: &Html
     });
     html!(
         "<div id=\"upload-error\" class=\"alert error\" role=\"alert\" hidden></div>\
+         <div id=\"upload-pending\" class=\"alert info\" hidden><p>Uploads from this browser \
+         that did not finish. Choose the same file again to resume one where it stopped.</p>\
+         <ul id=\"pending-list\" class=\"plain\"></ul></div>\
          <section id=\"upload-form\" class=\"card upload\" {form_data}>\
          <div id=\"drop-zone\" class=\"drop-zone\">\
          <svg class=\"drop-icon\" viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M12 3 \
@@ -113,8 +116,14 @@ pub fn upload_widget(options: &Html, admin: bool, custom: bool, form_data: &Html
          aria-labelledby=\"progress-percent\"></progress>\
          <p class=\"progress-stats\"><strong id=\"progress-percent\">0%</strong>\
          <span id=\"progress-speed\"></span><span id=\"progress-eta\"></span></p>\
+         <p class=\"hint\" id=\"progress-status\" role=\"status\"></p>\
          <div class=\"actions\"><button type=\"button\" class=\"button\" id=\"upload-cancel\">\
          Cancel upload</button></div></section>\
+         <section id=\"upload-resume\" class=\"card\" hidden>\
+         <p id=\"resume-text\"></p>\
+         <div class=\"actions\"><button type=\"button\" class=\"button\" id=\"resume-no\">\
+         Start over</button><button type=\"button\" class=\"button primary\" id=\"resume-yes\">\
+         Resume upload</button></div></section>\
          <section id=\"upload-saving\" class=\"card\" hidden aria-live=\"polite\">\
          <p class=\"saving\"><span class=\"spinner\" aria-hidden=\"true\"></span>\
          All bytes sent. Saving the file on the server…</p></section>\
@@ -155,11 +164,14 @@ pub fn index(app: &App, req: &Request) -> Result<Response> {
             &options,
             true,
             true,
-            &Html::trusted("data-endpoint=\"/api/entry\" data-admin=\"true\"")
+            &html!(
+                "data-endpoint=\"/api/tus/\" data-patch-bytes=\"{patch}\" data-admin=\"true\"",
+                patch = app.config.tus_patch_bytes
+            )
         )
     );
     Ok(Page::new("Upload", Nav::Admin("upload"), body)
-        .scripts(&["upload"])
+        .scripts(&["tus", "upload"])
         .render())
 }
 
