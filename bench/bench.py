@@ -515,6 +515,103 @@ def side_by_side_lines(rounds):
     return lines + [""]
 
 
+# --- Resumable (tus) uploads (issue 19) ------------------------------------------------------
+
+import base64  # noqa: E402 (kept with the section that needs it)
+
+TUS_PATCH = 50_000_000  # the web pages' PATCH size (Config::tus_patch_bytes)
+
+
+class _Slice:
+    """The next `n` bytes of an open file, read by http.client in blocks (never whole)."""
+
+    def __init__(self, f, n):
+        self.f, self.left = f, n
+
+    def read(self, size=-1):
+        size = self.left if size < 0 else min(size, self.left)
+        b = self.f.read(size)
+        self.left -= len(b)
+        return b
+
+
+def tus_upload(srv, path, patch=TUS_PATCH):
+    """One file through the admin's tus endpoint in PATCHes of `patch` bytes; its id."""
+    size = os.path.getsize(path)
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=600)
+    name = os.path.basename(path).encode()
+    meta = (f"filename {base64.b64encode(name).decode()},"
+            f"expiration {base64.b64encode(b'2999-12-31T00:00:00Z').decode()}")
+    c.request("POST", "/api/tus/", headers={
+        "Cookie": srv.cookie, "Tus-Resumable": "1.0.0", "Upload-Length": str(size),
+        "Upload-Metadata": meta})
+    r = c.getresponse()
+    r.read()
+    if r.status != 201:
+        return None
+    url = r.getheader("Location")
+    offset, id_ = 0, None
+    with open(path, "rb") as f:
+        while offset < size:
+            n = min(patch, size - offset)
+            f.seek(offset)
+            c.request("PATCH", url, body=_Slice(f, n), headers={
+                "Cookie": srv.cookie, "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream", "Content-Length": str(n)})
+            r = c.getresponse()
+            r.read()
+            if r.status != 204:
+                return None
+            offset = int(r.getheader("Upload-Offset"))
+            id_ = r.getheader("PicoShare-Entry-Id") or id_
+    return id_
+
+
+def tus_scenario(files, digests, limit):
+    """The blog post's scenario once more, the three files sent with tus in 50 MB PATCHes."""
+    name = f"picoshare-bench-tus-{limit >> 20}m"
+    cg = Cgroup(name, limit)
+    db_dir = os.path.join(WORK, f"db-tus-{limit >> 20}m")
+    shutil.rmtree(db_dir, ignore_errors=True)
+    os.makedirs(db_dir)
+    srv = Server(os.path.join(db_dir, "store.db"), cg)
+    total = sum(os.path.getsize(f) for f in files)
+    up_secs, ids = parallel([lambda f=f: tus_upload(srv, f) for f in files])
+    hwm = srv.status("VmHWM")
+    peak, ooms = cg.peak(), cg.oom_kills()
+    ok = all(ids)
+    _, got = parallel([lambda i=i: download_sha256(srv, ids[i]) for i in range(len(files))]) if ok else (0, [None])
+    alive = srv.p.poll() is None
+    srv.stop()
+    cg.remove()
+    shutil.rmtree(db_dir, ignore_errors=True)
+    return dict(limit=limit, up_secs=up_secs, up_mbs=total / MIB / up_secs, hwm=hwm, peak=peak,
+                ooms=ooms, identical=ok and got == digests, alive=alive)
+
+
+def tus_lines(tus, results):
+    """Section 5 of RESULTS.md: tus uploads next to the multipart ones of section 1."""
+    lines = [
+        "",
+        "## 7. Resumable (tus) uploads: the same 3 files in parallel, in 50 MB PATCHes",
+        "",
+        "| memory limit | upload wall | upload MB/s | peak RSS (VmHWM) | cgroup peak | OOM kills | byte-identical | multipart, same run: MB/s, VmHWM |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for t, r in zip(tus, results):
+        lines.append(f"| {t['limit'] >> 20} MiB | {t['up_secs']:.1f} s | {t['up_mbs']:.0f} | {mb(t['hwm'])} | "
+                     f"{mb(t['peak'])} | {t['ooms']} | {'yes' if t['identical'] else 'NO'} | "
+                     f"{r['up_mbs']:.0f}, {mb(r['hwm'])} |")
+    lines += [
+        "",
+        "Each upload is a `POST /api/tus/` then `PATCH`es of 50,000,000 bytes (the web pages' size),",
+        "streamed from disk by the benchmark (Python's http.client); the server stores each whole",
+        "327,680-byte chunk as it arrives, one chunk per transaction, through one chunk-sized buffer and",
+        "no temp file. VmHWM is the server's peak over the uploads.",
+    ]
+    return lines
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
     # The server binary comes from `make release` (static); the baseline is a plain build.
@@ -533,6 +630,10 @@ def main():
     for limit in (256 * MIB, 32 * MIB):
         log(f"scenario: 3 parallel uploads + downloads, memory limit {limit >> 20} MiB")
         results.append(scenario(files, digests, limit))
+    tus = []
+    for limit in (256 * MIB, 32 * MIB):
+        log(f"scenario: 3 parallel tus uploads, memory limit {limit >> 20} MiB")
+        tus.append(tus_scenario(files, digests, limit))
     log("seek latency: 100 random Range requests")
     seek = seek_latency(files[0])
     log("footprint")
@@ -625,6 +726,8 @@ def main():
     # of this run: it is carried into every RESULTS.md from its own file.
     with open(os.path.join(ROOT, "bench/write-path-experiments.md")) as f:
         lines += ["", f.read().rstrip("\n")]
+    # Issue 19's tus section (7) follows that record (6).
+    lines += tus_lines(tus, results)
     text = "\n".join(lines) + "\n"
     print(text)
     with open(os.path.join(ROOT, "bench/RESULTS.md"), "w") as f:
