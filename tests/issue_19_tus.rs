@@ -936,3 +936,88 @@ fn issue_19_the_collector_removes_an_abandoned_upload_after_its_expiry() {
     s.restart();
     assert_eq!(s.count("SELECT COUNT(*) FROM rs_tus_uploads"), 0);
 }
+
+/// Bytes free on the filesystem holding `path`.
+fn free_bytes(path: &std::path::Path) -> u64 {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: statvfs writes only into the zeroed struct; `c` is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
+    st.f_bavail as u64 * st.f_frsize as u64
+}
+
+#[test]
+fn issue_19_a_full_disk_refuses_what_cannot_fit_and_keeps_what_was_acknowledged() {
+    let Some(disk) = small_disk(48) else {
+        return;
+    };
+    let s = Server::builder()
+        .in_dir(TempDir::new("fulldisk-tus"))
+        .chunk_size(64 * 1024)
+        .db_name(disk.path.join("store.db").to_str().unwrap())
+        .start();
+    let post = |length: u64| {
+        tus_curl(&s, "POST", "/api/tus/")
+            .header("Upload-Length", &length.to_string())
+            .header("Upload-Metadata", &meta(&[("filename", "big.bin")]))
+            .send()
+    };
+    // Cannot fit at all: refused when created, nothing stored.
+    let r = post(100 << 20);
+    assert_eq!(r.status, 507, "{r:?}");
+    assert!(
+        r.message()
+            .starts_with("not enough disk space for this upload"),
+        "{r:?}"
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM rs_tus_uploads"), 0);
+    // Fits when created and when its PATCH starts; then something else takes the disk.
+    let size = 20 << 20;
+    let data = pattern(size, 44);
+    let r = post(size as u64);
+    assert_eq!(r.status, 201, "{r:?}");
+    let url = r.header("Location").unwrap().to_owned();
+    let mut t = begin_body(s.addr, &patch_head(&s, &url, 0, size)).expect("100 Continue");
+    let filler = disk.path.join("filler");
+    let leave = 6 << 20;
+    let take = free_bytes(&disk.path).saturating_sub(leave);
+    std::fs::write(&filler, vec![0u8; take as usize]).unwrap();
+    // The server answers 507 part-way; what it read before the disk filled is kept.
+    let _ = t.write_all(&data);
+    let answer = read_head(&mut t);
+    assert!(answer.starts_with("HTTP/1.1 507"), "{answer:?}");
+    drop(t);
+    assert_eq!(integrity_check(&s.db()), "ok");
+    assert_eq!(s.get("/login").send().status, 200, "still serving");
+    let (offset, tail) = row(&s, &url).expect("the upload is still there");
+    assert!(offset > 0 && offset < size as i64, "{offset}");
+    let id: String = s
+        .db()
+        .query_row(
+            "SELECT entry_id FROM rs_tus_uploads WHERE id = ?1",
+            [url.rsplit('/').next().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let stored = stored_bytes(&s.db(), &id);
+    assert_eq!(
+        stored.len() as i64,
+        offset - tail,
+        "whole chunks, then the tail"
+    );
+    assert!(stored[..] == data[..stored.len()], "the file's first bytes");
+    // Space again: resume from HEAD to the end.
+    std::fs::remove_file(&filler).unwrap();
+    let offset = curl_offset(&s, &url) as usize;
+    let r = tus_curl(&s, "PATCH", &url)
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", &offset.to_string())
+        .body(data[offset..].to_vec())
+        .send();
+    assert_eq!(r.status, 204, "{r:?}");
+    let id = r.header("PicoShare-Entry-Id").unwrap();
+    assert!(
+        s.get(&format!("/-{id}")).send().body == data,
+        "byte-identical"
+    );
+}

@@ -185,7 +185,8 @@ fn require_offset_stream(req: &Request) -> Result<()> {
 
 /// 507 unless `bytes` more can be stored with the uploader's free-disk floor left free (the
 /// admin's or the guests', as for an ordinary upload; counting the free pages inside the
-/// database, which new chunks reuse). Unfinished uploads count against no other limit.
+/// database, which new chunks reuse), on the filesystem holding the database. Unfinished
+/// uploads count against no other limit.
 fn refuse_unless_it_fits(app: &App, who: &Who, bytes: u64) -> Result<()> {
     let floor = match who {
         Who::Admin => app.config.admin_disk_floor,
@@ -193,7 +194,7 @@ fn refuse_unless_it_fits(app: &App, who: &Who, bytes: u64) -> Result<()> {
     };
     let need = bytes.saturating_add(floor);
     let reusable = app.store.reclaimable_bytes().unwrap_or(0);
-    match crate::disk::available_bytes(app.store.path().parent().unwrap_or(".".as_ref())) {
+    match crate::disk::available_bytes(app.store.path()) {
         Ok(disk) if disk.saturating_add(reusable) < need => {
             Err(Error::InsufficientStorage(format!(
                 "not enough disk space for this upload: it needs about {need} bytes, {} are free",
