@@ -540,27 +540,31 @@ mod tests {
             .store
             .create_resumable(Uploader::Admin, &new(20), now(), now().plus_secs(60))
             .unwrap();
-        // Both load the upload at offset 0; the first writes, the second must not.
-        let mut first = t.store.resumable(&u.id).unwrap();
-        let mut second = first.clone();
-        let new_entry = entry(&first);
-        let a = Upload::resume(&t.store, &first.clone(), Uploader::Admin).append(
-            &mut first,
-            &mut &file_bytes[..12],
-            &new_entry,
-            now().plus_secs(60),
-        );
-        assert_eq!(a.unwrap(), Appended::Stored);
-        let b = Upload::resume(&t.store, &second.clone(), Uploader::Admin).append(
-            &mut second,
-            &mut &[9u8; 12][..],
-            &new_entry,
-            now().plus_secs(60),
-        );
-        assert!(
-            matches!(b, Err(AppendError::Store(StoreError::Conflict))),
-            "{b:?}"
-        );
+        // Both load the upload at offset 0; the first writes, the second must not — whether
+        // it finds the tail changed (the first left one) or only the offset (it did not).
+        for (first_bytes, at) in [(10, 0), (2, 10)] {
+            let mut first = t.store.resumable(&u.id).unwrap();
+            let mut second = first.clone();
+            let new_entry = entry(&first);
+            let a = Upload::resume(&t.store, &first.clone(), Uploader::Admin).append(
+                &mut first,
+                &mut &file_bytes[at..at + first_bytes],
+                &new_entry,
+                now().plus_secs(60),
+            );
+            assert_eq!(a.unwrap(), Appended::Stored);
+            let b = Upload::resume(&t.store, &second.clone(), Uploader::Admin).append(
+                &mut second,
+                &mut &[9u8; 7][..],
+                &new_entry,
+                now().plus_secs(60),
+            );
+            assert!(
+                matches!(b, Err(AppendError::Store(StoreError::Conflict))),
+                "{b:?}"
+            );
+        }
+        let new_entry = entry(&t.store.resumable(&u.id).unwrap());
         let Appended::Completed(id) = append(&t, &u.id, &mut &file_bytes[12..]).unwrap() else {
             panic!("not completed")
         };
