@@ -682,6 +682,30 @@ fn issue_19_a_guest_link_holds_a_bounded_number_of_unfinished_uploads() {
 }
 
 #[test]
+fn issue_19_creating_a_guest_upload_counts_against_the_links_rate_limits() {
+    let s = InProcess::with(|c| {
+        c.guest_uploads_per_address = picoshare::config::RateLimit::per_hour(2);
+    });
+    let link = s.create_guest_link(&link_json(None, None));
+    let endpoint = format!("/api/guest/{link}/tus/");
+    let m = meta(&[("filename", "g.bin")]);
+    let url = created(&s, &endpoint, false, 10, &m);
+    // PATCHes of an upload are not more uploads.
+    for offset in 0..5 {
+        let r = patch(&s, &url, false, offset, b"x");
+        assert_eq!(r.status, 204, "{}", r.text());
+    }
+    created(&s, &endpoint, false, 10, &m);
+    let r = create(&s, &endpoint, false, 10, &m);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r
+        .header("Retry-After")
+        .is_some_and(|s| s.parse::<u64>().unwrap() > 0));
+    assert_eq!(r.header("Tus-Resumable"), Some(TUS));
+    assert_eq!(s.count("SELECT COUNT(*) FROM rs_tus_uploads"), 2);
+}
+
+#[test]
 fn issue_19_information_shows_what_unfinished_uploads_hold() {
     let s = small_chunks();
     let url = created(&s, "/api/tus/", true, 1000, &meta(&[("filename", "f.bin")]));
@@ -1010,6 +1034,73 @@ fn issue_19_a_full_disk_refuses_what_cannot_fit_and_keeps_what_was_acknowledged(
     std::fs::remove_file(&filler).unwrap();
     let offset = curl_offset(&s, &url) as usize;
     let r = tus_curl(&s, "PATCH", &url)
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", &offset.to_string())
+        .body(data[offset..].to_vec())
+        .send();
+    assert_eq!(r.status, 204, "{r:?}");
+    let id = r.header("PicoShare-Entry-Id").unwrap();
+    assert!(
+        s.get(&format!("/-{id}")).send().body == data,
+        "byte-identical"
+    );
+}
+
+#[test]
+fn issue_19_a_guest_upload_stops_at_the_guests_disk_floor_and_keeps_what_it_acknowledged() {
+    let Some(disk) = small_disk(48) else {
+        return;
+    };
+    let floor: u64 = 12 << 20;
+    let s = Server::builder()
+        .in_dir(TempDir::new("fulldisk-tus-guest"))
+        .chunk_size(64 * 1024)
+        .arg("--guest-disk-floor")
+        .arg(&floor.to_string())
+        .arg("--admin-disk-floor")
+        .arg("0")
+        .db_name(disk.path.join("store.db").to_str().unwrap())
+        .start();
+    let link = s.create_guest_link(&link_json(None, None));
+    let size = 16 << 20;
+    let data = pattern(size, 45);
+    let r = s
+        .request("POST", &format!("/api/guest/{link}/tus/"))
+        .header("Tus-Resumable", TUS)
+        .header("Upload-Length", &size.to_string())
+        .header("Upload-Metadata", &meta(&[("filename", "g.bin")]))
+        .send();
+    assert_eq!(r.status, 201, "{r:?}");
+    let url = r.header("Location").unwrap().to_owned();
+    let head = format!(
+        "PATCH {url} HTTP/1.1\r\nHost: {}\r\nTus-Resumable: 1.0.0\r\n\
+         Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n\
+         Content-Length: {size}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        s.addr
+    );
+    let mut t = begin_body(s.addr, &head).expect("100 Continue: it fits when it starts");
+    // Something else takes the disk: 8 MiB of the file fit above the floor, not 16.
+    let filler = disk.path.join("filler");
+    let take = free_bytes(&disk.path).saturating_sub(floor + (8 << 20));
+    std::fs::write(&filler, vec![0u8; take as usize]).unwrap();
+    let _ = t.write_all(&data);
+    let answer = read_head(&mut t);
+    assert!(answer.starts_with("HTTP/1.1 507"), "{answer:?}");
+    drop(t);
+    // The check counts the file's bytes before each write; SQLite's own growth beside them
+    // (its log, a page's rounding) is what a floor leaves room for.
+    assert!(
+        free_bytes(&disk.path) >= floor - (1 << 20),
+        "the floor stays free: {}",
+        free_bytes(&disk.path)
+    );
+    let (offset, _) = row(&s, &url).expect("the upload is still there");
+    assert!(offset > 0 && offset < size as i64, "{offset}");
+    std::fs::remove_file(&filler).unwrap();
+    let offset = curl_offset_guest(&s, &url) as usize;
+    let r = s
+        .request("PATCH", &url)
+        .header("Tus-Resumable", TUS)
         .header("Content-Type", "application/offset+octet-stream")
         .header("Upload-Offset", &offset.to_string())
         .body(data[offset..].to_vec())

@@ -370,6 +370,17 @@ fn create(app: &App, req: &Request, link: Option<&str>) -> Result<Response> {
         }
     }
     refuse_unless_it_fits(app, &who, new.length)?;
+    // Last before anything is stored: creating a guest's upload counts against the link's
+    // rate limits as an ordinary guest upload does (its PATCHes do not).
+    if let Who::Guest(link) = &who {
+        app.guest_uploads
+            .take(
+                link.id.as_str(),
+                &app.client_ip(req),
+                std::time::Instant::now(),
+            )
+            .map_err(Error::TooManyRequests)?;
+    }
     let expires = now.plus_secs(app.config.tus_expiry.as_secs() as i64);
     let mut upload = app.store.create_resumable(uploader, &new, now, expires)?;
     // The row holds the guest's slot from here on.
@@ -549,6 +560,16 @@ fn write(
         }
         Err(AppendError::Store(e)) => Err(match e {
             StoreError::NotFound => Error::NotFound("upload not found"),
+            // What was acknowledged stays: the upload goes on from there once there is room.
+            StoreError::Full => Error::InsufficientStorage(format!(
+                "the server's disk is full; the upload keeps the {} bytes it acknowledged",
+                upload.offset
+            )),
+            StoreError::DiskFloor(floor) => Error::InsufficientStorage(format!(
+                "not enough disk space for this upload: the server keeps {floor} bytes free; \
+                 the upload keeps the {} bytes it acknowledged",
+                upload.offset
+            )),
             e => e.into(),
         }),
     }

@@ -174,7 +174,9 @@ impl<'a> Upload<'a> {
     ///   the final check of the uploader, the `entries` row of `new` and the upload's
     ///   completion go in one transaction ([`Appended::Completed`]);
     /// - a body longer than what the upload lacks is refused ([`AppendError::TooLong`]) and
-    ///   what this request wrote is undone.
+    ///   what this request wrote is undone;
+    /// - a guest's upload stops ([`StoreError::DiskFloor`]) before a write would leave less free
+    ///   disk than the guests' floor, keeping what it acknowledged before.
     ///
     /// Every write moves the upload's expiry to `expires`.
     pub fn append(
@@ -218,6 +220,7 @@ impl<'a> Upload<'a> {
                     return Err(AppendError::TooLong);
                 }
                 let (id, from, now) = (upload.id.clone(), base + tail as u64, new.upload_time);
+                disk_floor(store, uploader, 0, (filled - tail) as u64)?;
                 let entry = writer.finish(&mut &buf[..filled], |tx, entry| {
                     resumable::complete(tx, &id, from, now, expires)?;
                     commit_entry(tx, entry, uploader, new)
@@ -228,6 +231,7 @@ impl<'a> Upload<'a> {
             }
             if filled == chunk {
                 let (from, to) = (base + tail as u64, base + chunk as u64);
+                disk_floor(store, uploader, 0, (chunk - tail) as u64)?;
                 let id = &upload.id;
                 writer.write_then(&mut &buf[..], chunk as u64, |tx| {
                     resumable::advance(tx, id, (from, to), &[], expires)
@@ -240,6 +244,7 @@ impl<'a> Upload<'a> {
             match read_some(body, &mut buf[filled..filled + room]) {
                 Ok(0) => {
                     if filled > tail {
+                        disk_floor(store, uploader, 0, (filled - tail) as u64)?;
                         keep_tail(&mut writer, upload, (base, tail), &buf[..filled], expires)?;
                         stored(upload, base, filled);
                     }
