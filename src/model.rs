@@ -510,6 +510,9 @@ pub struct Resumable {
     pub new: NewResumable,
     /// The guest link whose upload slot it holds; `None` for the admin's.
     pub guest_link_id: Option<GuestLinkId>,
+    /// The API token that created it (its file is then the token's); `None` for the admin's
+    /// session and for guests.
+    pub token_id: Option<TokenId>,
     /// Upload-Expires: after this the upload is gone.
     pub expires: Timestamp,
     /// When the last byte arrived; `None` while unfinished.

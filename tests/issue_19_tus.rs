@@ -705,6 +705,118 @@ fn issue_19_creating_a_guest_upload_counts_against_the_links_rate_limits() {
     assert_eq!(s.count("SELECT COUNT(*) FROM rs_tus_uploads"), 2);
 }
 
+/// A tus request to `url` with API token `token` (no session cookie).
+fn with_token<'a>(s: &'a InProcess, method: &str, url: &str, token: &str) -> FakeReq<'a> {
+    s.request(method, url)
+        .bearer(token)
+        .header("Tus-Resumable", TUS)
+}
+
+/// A `PATCH` of `body` at `offset` with API token `token`.
+fn token_patch(s: &InProcess, url: &str, token: &str, offset: u64, body: &[u8]) -> Resp {
+    with_token(s, "PATCH", url, token)
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", &offset.to_string())
+        .header("Content-Length", &body.len().to_string())
+        .body(body.to_vec())
+        .send()
+}
+
+#[test]
+fn issue_19_an_upload_token_uploads_resumably_and_the_file_is_the_tokens() {
+    let s = small_chunks();
+    let made = s.create_token_with(r#"{"label":"tus script","scope":"upload"}"#);
+    let (token, token_id) = (
+        made["token"].as_str().unwrap().to_owned(),
+        made["id"].as_str().unwrap().to_owned(),
+    );
+    let other = s.create_token("another script", "upload");
+    let data = pattern(450, 21);
+    let metadata = meta(&[
+        ("filename", "nightly.tar"),
+        ("downloadPassphrase", "tok sesame"),
+    ]);
+    let r = with_token(&s, "POST", "/api/tus/", &token)
+        .header("Upload-Length", "450")
+        .header("Upload-Metadata", &metadata)
+        .send();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = r.header("Location").unwrap().to_owned();
+    let r = token_patch(&s, &url, &token, 0, &data[..250]);
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = with_token(&s, "HEAD", &url, &token).send();
+    assert_eq!((r.status, r.header("Upload-Offset")), (200, Some("250")));
+    // Another token cannot see, continue or cancel it; nobody without a credential can.
+    for method in ["HEAD", "DELETE"] {
+        let r = with_token(&s, method, &url, &other).send();
+        assert_eq!(r.status, 404, "{method} with another token: {}", r.text());
+    }
+    assert_eq!(token_patch(&s, &url, &other, 250, &data[250..]).status, 404);
+    let r = s.request("HEAD", &url).header("Tus-Resumable", TUS).send();
+    assert_eq!(r.status, 401);
+    let r = with_token(&s, "HEAD", &url, "psr_nope").send();
+    assert_eq!((r.status, r.message().as_str()), (401, "invalid API token"));
+    // The admin's session may look at it (the admin's side is the admin's).
+    assert_eq!(offset_of(&s, &url, true), 250);
+    let before = in_days(30);
+    let r = token_patch(&s, &url, &token, 250, &data[250..]);
+    let after = in_days(30);
+    assert_eq!(r.status, 204, "{}", r.text());
+    let id = r
+        .header("PicoShare-Entry-Id")
+        .expect("the file's id")
+        .to_owned();
+    assert_eq!(stored_bytes(&s.db(), &id), data);
+    // Recorded as the token's, like its ordinary uploads, with the download passphrase it
+    // gave and Settings' default lifetime (it asked for none).
+    let recorded: String = s
+        .db()
+        .query_row(
+            "SELECT token_id FROM rs_token_uploads WHERE entry_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recorded, token_id);
+    let row = entry_row(&s.db(), &id).expect("entries row");
+    let expiration = row.expiration_time.expect("an expiration");
+    assert!(before <= expiration && expiration <= after, "{expiration}");
+    assert_eq!(
+        s.count(&format!(
+            "SELECT COUNT(*) FROM entries WHERE id = '{id}' \
+             AND download_passphrase = 'tok sesame'"
+        )),
+        1
+    );
+    let r = s.get(&format!("/api/entry/{id}")).bearer(&token).send();
+    assert_eq!(r.status, 403, "an upload token cannot read files back");
+}
+
+#[test]
+fn issue_19_revoking_a_token_forgets_its_unfinished_uploads() {
+    let s = small_chunks();
+    let made = s.create_token_with(r#"{"label":"revoked","scope":"upload"}"#);
+    let token = made["token"].as_str().unwrap().to_owned();
+    let r = with_token(&s, "POST", "/api/tus/", &token)
+        .header("Upload-Length", "450")
+        .header("Upload-Metadata", &meta(&[("filename", "half.bin")]))
+        .send();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = r.header("Location").unwrap().to_owned();
+    assert_eq!(
+        token_patch(&s, &url, &token, 0, &pattern(250, 2)).status,
+        204
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM rs_tus_uploads"), 1);
+    let path = format!("/api/tokens/{}", made["id"].as_str().unwrap());
+    assert_eq!(s.request("DELETE", &path).auth().send().status, 200);
+    assert_eq!(s.count("SELECT COUNT(*) FROM rs_tus_uploads"), 0);
+    let r = token_patch(&s, &url, &token, 250, &pattern(200, 3));
+    assert_eq!((r.status, r.message().as_str()), (401, "invalid API token"));
+    assert_eq!(head(&s, &url, true).status, 404, "gone for the admin too");
+    assert_eq!(s.count("SELECT COUNT(*) FROM entries"), 0);
+}
+
 #[test]
 fn issue_19_information_shows_what_unfinished_uploads_hold() {
     let s = small_chunks();

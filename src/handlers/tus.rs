@@ -14,12 +14,15 @@
 
 use rouille::{Request, Response, ResponseBody};
 
-use super::upload::{download_url, guest_expiration, invalid, optional_fields, too_large};
+use super::upload::{
+    count_guest_upload, default_expiration, download_url, guest_expiration, invalid,
+    optional_fields, too_large,
+};
 use crate::app::{App, Caller, Need};
 use crate::error::{Error, OrNotFound, Result, StoreError};
 use crate::model::{
     parse_expiration, EntryId, Filename, GuestLink, GuestLinkId, NewResumable, Resumable,
-    Timestamp, UploadId, NEVER_DAYS,
+    Timestamp, TokenId, UploadId,
 };
 use crate::store::{AppendError, Appended, Upload, Uploader};
 
@@ -77,21 +80,22 @@ fn dispatch(app: &App, req: &Request, route: Route) -> Result<Response> {
 
 /// Who is uploading, as the URL and the request say.
 enum Who {
-    Admin,
+    /// The admin: through the session (`None`), or a script with an API token of either scope
+    /// (issue 21), whose uploads are its own.
+    Admin(Option<TokenId>),
     /// A guest, through this link (as it is now).
     Guest(GuestLink),
 }
 
 impl Who {
-    /// The admin's routes need the admin's session; a guest's need the link to exist.
+    /// The admin's routes need the admin's session or an API token (`Bearer`, either scope,
+    /// as `POST /api/entry` does); a guest's need the link to exist.
     fn of(app: &App, req: &Request, link: Option<&str>, now: Timestamp) -> Result<Who> {
         match link {
-            None => match app.require(req, Need::Upload)? {
-                Caller::Session => Ok(Who::Admin),
-                Caller::Token { .. } => Err(Error::Forbidden(
-                    "API tokens cannot make resumable uploads yet",
-                )),
-            },
+            None => Ok(Who::Admin(match app.require(req, Need::Upload)? {
+                Caller::Session => None,
+                Caller::Token { id, .. } => Some(id),
+            })),
             Some(id) => {
                 let id = GuestLinkId::parse(id).map_err(Error::BadRequest)?;
                 let link = app
@@ -103,10 +107,14 @@ impl Who {
         }
     }
 
-    /// Whether `upload` was created through this route.
+    /// Whether `upload` was created through this route: the admin's session may continue
+    /// any of the admin's side (a token's included), a token only its own.
     fn owns(&self, upload: &Resumable) -> bool {
         match self {
-            Who::Admin => upload.guest_link_id.is_none(),
+            Who::Admin(None) => upload.guest_link_id.is_none(),
+            Who::Admin(Some(token)) => {
+                upload.guest_link_id.is_none() && upload.token_id.as_ref() == Some(token)
+            }
             Who::Guest(link) => upload.guest_link_id.as_ref() == Some(&link.id),
         }
     }
@@ -114,7 +122,7 @@ impl Who {
     /// The URL of upload `id` for this uploader.
     fn location(&self, id: &UploadId) -> String {
         match self {
-            Who::Admin => format!("/api/tus/{id}"),
+            Who::Admin(_) => format!("/api/tus/{id}"),
             Who::Guest(link) => format!("/api/guest/{}/tus/{id}", link.id),
         }
     }
@@ -189,7 +197,8 @@ fn require_offset_stream(req: &Request) -> Result<()> {
 /// uploads count against no other limit.
 fn refuse_unless_it_fits(app: &App, who: &Who, bytes: u64) -> Result<()> {
     let floor = match who {
-        Who::Admin => app.config.admin_disk_floor,
+        // A token is the admin's credential, handed to the admin's own scripts.
+        Who::Admin(_) => app.config.admin_disk_floor,
         Who::Guest(_) => app.config.guest_disk_floor,
     };
     let need = bytes.saturating_add(floor);
@@ -309,7 +318,7 @@ fn new_upload(
     let requested = m.expiration.filter(|e| !e.is_empty());
     let expiration = match (who, requested) {
         (_, None) => None,
-        (Who::Admin, Some(e)) => Some(
+        (Who::Admin(_), Some(e)) => Some(
             parse_expiration(&e, now)
                 .map_err(|m| Error::BadRequest(format!("Invalid expiration: {m}")))?,
         ),
@@ -340,7 +349,7 @@ fn create(app: &App, req: &Request, link: Option<&str>) -> Result<Response> {
     // Reserve the guest's slot first: a link that takes no more uploads says so whatever
     // else is wrong, as an ordinary guest upload does.
     let slot = match &who {
-        Who::Admin => None,
+        Who::Admin(_) => None,
         Who::Guest(link) => {
             let unfinished = app.store.unfinished_guest_uploads(&link.id, now)?;
             if unfinished >= app.config.max_unfinished_guest_uploads {
@@ -356,9 +365,10 @@ fn create(app: &App, req: &Request, link: Option<&str>) -> Result<Response> {
             )
         }
     };
-    let uploader = match &slot {
-        None => Uploader::Admin,
-        Some(slot) => Uploader::Guest(slot),
+    let uploader = match (&slot, &who) {
+        (Some(slot), _) => Uploader::Guest(slot),
+        (None, Who::Admin(Some(token))) => Uploader::Token(token),
+        (None, _) => Uploader::Admin,
     };
     let new = new_upload(req, &who, uploader, now)?;
     if let Some(declared) = number(req, "Content-Length")?.filter(|_| with_body) {
@@ -373,13 +383,7 @@ fn create(app: &App, req: &Request, link: Option<&str>) -> Result<Response> {
     // Last before anything is stored: creating a guest's upload counts against the link's
     // rate limits as an ordinary guest upload does (its PATCHes do not).
     if let Who::Guest(link) = &who {
-        app.guest_uploads
-            .take(
-                link.id.as_str(),
-                &app.client_ip(req),
-                std::time::Instant::now(),
-            )
-            .map_err(Error::TooManyRequests)?;
+        count_guest_upload(app, req, &link.id)?;
     }
     let expires = now.plus_secs(app.config.tus_expiry.as_secs() as i64);
     let mut upload = app.store.create_resumable(uploader, &new, now, expires)?;
@@ -518,7 +522,7 @@ fn write(
     let link_gone =
         || Error::Forbidden("the guest link no longer accepts uploads: this upload was removed");
     let slot = match who {
-        Who::Admin => None,
+        Who::Admin(_) => None,
         Who::Guest(link) => {
             if !link.is_active(now) {
                 remove(app, &upload.id);
@@ -527,12 +531,17 @@ fn write(
             Some(app.store.resumable_slot(link.clone()))
         }
     };
+    let token = upload.token_id.clone();
     let (uploader, default_expiration) = match (&slot, who) {
         (Some(slot), Who::Guest(link)) => (
             Uploader::Guest(slot),
             link.file_lifetime.expiration_from(now),
         ),
-        _ => (Uploader::Admin, admin_default_expiration(app, now)?),
+        // Whoever sends the last byte, a token's upload becomes the token's file.
+        _ => match &token {
+            Some(token) => (Uploader::Token(token), default_expiration(app, now)?),
+            None => (Uploader::Admin, default_expiration(app, now)?),
+        },
     };
     let new = upload.new_entry(now, default_expiration);
     let expires = now.plus_secs(app.config.tus_expiry.as_secs() as i64);
@@ -573,16 +582,6 @@ fn write(
             e => e.into(),
         }),
     }
-}
-
-/// The admin's default expiration for a file completed at `now`: the setting's lifetime.
-fn admin_default_expiration(app: &App, now: Timestamp) -> Result<Timestamp> {
-    let days = app.store.default_expiration_days()?;
-    Ok(if days >= i64::from(NEVER_DAYS) {
-        Timestamp::never()
-    } else {
-        now.plus_secs(days.saturating_mul(86_400))
-    })
 }
 
 /// `DELETE`: cancels an upload and frees what it held (a finished one is only forgotten: its

@@ -176,8 +176,21 @@ pub fn replace(app: &App, req: &Request, id: &str) -> Result<Response> {
     Ok(json_response(json!({ "id": id.as_str() })))
 }
 
+/// Counts one more upload through guest link `link` against its rate limits (per trusted
+/// client address and in total, so an open link cannot add files — rows, pages, disk — at
+/// any speed), or 429 with `Retry-After`.
+pub(super) fn count_guest_upload(app: &App, req: &Request, link: &GuestLinkId) -> Result<()> {
+    app.guest_uploads
+        .take(
+            link.as_str(),
+            &app.client_addr(req).to_string(),
+            std::time::Instant::now(),
+        )
+        .map_err(Error::TooManyRequests)
+}
+
 /// The default lifetime of the admin's uploads (Settings) from `now`.
-fn default_expiration(app: &App, now: Timestamp) -> Result<Timestamp> {
+pub(super) fn default_expiration(app: &App, now: Timestamp) -> Result<Timestamp> {
     let days = app.store.default_expiration_days()?;
     Ok(if days >= i64::from(NEVER_DAYS) {
         Timestamp::never()
@@ -214,15 +227,8 @@ pub fn guest(app: &App, req: &Request, link_id: &str) -> Result<Response> {
         now,
     )
     .map_err(|m| Error::BadRequest(format!("Invalid expiration: {m}")))?;
-    // Last before the body: uploads through one link are rate-limited per (trusted) client
-    // address and in total, so an open link cannot add files (rows, pages, disk) at any speed.
-    app.guest_uploads
-        .take(
-            link.id.as_str(),
-            &app.client_addr(req).to_string(),
-            std::time::Instant::now(),
-        )
-        .map_err(Error::TooManyRequests)?;
+    // Last before the body.
+    count_guest_upload(app, req, &link.id)?;
     // Crossing the cap mid-stream stops the upload at once with the same 413.
     let id = store_upload(app, req, Uploader::Guest(&slot), now, expiration, None)?;
     if req.header("Accept") == Some("application/json") {

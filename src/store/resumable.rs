@@ -14,7 +14,7 @@ use super::{Store, Uploader};
 use crate::error::StoreError;
 use crate::model::{
     DownloadPassphrase, EntryId, Filename, GuestLinkId, NewResumable, Note, Resumable, Timestamp,
-    UploadId,
+    TokenId, UploadId,
 };
 
 /// The chunk ids that belong to unfinished resumable uploads, for the collector's orphan rule:
@@ -24,7 +24,7 @@ pub const UNFINISHED_CHUNKS: &str =
 
 const COLUMNS: &str = "id, entry_id, chunk_size, upload_length, upload_offset, LENGTH(tail), \
      metadata, filename, content_type, note, download_passphrase, expiration_time, \
-     guest_link_id, expires_time, completion_time";
+     guest_link_id, expires_time, completion_time, token_id";
 
 fn from_row(r: &Row) -> rusqlite::Result<Resumable> {
     let time = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
@@ -53,6 +53,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Resumable> {
         guest_link_id: r.get::<_, Option<String>>(12)?.map(GuestLinkId::from_db),
         expires: time(13)?.unwrap_or(Timestamp::from_unix(0)),
         completed: time(14)?,
+        token_id: r.get::<_, Option<String>>(15)?.map(TokenId::from_db),
     })
 }
 
@@ -148,15 +149,16 @@ impl Store {
         let id = UploadId::random();
         let entry_id = EntryId::random();
         let chunk_size = self.settings().chunk_size;
-        let guest_link_id = match uploader {
-            Uploader::Admin | Uploader::Token(_) | Uploader::Replacing(_) => None,
-            Uploader::Guest(slot) => Some(slot.link.id.clone()),
+        let (guest_link_id, token_id) = match uploader {
+            Uploader::Admin | Uploader::Replacing(_) => (None, None),
+            Uploader::Guest(slot) => (Some(slot.link.id.clone()), None),
+            Uploader::Token(token) => (None, Some(token.clone())),
         };
         self.writer().execute(
             "INSERT INTO rs_tus_uploads (id, entry_id, chunk_size, upload_length, metadata, \
              filename, content_type, note, download_passphrase, expiration_time, \
-             guest_link_id, creation_time, expires_time) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             guest_link_id, creation_time, expires_time, token_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 id.as_str(),
                 entry_id.as_str(),
@@ -171,6 +173,7 @@ impl Store {
                 guest_link_id.as_ref().map(|g| g.as_str()),
                 now.rfc3339(),
                 expires.rfc3339(),
+                token_id.as_ref().map(|t| t.as_str()),
             ],
         )?;
         Ok(Resumable {
@@ -181,6 +184,7 @@ impl Store {
             tail_len: 0,
             new: new.clone(),
             guest_link_id,
+            token_id,
             expires,
             completed: None,
         })

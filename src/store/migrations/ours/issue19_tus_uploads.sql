@@ -31,6 +31,10 @@ CREATE TABLE rs_tus_uploads (
     -- the admin. Deleting the link forgets its unfinished uploads (their chunks are then
     -- orphans, which the collector removes).
     guest_link_id TEXT REFERENCES guest_links (id) ON DELETE CASCADE,
+    -- The API token (issue 21) that created it, whose file it becomes (`rs_token_uploads`);
+    -- NULL for the admin's session and for guests. Revoking the token forgets its unfinished
+    -- uploads, as deleting a guest link does.
+    token_id TEXT REFERENCES rs_api_tokens (id) ON DELETE CASCADE,
     creation_time TEXT NOT NULL,
     -- Upload-Expires: the collector removes the upload (and its chunks, if unfinished) after
     -- this. Every write moves it on.
@@ -43,3 +47,5 @@ CREATE TABLE rs_tus_uploads (
 CREATE INDEX rs_tus_uploads_expires ON rs_tus_uploads (expires_time);
 
 CREATE INDEX rs_tus_uploads_guest_link ON rs_tus_uploads (guest_link_id);
+
+CREATE INDEX rs_tus_uploads_token ON rs_tus_uploads (token_id);
