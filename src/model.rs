@@ -493,6 +493,8 @@ pub struct NewResumable {
     /// `None`: the default lifetime (the admin's setting, or the guest link's), reckoned when
     /// the upload completes.
     pub expiration: Option<Timestamp>,
+    /// The file's download limit (issue 20), if any.
+    pub max_downloads: Option<MaxDownloads>,
 }
 
 /// A resumable upload as stored: what it will become, and how far it got.
@@ -546,7 +548,7 @@ impl Resumable {
             guest_link_id: None,
             note: self.new.note.clone(),
             download_passphrase: self.new.download_passphrase.clone(),
-            max_downloads: None,
+            max_downloads: self.new.max_downloads,
         }
     }
 }

@@ -793,6 +793,49 @@ fn issue_19_an_upload_token_uploads_resumably_and_the_file_is_the_tokens() {
 }
 
 #[test]
+fn issue_19_max_downloads_in_the_metadata_limits_the_file_as_post_api_entry_does() {
+    let s = small_chunks();
+    let data = pattern(250, 20);
+    let metadata = meta(&[("filename", "once.bin"), ("maxDownloads", "1")]);
+    let url = created(&s, "/api/tus/", true, 250, &metadata);
+    let r = patch(&s, &url, true, 0, &data);
+    assert_eq!(r.status, 204, "{}", r.text());
+    let id = r.header("PicoShare-Entry-Id").unwrap().to_owned();
+    let first = s.get(&format!("/-{id}")).send();
+    assert_eq!((first.status, first.body == data), (200, true));
+    assert_eq!(s.get(&format!("/-{id}")).send().status, 410, "used up");
+    // Checked like ?maxDownloads=, and not a guest's to set.
+    for bad in ["0", "x", "1000001"] {
+        let r = create(
+            &s,
+            "/api/tus/",
+            true,
+            10,
+            &meta(&[("filename", "f"), ("maxDownloads", bad)]),
+        );
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        assert!(r.text().starts_with("Invalid maxDownloads"), "{}", r.text());
+    }
+    let link = s.create_guest_link(&link_json(None, None));
+    let r = create(
+        &s,
+        &format!("/api/guest/{link}/tus/"),
+        false,
+        10,
+        &meta(&[("filename", "f"), ("maxDownloads", "3")]),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.text().trim(),
+        "invalid request: guest uploads cannot have download limits"
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM rs_tus_uploads WHERE completion_time IS NULL"),
+        0
+    );
+}
+
+#[test]
 fn issue_19_revoking_a_token_forgets_its_unfinished_uploads() {
     let s = small_chunks();
     let made = s.create_token_with(r#"{"label":"revoked","scope":"upload"}"#);

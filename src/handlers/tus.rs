@@ -21,8 +21,8 @@ use super::upload::{
 use crate::app::{App, Caller, Need};
 use crate::error::{Error, OrNotFound, Result, StoreError};
 use crate::model::{
-    parse_expiration, EntryId, Filename, GuestLink, GuestLinkId, NewResumable, Resumable,
-    Timestamp, TokenId, UploadId,
+    parse_expiration, EntryId, Filename, GuestLink, GuestLinkId, MaxDownloads, NewResumable,
+    Resumable, Timestamp, TokenId, UploadId,
 };
 use crate::store::{AppendError, Appended, Upload, Uploader};
 
@@ -222,6 +222,7 @@ struct Metadata {
     note: Option<String>,
     expiration: Option<String>,
     download_passphrase: Option<Vec<u8>>,
+    max_downloads: Option<String>,
 }
 
 /// Parses `Upload-Metadata`: comma-separated `key base64value` pairs (the value and its space
@@ -261,6 +262,7 @@ fn parse_metadata(header: &str) -> std::result::Result<Metadata, String> {
             "note" => m.note = Some(text()?),
             "expiration" => m.expiration = Some(text()?),
             "downloadPassphrase" => m.download_passphrase = Some(bytes),
+            "maxDownloads" => m.max_downloads = Some(text()?),
             _ => {}
         }
     }
@@ -270,6 +272,7 @@ fn parse_metadata(header: &str) -> std::result::Result<Metadata, String> {
 /// The new upload `POST` describes, validated as `POST /api/entry` (or a guest's upload)
 /// validates a file, before anything is stored.
 fn new_upload(
+    app: &App,
     req: &Request,
     who: &Who,
     uploader: Uploader,
@@ -327,6 +330,17 @@ fn new_upload(
                 .map_err(|m| Error::BadRequest(format!("Invalid expiration: {m}")))?,
         ),
     };
+    // A download limit (issue 20), as `POST /api/entry?maxDownloads=` takes it; not a guest's.
+    let max_downloads = match (who, m.max_downloads.filter(|v| !v.is_empty())) {
+        (_, None) => None,
+        (Who::Guest(_), Some(_)) => {
+            return Err(invalid("guest uploads cannot have download limits"));
+        }
+        (Who::Admin(_), Some(v)) => Some(
+            MaxDownloads::parse(&v, app.config.max_download_limit)
+                .map_err(|m| Error::BadRequest(format!("Invalid maxDownloads: {m}")))?,
+        ),
+    };
     Ok(NewResumable {
         length,
         metadata: raw.to_owned(),
@@ -335,6 +349,7 @@ fn new_upload(
         note,
         download_passphrase,
         expiration,
+        max_downloads,
     })
 }
 
@@ -370,7 +385,7 @@ fn create(app: &App, req: &Request, link: Option<&str>) -> Result<Response> {
         (None, Who::Admin(Some(token))) => Uploader::Token(token),
         (None, _) => Uploader::Admin,
     };
-    let new = new_upload(req, &who, uploader, now)?;
+    let new = new_upload(app, req, &who, uploader, now)?;
     if let Some(declared) = number(req, "Content-Length")?.filter(|_| with_body) {
         if declared > new.length {
             return Err(Error::TooLarge(format!(

@@ -13,8 +13,8 @@ use rusqlite::{params, OptionalExtension, Row, Transaction, MAIN_DB};
 use super::{Store, Uploader};
 use crate::error::StoreError;
 use crate::model::{
-    DownloadPassphrase, EntryId, Filename, GuestLinkId, NewResumable, Note, Resumable, Timestamp,
-    TokenId, UploadId,
+    DownloadPassphrase, EntryId, Filename, GuestLinkId, MaxDownloads, NewResumable, Note,
+    Resumable, Timestamp, TokenId, UploadId,
 };
 
 /// The chunk ids that belong to unfinished resumable uploads, for the collector's orphan rule:
@@ -24,7 +24,7 @@ pub const UNFINISHED_CHUNKS: &str =
 
 const COLUMNS: &str = "id, entry_id, chunk_size, upload_length, upload_offset, LENGTH(tail), \
      metadata, filename, content_type, note, download_passphrase, expiration_time, \
-     guest_link_id, expires_time, completion_time, token_id";
+     guest_link_id, expires_time, completion_time, token_id, max_downloads";
 
 fn from_row(r: &Row) -> rusqlite::Result<Resumable> {
     let time = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
@@ -49,6 +49,9 @@ fn from_row(r: &Row) -> rusqlite::Result<Resumable> {
                 .get::<_, Option<String>>(10)?
                 .map(DownloadPassphrase::from_db),
             expiration: time(11)?,
+            max_downloads: r
+                .get::<_, Option<i64>>(16)?
+                .and_then(|n| MaxDownloads::new(n, u64::MAX).ok()),
         },
         guest_link_id: r.get::<_, Option<String>>(12)?.map(GuestLinkId::from_db),
         expires: time(13)?.unwrap_or(Timestamp::from_unix(0)),
@@ -157,8 +160,8 @@ impl Store {
         self.writer().execute(
             "INSERT INTO rs_tus_uploads (id, entry_id, chunk_size, upload_length, metadata, \
              filename, content_type, note, download_passphrase, expiration_time, \
-             guest_link_id, creation_time, expires_time, token_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             guest_link_id, creation_time, expires_time, token_id, max_downloads) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 id.as_str(),
                 entry_id.as_str(),
@@ -174,6 +177,7 @@ impl Store {
                 now.rfc3339(),
                 expires.rfc3339(),
                 token_id.as_ref().map(|t| t.as_str()),
+                new.max_downloads.map(|m| db_int(m.get())),
             ],
         )?;
         Ok(Resumable {
@@ -375,6 +379,7 @@ mod tests {
             note: Note::none(),
             download_passphrase: None,
             expiration: None,
+            max_downloads: None,
         }
     }
 

@@ -27,6 +27,9 @@ CREATE TABLE rs_tus_uploads (
     download_passphrase TEXT,
     -- The file's expiration (RFC 3339, UTC); NULL: the default, reckoned when it completes.
     expiration_time TEXT,
+    -- The file's download limit (issue 20's `maxDownloads`), set when it completes; NULL:
+    -- none.
+    max_downloads INTEGER CHECK (max_downloads IS NULL OR max_downloads > 0),
     -- The guest link it came through, whose upload slot it holds while unfinished; NULL for
     -- the admin. Deleting the link forgets its unfinished uploads (their chunks are then
     -- orphans, which the collector removes).
