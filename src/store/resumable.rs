@@ -405,9 +405,9 @@ mod tests {
 
     fn file(t: &TempStore, id: &EntryId) -> Vec<u8> {
         let mut out = Vec::new();
-        let size = t.store.entry(id, now()).unwrap().size;
+        let e = t.store.entry(id, now()).unwrap();
         t.store
-            .open_reader(id, 0, size)
+            .open_reader(id, e.version, 0, e.size)
             .unwrap()
             .read_to_end(&mut out)
             .unwrap();
