@@ -259,16 +259,12 @@ impl App {
                 methods!(method, "DELETE", { "DELETE" => token_api::delete(self, req, id) })
             }
             // Resumable uploads (tus): the protocol picks its methods (and may override them).
-            ["api", "tus"] | ["api", "tus", ""] => {
-                Ok(tus::answer(self, req, tus::Route::Creation(None)))
-            }
-            ["api", "tus", id] => Ok(tus::answer(self, req, tus::Route::Upload(None, id))),
+            ["api", "tus"] | ["api", "tus", ""] => self.tus(req, tus::Route::Creation(None)),
+            ["api", "tus", id] => self.tus(req, tus::Route::Upload(None, id)),
             ["api", "guest", link, "tus"] | ["api", "guest", link, "tus", ""] => {
-                Ok(tus::answer(self, req, tus::Route::Creation(Some(link))))
+                self.tus(req, tus::Route::Creation(Some(link)))
             }
-            ["api", "guest", link, "tus", id] => {
-                Ok(tus::answer(self, req, tus::Route::Upload(Some(link), id)))
-            }
+            ["api", "guest", link, "tus", id] => self.tus(req, tus::Route::Upload(Some(link), id)),
             ["api", "settings"] => {
                 methods!(method, "PUT", { "PUT" => settings::update(self, req) })
             }
@@ -306,6 +302,16 @@ impl App {
             Err(refused) => Error::Busy(refused.message()).into_response(self, req),
         };
         hold_until_sent(response, guard)
+    }
+
+    /// A resumable-upload (tus) request: one that may carry a file's bytes (`POST`, `PATCH`) is
+    /// a long transfer like an ordinary upload, admitted by [`App::transfer`]; the others
+    /// (`HEAD`, `OPTIONS`, `DELETE`) are small.
+    fn tus(&self, req: &Request, route: tus::Route) -> Result<Response> {
+        if tus::carries_bytes(req) {
+            return self.transfer(req, || Ok(tus::answer(self, req, route)));
+        }
+        Ok(tus::answer(self, req, route))
     }
 
     /// Runs a long transfer's handler (an upload or a download) if this client may start one

@@ -861,6 +861,33 @@ fn issue_19_revoking_a_token_forgets_its_unfinished_uploads() {
 }
 
 #[test]
+fn issue_19_tus_requests_that_carry_bytes_are_admitted_as_transfers() {
+    // Issue 15: with no transfer slot for this client, POST and PATCH are refused at once
+    // (503, Retry-After, before anything else) as an ordinary upload is; HEAD, OPTIONS and
+    // DELETE are not transfers.
+    let s = InProcess::with(|c| {
+        c.chunk_size = 100;
+        c.max_transfers_per_client = 0;
+    });
+    let up = s.upload(&Upload::new(b"x", "x.bin"));
+    assert_eq!(up.status, 503, "an ordinary upload: {}", up.text());
+    let r = create(&s, "/api/tus/", true, 10, &meta(&[("filename", "f")]));
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.header("Retry-After").is_some());
+    let unknown = "/api/tus/AAAAAAAAAAAAAAAAAAAAAAAA";
+    assert_eq!(patch(&s, unknown, true, 0, b"abc").status, 503);
+    assert_eq!(head(&s, unknown, true).status, 404);
+    assert_eq!(s.request("OPTIONS", "/api/tus/").send().status, 204);
+    let r = s
+        .request("DELETE", unknown)
+        .auth()
+        .header("Tus-Resumable", TUS)
+        .send();
+    assert_eq!(r.status, 404);
+    assert_eq!(s.count("SELECT COUNT(*) FROM rs_tus_uploads"), 0);
+}
+
+#[test]
 fn issue_19_information_shows_what_unfinished_uploads_hold() {
     let s = small_chunks();
     let url = created(&s, "/api/tus/", true, 1000, &meta(&[("filename", "f.bin")]));

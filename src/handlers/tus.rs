@@ -57,6 +57,12 @@ fn method(req: &Request) -> &str {
         .unwrap_or_else(|| req.method())
 }
 
+/// Whether the request may carry a file's bytes (`POST` with creation-with-upload, `PATCH`),
+/// so that it is admitted as a long transfer (see `App::transfer`).
+pub fn carries_bytes(req: &Request) -> bool {
+    matches!(method(req), "POST" | "PATCH")
+}
+
 fn dispatch(app: &App, req: &Request, route: Route) -> Result<Response> {
     let method = method(req);
     if method != "OPTIONS" && req.header("Tus-Resumable").map(str::trim) != Some(VERSION) {
