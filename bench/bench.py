@@ -722,12 +722,11 @@ def main():
     ]
     lines += bundle_zip_lines(zipr)
     lines += ["", under_attack]
+    lines += tus_lines(tus, results)
     # What was tried on the write path and not kept (issue 18) is a record, not a measurement
-    # of this run: it is carried into every RESULTS.md from its own file.
+    # of this run: it is carried into every RESULTS.md from its own file, as the last section.
     with open(os.path.join(ROOT, "bench/write-path-experiments.md")) as f:
         lines += ["", f.read().rstrip("\n")]
-    # Issue 19's tus section (7) follows that record (6).
-    lines += tus_lines(tus, results)
     text = "\n".join(lines) + "\n"
     print(text)
     with open(os.path.join(ROOT, "bench/RESULTS.md"), "w") as f:
