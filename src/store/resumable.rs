@@ -495,6 +495,16 @@ mod tests {
         assert_eq!(file(&t, &id), file_bytes);
     }
 
+    /// Every chunk row, in order of its index.
+    fn all_chunks(t: &crate::store::test_support::TempStore) -> Vec<(i64, Vec<u8>)> {
+        let conn = t.store.writer();
+        let mut st = conn
+            .prepare("SELECT chunk_index, chunk FROM entries_data ORDER BY 1")
+            .unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
     #[test]
     fn issue_19_a_body_longer_than_what_is_lacking_leaves_nothing_of_its_request() {
         let t = temp_store(5);
@@ -504,14 +514,7 @@ mod tests {
             .create_resumable(Uploader::Admin, &new(30), now(), now().plus_secs(60))
             .unwrap();
         append(&t, &u.id, &mut &file_bytes[..7]).unwrap();
-        let before: Vec<(i64, Vec<u8>)> = {
-            let conn = t.store.writer();
-            let mut st = conn
-                .prepare("SELECT chunk_index, chunk FROM entries_data ORDER BY 1")
-                .unwrap();
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            rows.map(Result::unwrap).collect()
-        };
+        let before = all_chunks(&t);
         // 7 bytes held (one chunk and a tail of 2); 24 more come where 23 are lacking, after
         // several whole chunks were written.
         let mut long = file_bytes[7..].to_vec();
@@ -526,14 +529,7 @@ mod tests {
             (7, 2),
             "back where it was"
         );
-        let after: Vec<(i64, Vec<u8>)> = {
-            let conn = t.store.writer();
-            let mut st = conn
-                .prepare("SELECT chunk_index, chunk FROM entries_data ORDER BY 1")
-                .unwrap();
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            rows.map(Result::unwrap).collect()
-        };
+        let after = all_chunks(&t);
         assert_eq!(after, before, "the chunks it wrote are gone");
         let Appended::Completed(id) = append(&t, &u.id, &mut &file_bytes[7..]).unwrap() else {
             panic!("not completed")
