@@ -17,3 +17,5 @@ mod headers;
 mod params;
 mod scan;
 pub mod server;
+#[cfg(test)]
+mod trickle;

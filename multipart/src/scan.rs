@@ -446,20 +446,7 @@ mod tests {
         }
     }
 
-    /// A source that returns at most `step` bytes per read.
-    struct Trickle<'a> {
-        data: &'a [u8],
-        step: usize,
-    }
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let n = self.data.len().min(self.step).min(out.len());
-            out[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
+    use crate::trickle::Trickle;
 
     /// Splits `body` into its sections' contents and delimiters.
     fn sections(

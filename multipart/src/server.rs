@@ -256,20 +256,7 @@ impl<R> std::fmt::Debug for Multipart<R> {
 mod tests {
     use super::*;
 
-    /// A source that returns at most `step` bytes per read.
-    struct Trickle<'a> {
-        data: &'a [u8],
-        step: usize,
-    }
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let n = self.data.len().min(self.step).min(out.len());
-            out[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
+    use crate::trickle::Trickle;
 
     /// Every part as (name, filename, content type, data), or the error that ended the body.
     type Parts = Vec<(String, Option<String>, Option<String>, Vec<u8>)>;
