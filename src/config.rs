@@ -84,6 +84,22 @@ pub struct Config {
     /// Bytes copied into SQLite per write transaction. Short transactions keep the WAL small
     /// and let other writers (downloads' history rows, other uploads) in between.
     pub copy_batch_bytes: usize,
+    /// Bytes of an upload that wait in its spool's temp file before the upload takes the
+    /// writer, and are then copied in one turn (`copy_batch_bytes` per transaction, no other
+    /// upload between them). Parallel uploads take turns, so each file lies in the database in
+    /// runs of this size: with 8 MiB runs the kernel's read-ahead (8 MiB here) read mostly the
+    /// other files' pages and a one-stream download ran at 455 MB/s; 16 MiB runs, 691 MB/s;
+    /// 32 MiB, 729 MB/s but uploads slower (322 -> 298 MB/s: more dirty page cache); 256 MiB
+    /// cgroup, bench/RESULTS.md. Disk, not memory: the spool keeps one chunk in memory.
+    /// Default 16 MiB, at most a sixteenth of `memory_limit` (the temp file's page cache is
+    /// charged to a memory cgroup) and never below `copy_batch_bytes`; each upload also takes
+    /// less when free disk is short (a sixteenth of it, see `store/upload.rs`).
+    pub copy_run_bytes: usize,
+    /// The memory this server may use, page cache included: the memory cgroup's limit if it
+    /// has one, else the machine's RAM (`--memory-limit` to say otherwise). Only the disk
+    /// buffers above (`copy_run_bytes`, `wal_max_bytes`) are sized from it; every heap bound
+    /// stays fixed.
+    pub memory_limit: u64,
     /// Largest JSON request body (edit, login, settings, guest links).
     pub max_json_body: usize,
     /// glibc malloc arenas. Every thread that allocates may get its own arena (up to 8 per
@@ -96,6 +112,15 @@ pub struct Config {
     /// the first such free and the buffers would then stay in the heap. Above the chunk-sized
     /// buffers on purpose: mapping those afresh for every chunk cost uploads ~10% (make bench).
     pub malloc_mmap_threshold: i32,
+    /// Free memory at the top of a malloc heap kept instead of given back to the kernel at
+    /// once. Fixing the mmap threshold also fixes glibc's trim threshold at 128 KiB, and SQLite
+    /// frees two chunk-sized buffers per stored chunk (the bound blob's copy and the row's
+    /// record), so every chunk gave pages back and faulted them in again (page faults and
+    /// TLB shootdowns were 6% of the server's profile): 1 MiB cut the server's CPU per
+    /// uploaded GB by 10-17% (e.g. 3.58 -> 3.17 s) for about 0.3 MB more peak RSS
+    /// (bench/RESULTS.md). What stays is given back by `Store::release_memory`.
+    /// 0 leaves glibc's own, as when `MALLOC_TRIM_THRESHOLD_` is in the environment.
+    pub malloc_trim_threshold: i32,
 
     /// SQLite page cache per read connection, in KiB (downloads stream each page once).
     pub sqlite_cache_kib: i64,
@@ -126,10 +151,13 @@ pub struct Config {
     /// database (without Litestream; see src/store/checkpoint.rs). Commits never wait for it.
     pub wal_autocheckpoint_bytes: i64,
     /// WAL bytes at which the writer checkpoints itself because the checkpoint thread fell
-    /// behind. The WAL is disk an upload needs beside the file itself (issue 7's test: a 30
-    /// MiB file must fit on a 48 MiB disk), so this bounds it: the WAL reaches this plus one
-    /// transaction at most. 16 MiB failed that test 3 times in 5 on a loaded machine (the
-    /// thread behind, the WAL at 16 + 8 MiB); 8 MiB passed 8 of 8.
+    /// behind: the larger, the fewer checkpoints (with their syncs) an upload waits for. Three
+    /// parallel uploads: 8 MiB, 257 MB/s; 64 MiB, 357 MB/s (256 MiB cgroup, bench/RESULTS.md).
+    /// But the WAL is disk beside the file and page cache a memory cgroup is charged for: in a
+    /// 32 MiB cgroup 64 MiB ran slower than 8 (133 vs 161 MB/s), and issue 7's test (a 30
+    /// MiB file on a 48 MiB disk) failed with 16. So: 64 MiB, at most a quarter of
+    /// `memory_limit`, never below `copy_batch_bytes`; and while free disk is short, at most
+    /// an eighth of it (`checkpoint.rs`). The WAL reaches this plus one transaction at most.
     pub wal_max_bytes: i64,
     /// The checkpoint thread also wakes this often, for small commits (history rows, edits)
     /// that never reach `wal_autocheckpoint_bytes`.
@@ -249,6 +277,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// Sizes `copy_run_bytes` and `wal_max_bytes` to `memory_limit` (see their fields).
+    fn size_disk_buffers(&mut self) {
+        let memory = usize::try_from(self.memory_limit).unwrap_or(usize::MAX);
+        let floor = self.copy_batch_bytes;
+        self.copy_run_bytes = self.copy_run_bytes.min(memory / 16).max(floor);
+        self.wal_max_bytes = (self.wal_max_bytes as usize).min(memory / 4).max(floor) as i64;
+    }
+
     /// Defaults for everything but the passphrase and the database path.
     pub fn defaults(db_path: PathBuf, secret: String) -> Self {
         // JSON and form bodies are this small at most: small enough to be read whole before a
@@ -278,9 +314,12 @@ impl Config {
                 read_buffer: 8 << 10,
             },
             copy_batch_bytes: 8 << 20,
+            copy_run_bytes: 16 << 20,
+            memory_limit: 256 << 20,
             max_json_body,
             malloc_arena_max: 2,
             malloc_mmap_threshold: 512 << 10,
+            malloc_trim_threshold: 1 << 20,
             sqlite_cache_kib: 512,
             sqlite_writer_cache_kib: 1024,
             sqlite_soft_heap_limit: 8 << 20,
@@ -290,7 +329,7 @@ impl Config {
             journal_size_limit: 32 << 20,
             sqlite_page_size: 65_536,
             wal_autocheckpoint_bytes: 4 << 20,
-            wal_max_bytes: 8 << 20,
+            wal_max_bytes: 64 << 20,
             checkpoint_interval: Duration::from_secs(5),
             gc_interval: Duration::from_secs(3600),
             reclaim_step_bytes: 4 << 20,
@@ -411,6 +450,13 @@ impl Config {
             "gc-interval",
             "seconds between collections [default 3600]",
             "SECS",
+        )
+        .optopt(
+            "",
+            "memory-limit",
+            "bytes of memory (page cache included) to size the upload's disk buffers to \
+             [default: the memory cgroup's limit, else the machine's RAM]",
+            "BYTES",
         )
         .optopt(
             "",
@@ -655,6 +701,14 @@ impl Config {
         if env("MALLOC_MMAP_THRESHOLD_").is_some() {
             c.malloc_mmap_threshold = 0;
         }
+        if env("MALLOC_TRIM_THRESHOLD_").is_some() {
+            c.malloc_trim_threshold = 0;
+        }
+        c.memory_limit = match m.opt_str("memory-limit") {
+            Some(s) => parse_in(&s, "memory limit", 1 << 20, u64::MAX)?,
+            None => crate::memory::limit().unwrap_or(c.memory_limit),
+        };
+        c.size_disk_buffers();
         c.behind_proxy = env("PS_BEHIND_PROXY").is_some_and(|v| !v.is_empty());
         if c.behind_proxy {
             // Every connection comes from the proxy.
@@ -793,6 +847,34 @@ mod tests {
         .unwrap();
         assert_eq!((c.malloc_arena_max, c.malloc_mmap_threshold), (0, 0));
         assert_eq!(c.transport.write_buffer, 1000 + RESPONSE_HEAD_ROOM);
+    }
+
+    #[test]
+    fn issue_18_the_trim_threshold_is_set_unless_the_operator_set_one() {
+        assert_eq!(parse(&[], &[]).unwrap().malloc_trim_threshold, 1 << 20);
+        let c = parse(&[], &[("MALLOC_TRIM_THRESHOLD_", "131072")]).unwrap();
+        assert_eq!(c.malloc_trim_threshold, 0);
+    }
+
+    #[test]
+    fn issue_18_disk_buffers_are_sized_to_the_memory_limit() {
+        let sized = |limit: &str| {
+            let c = parse(&["--memory-limit", limit], &[]).unwrap();
+            (c.memory_limit, c.copy_run_bytes, c.wal_max_bytes)
+        };
+        const MIB: usize = 1 << 20;
+        // A 32 MiB cgroup: one transaction's worth of each, as before issue 18.
+        assert_eq!(sized("33554432"), (32 << 20, 8 * MIB, 8 << 20));
+        // 256 MiB: the defaults.
+        assert_eq!(sized("268435456"), (256 << 20, 16 * MIB, 64 << 20));
+        // 128 MiB: a sixteenth and a quarter.
+        assert_eq!(sized("134217728"), (128 << 20, 8 * MIB, 32 << 20));
+        // A big machine: no more than the defaults.
+        assert_eq!(sized("68719476736"), (64 << 30, 16 * MIB, 64 << 20));
+        assert!(parse(&["--memory-limit", "1000"], &[]).is_err());
+        // Without the flag, what the machine or its cgroup says.
+        let c = parse(&[], &[]).unwrap();
+        assert_eq!(Some(c.memory_limit), crate::memory::limit());
     }
 
     #[test]

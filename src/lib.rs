@@ -24,6 +24,7 @@ pub(crate) mod history;
 pub(crate) mod html;
 pub(crate) mod locks;
 pub mod maintenance;
+pub(crate) mod memory;
 pub mod model;
 pub mod multipart;
 pub(crate) mod qr;

@@ -21,9 +21,11 @@ pub struct Limits<'a> {
     /// Cap on the file's bytes (guest links); `None` for the admin.
     pub max_file_bytes: Option<u64>,
     pub spool_dir: &'a Path,
-    /// Most bytes the temp file holds at once while the upload streams on into the store
-    /// (the copy batch plus the buffer); the whole file when nothing copies during receipt.
-    pub spool_window: u64,
+    /// Most bytes the temp file holds at once while the upload streams on into the store:
+    /// one run (`Config::copy_run_bytes`, less on a disk short of space, never less than
+    /// `spool_batch`, see `store::run_for`) plus the buffer.
+    pub spool_run: u64,
+    pub spool_batch: u64,
     /// Free space inside the database file that new chunks will reuse.
     pub reusable_bytes: u64,
     /// Free disk the upload must leave (the admin's or the guests' floor).
@@ -43,9 +45,8 @@ impl<'a> Limits<'a> {
             max_parts: config.max_form_parts,
             max_file_bytes: None,
             spool_dir,
-            // The copy into SQLite overlaps receipt: one copy batch waits in the temp file,
-            // plus the buffer being filled.
-            spool_window: (config.copy_batch_bytes + config.multipart_memory) as u64,
+            spool_run: config.copy_run_bytes as u64,
+            spool_batch: config.copy_batch_bytes.max(config.chunk_size) as u64,
             reusable_bytes: 0,
             disk_floor: config.admin_disk_floor,
             parser: config.multipart,
@@ -93,21 +94,24 @@ fn refuse_if_it_cannot_fit(req: &Request, limits: &Limits) -> Result<(), Error> 
     else {
         return Ok(());
     };
-    let spooled = len
-        .saturating_sub(limits.memory as u64)
-        .min(limits.spool_window);
+    let Ok(disk) = crate::disk::available_bytes(limits.spool_dir) else {
+        return Ok(());
+    };
+    // The copy into SQLite overlaps receipt: one run waits in the temp file, plus the buffer
+    // being filled.
+    let window = crate::store::run_for(limits.spool_run, disk, limits.spool_batch)
+        .saturating_add(limits.memory as u64);
+    let spooled = len.saturating_sub(limits.memory as u64).min(window);
     let need = len
         .saturating_add(spooled)
         .saturating_add(limits.disk_floor);
-    match crate::disk::available_bytes(limits.spool_dir) {
-        Ok(disk) if disk.saturating_add(limits.reusable_bytes) < need => {
-            let free = disk.saturating_add(limits.reusable_bytes);
-            Err(Error::InsufficientStorage(format!(
-                "not enough disk space for this upload: it needs about {need} bytes, {free} are free"
-            )))
-        }
-        _ => Ok(()),
+    let free = disk.saturating_add(limits.reusable_bytes);
+    if free < need {
+        return Err(Error::InsufficientStorage(format!(
+            "not enough disk space for this upload: it needs about {need} bytes, {free} are free"
+        )));
     }
+    Ok(())
 }
 
 /// Reads the whole multipart body of `req` under `limits`.

@@ -46,6 +46,9 @@ fn tune_malloc(config: &Config) {
         if config.malloc_mmap_threshold > 0 {
             libc::mallopt(libc::M_MMAP_THRESHOLD, config.malloc_mmap_threshold);
         }
+        if config.malloc_trim_threshold > 0 {
+            libc::mallopt(libc::M_TRIM_THRESHOLD, config.malloc_trim_threshold);
+        }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = config;

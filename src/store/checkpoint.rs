@@ -57,8 +57,11 @@ pub(crate) struct WalWatch {
     pub page_size: u64,
     /// Wake the checkpointer from this many WAL bytes.
     pub wake_bytes: u64,
-    /// Checkpoint in the writer itself from this many (the checkpointer is far behind).
+    /// Checkpoint in the writer itself from this many (the checkpointer is far behind), or
+    /// from an eighth of the free disk if that is less: the WAL is disk beside the files.
     pub max_bytes: u64,
+    /// The database file, whose filesystem's free space lowers `max_bytes`.
+    pub path: std::path::PathBuf,
     /// `None` with Litestream: the WAL is Litestream's to checkpoint.
     pub checkpointer: Option<Checkpointer>,
     /// Held for every checkpoint of ours (see the module doc).
@@ -66,14 +69,19 @@ pub(crate) struct WalWatch {
 }
 
 impl WalWatch {
-    /// Called by the writer before it lets go of the connection.
+    /// Called by the writer after its commits: between the transactions of a run, and when it
+    /// lets go of the connection.
     pub(crate) fn after_commits(&self, conn: &Connection) {
         let frames = take_frames();
         let Some(checkpointer) = &self.checkpointer else {
             return;
         };
         let bytes = frames.max(0) as u64 * self.page_size;
-        if bytes >= self.max_bytes {
+        if bytes == 0 {
+            return;
+        }
+        let free = crate::disk::available_bytes(&self.path).unwrap_or(u64::MAX);
+        if bytes >= bound(self.max_bytes, free) {
             // PASSIVE is enough here: no commit can come in meanwhile (we hold the writer), so
             // it folds the whole WAL unless a reader still needs old pages, and then, unlike
             // RESTART, it does not make the upload wait for that reader (a backup).
@@ -95,6 +103,13 @@ impl WalWatch {
         let _one = lock(&self.one_at_a_time);
         run_checkpoint(conn, mode)
     }
+}
+
+/// The WAL bytes from which the writer checkpoints itself: `max_bytes`, or an eighth of the
+/// `free` disk if that is less, so a nearly full disk keeps room for the files themselves
+/// (issue 7's test: a 30 MiB file on a 48 MiB disk).
+fn bound(max_bytes: u64, free: u64) -> u64 {
+    max_bytes.min(free / 8)
 }
 
 fn run_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)> {
@@ -203,6 +218,14 @@ mod tests {
 
     fn len(p: &std::path::Path) -> u64 {
         std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+    }
+
+    #[test]
+    fn issue_18_the_wal_bound_is_an_eighth_of_the_free_disk_when_that_is_less() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(super::bound(64 * MIB, 100 * 1024 * MIB), 64 * MIB);
+        assert_eq!(super::bound(64 * MIB, 48 * MIB), 6 * MIB);
+        assert_eq!(super::bound(64 * MIB, 0), 0);
     }
 
     #[test]

@@ -178,8 +178,11 @@ impl<'a> ChunkWriter<'a> {
     }
 
     /// Copies up to `left` bytes of `src`, one row per chunk and one transaction per
-    /// `copy_batch_bytes`; `last` runs in the transaction that reached the end (of `src` or of
-    /// `left`). A transaction that fails leaves the writer where it began.
+    /// `copy_batch_bytes`, in one turn of the writer: no other writer comes in between, so
+    /// the file's rows of one run lie together in the database (see
+    /// `Config::copy_run_bytes`), and the WAL is looked after after each commit. `last` runs
+    /// in the transaction that reached the end (of `src` or of `left`). A transaction that
+    /// fails leaves the writer where it began.
     fn copy(
         &mut self,
         src: &mut dyn ChunkSource,
@@ -187,8 +190,9 @@ impl<'a> ChunkWriter<'a> {
         last: impl FnOnce(&Transaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut last = Some(last);
+        let mut conn = self.store.writer();
         loop {
-            let mut conn = self.store.writer();
+            conn.committed();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let first = self.index;
             let done = self.copy_batch(&tx, src, &mut left).and_then(|done| {
@@ -243,7 +247,8 @@ impl<'a> ChunkWriter<'a> {
             batch += chunk.len();
             *left -= chunk.len() as u64;
         }
-        Ok(false)
+        // At the end of `left`, this transaction is the last (no empty one after it).
+        Ok(*left == 0)
     }
 }
 
@@ -318,6 +323,32 @@ mod tests {
                 assert_eq!(chunk[..], file[i * 5..(i * 5 + 5).min(size)], "size {size}");
             }
         }
+    }
+
+    #[test]
+    fn issue_18_a_run_of_transactions_is_one_turn_of_the_writer() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use std::sync::Arc;
+        // Chunks of 5 bytes, transactions of 15: 45 bytes are three transactions.
+        let t = temp_store(5);
+        let commits = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&commits);
+        t.store.writer().commit_hook(Some(move || {
+            counted.fetch_add(1, SeqCst);
+            false
+        }));
+        let file = data(45);
+        let mut src = &file[..];
+        let mut w = ChunkWriter::begin(&t.store);
+        let turns = t.store.writer_turns.load(SeqCst);
+        w.write(&mut src, 45).unwrap();
+        assert_eq!(commits.load(SeqCst), 3, "one transaction per copy batch");
+        assert_eq!(
+            t.store.writer_turns.load(SeqCst) - turns,
+            1,
+            "no other writer between the run's transactions"
+        );
+        assert_eq!(all_rows(&t), 9);
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub use guest_links::GuestUploadSlot;
 pub use migrate::{normalise_sql, PICOSHARE_VERSION};
 pub use resumable::UNFINISHED_CHUNKS;
 pub use tokens::StoredToken;
+pub(crate) use upload::run_for;
 pub use upload::{AppendError, Appended, Upload, Uploader};
 pub use versions::VersionPin;
 
@@ -48,6 +49,9 @@ pub use versions::VersionPin;
 pub struct StoreSettings {
     pub chunk_size: usize,
     pub copy_batch_bytes: usize,
+    /// Bytes an upload spools before it copies them in one turn of the writer (see
+    /// [`Config::copy_run_bytes`]).
+    pub copy_run_bytes: usize,
     /// Free disk a guest's upload must leave (see [`Config::guest_disk_floor`]).
     pub guest_disk_floor: u64,
     pub cache_kib: i64,
@@ -69,6 +73,7 @@ impl StoreSettings {
         StoreSettings {
             chunk_size: c.chunk_size,
             copy_batch_bytes: c.copy_batch_bytes,
+            copy_run_bytes: c.copy_run_bytes,
             guest_disk_floor: c.guest_disk_floor,
             cache_kib: c.sqlite_cache_kib,
             writer_cache_kib: c.sqlite_writer_cache_kib,
@@ -108,6 +113,9 @@ pub struct Store {
     lock: Option<crate::locks::DatabaseLock>,
     /// The WAL's bounds and the checkpoint thread (see `checkpoint.rs`).
     wal: checkpoint::WalWatch,
+    /// How many times the writer was taken, for tests of who holds it how long.
+    #[cfg(test)]
+    pub(crate) writer_turns: std::sync::atomic::AtomicUsize,
     /// Downloads reading each (file id, version): see [`Store::pin_version`].
     pins: Mutex<HashMap<(String, u64), usize>>,
 }
@@ -132,9 +140,17 @@ impl std::ops::DerefMut for Writer<'_> {
     }
 }
 
+impl Writer<'_> {
+    /// Looks after the WAL after this holder's commits so far, as letting go would, for a
+    /// holder that goes on writing (an upload's run of transactions).
+    pub(crate) fn committed(&self) {
+        self.wal.after_commits(&self.conn);
+    }
+}
+
 impl Drop for Writer<'_> {
     fn drop(&mut self) {
-        self.wal.after_commits(&self.conn);
+        self.committed();
     }
 }
 
@@ -173,6 +189,7 @@ impl Store {
             page_size: page_size.max(512) as u64,
             wake_bytes: settings.wal_autocheckpoint_bytes.max(0) as u64,
             max_bytes: settings.wal_max_bytes.max(0) as u64,
+            path: path.to_owned(),
             checkpointer,
             one_at_a_time,
         };
@@ -185,6 +202,8 @@ impl Store {
             guest_slots: Mutex::new(HashMap::new()),
             lock: None,
             wal,
+            #[cfg(test)]
+            writer_turns: Default::default(),
             pins: Mutex::new(HashMap::new()),
         })
     }
@@ -205,6 +224,9 @@ impl Store {
     }
 
     pub(crate) fn writer(&self) -> Writer<'_> {
+        #[cfg(test)]
+        self.writer_turns
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Writer {
             conn: lock(&self.writer),
             wal: &self.wal,
@@ -419,6 +441,7 @@ pub(crate) mod test_support {
         std::fs::create_dir_all(&dir).unwrap();
         let mut s = StoreSettings::with_chunk_size(chunk_size);
         s.copy_batch_bytes = chunk_size * 3;
+        s.copy_run_bytes = chunk_size * 3;
         adjust(&mut s);
         let store = Store::open(&dir.join("store.db"), s).unwrap();
         TempStore {

@@ -89,7 +89,8 @@ impl<'a> Upload<'a> {
         let settings = self.store.settings();
         let chunk = settings.chunk_size as u64;
         let batch = settings.copy_batch_bytes.max(settings.chunk_size) as u64;
-        while spool.fill_until(file, dir, max, batch)? == Filled::Batch {
+        let run = run_bytes(self.store, batch);
+        while spool.fill_until(file, dir, max, run)? == Filled::Batch {
             let whole_chunks = spool.ready() / chunk * chunk;
             self.check_disk_floor(spool, whole_chunks)
                 .map_err(SpoolError::Store)?;
@@ -293,6 +294,19 @@ fn disk_floor(
     Ok(())
 }
 
+/// How much of an upload to spool before copying it in one turn of the writer: the store's
+/// `copy_run_bytes`, or a sixteenth of the free disk if that is less (the spool's temp file is
+/// disk beside the file), never less than one transaction's `batch`.
+fn run_bytes(store: &Store, batch: u64) -> u64 {
+    let free = crate::disk::available_bytes(store.path()).unwrap_or(u64::MAX);
+    run_for(store.settings().copy_run_bytes as u64, free, batch)
+}
+
+/// [`run_bytes`] for a store's `run`, the `free` disk and one transaction's `batch`.
+pub(crate) fn run_for(run: u64, free: u64, batch: u64) -> u64 {
+    run.min(free / 16).max(batch)
+}
+
 /// Makes `bytes` the tail of `upload`, whose acknowledged bytes are `base` (whole chunks) and
 /// the first `tail` of them, in a transaction of its own (no chunk is written).
 fn keep_tail(
@@ -377,6 +391,15 @@ mod tests {
     use super::*;
     use crate::model::Timestamp;
     use crate::store::test_support::{never_expiring, temp_store, TempStore};
+
+    #[test]
+    fn issue_18_a_run_is_a_sixteenth_of_the_free_disk_when_that_is_less() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(run_for(16 * MIB, 100 * 1024 * MIB, 8 * MIB), 16 * MIB);
+        assert_eq!(run_for(16 * MIB, 160 * MIB, 8 * MIB), 10 * MIB);
+        // Never less than one transaction's batch.
+        assert_eq!(run_for(16 * MIB, 48 * MIB, 8 * MIB), 8 * MIB);
+    }
 
     fn count(t: &TempStore, sql: &str) -> i64 {
         t.store.writer().query_row(sql, [], |r| r.get(0)).unwrap()
