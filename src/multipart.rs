@@ -25,6 +25,7 @@ pub struct Limits<'a> {
     /// one run (`Config::copy_run_bytes`, less on a disk short of space, never less than
     /// `spool_batch`, see `store::run_for`) plus the buffer.
     pub spool_run: u64,
+    /// One transaction's bytes (`Config::copy_batch_bytes`): the least a run is.
     pub spool_batch: u64,
     /// Free space inside the database file that new chunks will reuse.
     pub reusable_bytes: u64,
