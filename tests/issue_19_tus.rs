@@ -1234,9 +1234,10 @@ fn issue_19_a_guest_upload_stops_at_the_guests_disk_floor_and_keeps_what_it_ackn
         return;
     };
     // Sizes leave room for the WAL: since issue 18 a checkpoint thread folds it back, so
-    // when that thread lags the WAL holds up to Config::wal_max_bytes (8 MiB; 16 MiB when
-    // this failed) plus what a lagging checkpoint lets through (issue 18 saw 24 MiB with a
-    // 16 MiB bound) of acknowledged bytes a second time, and bytes written into WAL space
+    // when that thread lags the WAL holds up to Config::wal_max_bytes, at most an eighth of
+    // the free disk (16 MiB of this one at the start: 16 MiB when this failed) plus what a
+    // lagging checkpoint lets through (issue 18 saw 24 MiB with a 16 MiB bound) of
+    // acknowledged bytes a second time, and bytes written into WAL space
     // already on disk take no new disk until folded back. The floor check counts the file's
     // bytes, so the floor can be undershot by that much, and as much more than the 8 MiB
     // above the floor can be acknowledged before the 507 (a 16 MiB file on a 48 MiB disk
