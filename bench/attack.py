@@ -140,6 +140,18 @@ def upload(srv, src, path, retries=1000, give_up=3600):
     return None, time.monotonic() - t0, busy
 
 
+def delete(srv, src, id_):
+    """Deletes a stored file, so a load that uploads over and over does not fill the disk."""
+    c = srv.http(src)
+    try:
+        c.request("DELETE", f"/api/entry/{id_}", headers={"Cookie": srv.cookie})
+        c.getresponse().read()
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
 def download(srv, src, id_, retries=1000, give_up=3600):
     """Reads the whole file from `src`, discarding it; retries on 503. Returns
     (bytes, seconds, 503s); 0 bytes when it did not succeed within `give_up` seconds."""
@@ -291,9 +303,13 @@ def attack_busy(srv, ids, stop):
 
     def uploader(i):
         while not stop.is_set():
-            _, _, busy = upload(srv, f"127.0.1.{i + 1}", ids["busy_path"], retries=1)
+            id_, _, busy = upload(srv, f"127.0.1.{i + 1}", ids["busy_path"], retries=1)
             got["busy"] += busy
             got["up"] += 1 - busy
+            if id_:
+                # Stored and checked in: gone again, or this load fills the disk (9 GB in
+                # one run once uploads passed 300 MB/s).
+                delete(srv, f"127.0.1.{i + 1}", id_)
 
     def downloader(i):
         while not stop.is_set():
