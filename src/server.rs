@@ -152,6 +152,8 @@ pub fn run(config: Config) -> Result<(), Fatal> {
     .pool_size(config.threads);
     println!("picoshare: listening on http://{}", server.server_addr());
     let _ = std::io::stdout().flush();
+    // Start-up is over: its code need not stay mapped (see memory.rs).
+    crate::memory::unmap_code_not_in_use();
 
     while !STOPPING.load(Ordering::SeqCst) {
         server.poll_timeout(Duration::from_millis(100));
