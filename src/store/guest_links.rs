@@ -228,7 +228,7 @@ mod tests {
     use crate::model::NewEntry;
     use crate::model::{Filename, Note};
     use crate::spool::Spool;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{count, temp_store};
     use crate::store::{Upload, Uploader};
     use std::sync::{Arc, Barrier};
 
@@ -263,10 +263,6 @@ mod tests {
         let mut s = Spool::new(16, 5);
         s.fill_from(&mut &data[..], dir, None).unwrap();
         s
-    }
-
-    fn count(t: &crate::store::test_support::TempStore, sql: &str) -> i64 {
-        t.store.writer().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     #[test]

@@ -428,6 +428,11 @@ pub(crate) mod test_support {
         insert(t, &never_expiring(name, now), &mut spool)
     }
 
+    /// The single number `sql` answers, on the writer connection.
+    pub fn count(t: &TempStore, sql: &str) -> i64 {
+        t.store.writer().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
     pub fn temp_store(chunk_size: usize) -> TempStore {
         temp_store_with(chunk_size, |_| {})
     }

@@ -359,7 +359,7 @@ mod tests {
     use super::*;
     use crate::duration::{FileLifetime, GoDuration};
     use crate::model::{NewEntry, NewGuestLink};
-    use crate::store::test_support::{temp_store, TempStore};
+    use crate::store::test_support::{count, temp_store, TempStore};
     use crate::store::{AppendError, Appended, Upload};
 
     fn now() -> Timestamp {
@@ -385,10 +385,6 @@ mod tests {
 
     fn entry(u: &Resumable) -> NewEntry {
         u.new_entry(now(), Timestamp::never())
-    }
-
-    fn count(t: &TempStore, sql: &str) -> i64 {
-        t.store.writer().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     /// Appends `body` to upload `id` as the admin, as one request does.

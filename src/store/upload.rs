@@ -390,7 +390,7 @@ impl From<StoreError> for AppendError {
 mod tests {
     use super::*;
     use crate::model::Timestamp;
-    use crate::store::test_support::{never_expiring, temp_store, TempStore};
+    use crate::store::test_support::{count, never_expiring, temp_store};
 
     #[test]
     fn issue_18_a_run_is_a_sixteenth_of_the_free_disk_when_that_is_less() {
@@ -399,10 +399,6 @@ mod tests {
         assert_eq!(run_for(16 * MIB, 160 * MIB, 8 * MIB), 10 * MIB);
         // Never less than one transaction's batch.
         assert_eq!(run_for(16 * MIB, 48 * MIB, 8 * MIB), 8 * MIB);
-    }
-
-    fn count(t: &TempStore, sql: &str) -> i64 {
-        t.store.writer().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     #[test]
