@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rouille::{Request, Response, ResponseBody};
@@ -91,6 +91,8 @@ pub struct App {
     pub admission: Admission,
     /// Requests whose response has not been completely written yet (for graceful shutdown).
     in_flight: Arc<AtomicUsize>,
+    /// Requests taken so far (see [`App::requests_taken`]).
+    requests_taken: AtomicU64,
     /// Where uploads spool (beside the database).
     spool_dir: PathBuf,
 }
@@ -138,6 +140,7 @@ impl App {
                 std::time::Instant::now(),
             ),
             in_flight: Arc::new(AtomicUsize::new(0)),
+            requests_taken: AtomicU64::new(0),
         }
     }
 
@@ -152,6 +155,11 @@ impl App {
 
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Requests taken since start-up (wraps; compared for change only).
+    pub fn requests_taken(&self) -> u64 {
+        self.requests_taken.load(Ordering::Acquire)
     }
 
     /// Every route. (rouille's `router!` cannot match PicoShare's `/-{id}` segment prefix or
@@ -292,6 +300,7 @@ impl App {
     /// it, turns errors into responses, and tracks it until its body has been written.
     pub fn handle(&self, req: &Request) -> Response {
         let guard = InFlight::new(&self.in_flight);
+        self.requests_taken.fetch_add(1, Ordering::AcqRel);
         let response = match self.admission.request(self.client_addr(req)) {
             Ok(ticket) => {
                 let response = self

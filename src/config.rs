@@ -95,6 +95,14 @@ pub struct Config {
     /// charged to a memory cgroup) and never below `copy_batch_bytes`; each upload also takes
     /// less when free disk is short (a sixteenth of it, see `store/upload.rs`).
     pub copy_run_bytes: usize,
+    /// How long the server must be idle (no request in flight, none taken) after serving
+    /// requests before it gives back what they left mapped: SQLite's cached pages, the code
+    /// and read-only data they ran (see `memory.rs`), then glibc's free heap (`server.rs`,
+    /// `give_memory_back`). What a request read (session, settings, a listing's pages) stays
+    /// for the requests right after it, not for hours of quiet. Idle RSS after a login went
+    /// from 2.84-2.93 to 1.75-1.86 MiB; a release takes 1-3 ms, and the next request maps
+    /// the code it runs again (`GET /login` 1.2 instead of 0.9 ms).
+    pub idle_release_after: Duration,
     /// The memory this server may use, page cache included: the memory cgroup's limit if it
     /// has one, else the machine's RAM (`--memory-limit` to say otherwise). Only the disk
     /// buffers above (`copy_run_bytes`, `wal_max_bytes`) are sized from it; every heap bound
@@ -315,6 +323,7 @@ impl Config {
             },
             copy_batch_bytes: 8 << 20,
             copy_run_bytes: 16 << 20,
+            idle_release_after: Duration::from_millis(500),
             memory_limit: 256 << 20,
             max_json_body,
             malloc_arena_max: 2,

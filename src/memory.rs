@@ -2,7 +2,8 @@
 //! `memory.limit_in_bytes`, the lowest along its path) or, without one, the machine's RAM.
 //! Read once at start-up, to size the disk buffers whose page cache a cgroup is charged for
 //! (see `Config::memory_limit`). Also: [`unmap_code_not_in_use`], which gives back the mapped
-//! pages of code and read-only data only start-up used.
+//! pages of code and read-only data only start-up (or the requests of a busy spell) used, and
+//! [`trim_heap`].
 
 use std::path::Path;
 
@@ -22,7 +23,7 @@ pub fn limit() -> Option<u64> {
 }
 
 /// Unmaps this process's pages of our executable's code and read-only data once start-up is
-/// over: its `r-xp` and `r--p` mappings that hold no page of their own (`Anonymous: 0 kB`, so
+/// over, and again whenever the server goes idle (`Config::idle_release_after`): its `r-xp` and `r--p` mappings that hold no page of their own (`Anonymous: 0 kB`, so
 /// never the relocated read-only data, whose pages were written at start and differ from the
 /// file; never writable data). The kernel maps a file in 64 KiB windows around each page first
 /// used, so after start-up nearly all 2.4 MB of code and 0.6 MB of read-only data were
@@ -49,6 +50,15 @@ pub fn unmap_code_not_in_use() -> u64 {
         }
     }
     unmapped
+}
+
+/// Returns glibc's free heap memory to the kernel, in every arena (not only at the top).
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the kernel; safe from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// The `r-xp` and `r--p` mappings of `exe` with no anonymous pages, from a `/proc/self/smaps`

@@ -87,6 +87,51 @@ impl std::fmt::Display for Fatal {
     }
 }
 
+/// When to give memory back: once the server has been idle for `after` (no request in
+/// flight, none taken) after serving requests (see [`Config::idle_release_after`]).
+struct IdleRelease {
+    after: Duration,
+    /// [`App::requests_taken`] when it last changed, and when that was seen.
+    seen: u64,
+    since: Instant,
+    /// The count at the last release: nothing served since, nothing to give back.
+    released: u64,
+}
+
+impl IdleRelease {
+    fn new(after: Duration, now: Instant) -> Self {
+        IdleRelease {
+            after,
+            seen: 0,
+            since: now,
+            released: 0,
+        }
+    }
+
+    /// Called by the serve loop between polls (at least every 100 ms) with the request
+    /// count and the requests in flight; true when memory should be given back now.
+    fn due(&mut self, now: Instant, taken: u64, in_flight: usize) -> bool {
+        if taken != self.seen {
+            self.seen = taken;
+            self.since = now;
+        }
+        if taken == self.released || in_flight > 0 || now - self.since < self.after {
+            return false;
+        }
+        self.released = taken;
+        true
+    }
+}
+
+/// Gives back what serving requests left behind: SQLite's cached pages, the code and read-only
+/// data pages mapped since (see `memory.rs`; the next request maps them again from the page
+/// cache), then the free heap, last, so the other two's own allocations go back too.
+fn give_memory_back(app: &App) {
+    app.store.release_caches();
+    crate::memory::unmap_code_not_in_use();
+    crate::memory::trim_heap();
+}
+
 /// Opens everything, serves until SIGTERM/SIGINT, then shuts down gracefully.
 pub fn run(config: Config) -> Result<(), Fatal> {
     tune_malloc(&config);
@@ -155,8 +200,12 @@ pub fn run(config: Config) -> Result<(), Fatal> {
     // Start-up is over: its code need not stay mapped (see memory.rs).
     crate::memory::unmap_code_not_in_use();
 
+    let mut idle = IdleRelease::new(config.idle_release_after, Instant::now());
     while !STOPPING.load(Ordering::SeqCst) {
         server.poll_timeout(Duration::from_millis(100));
+        if idle.due(Instant::now(), app.requests_taken(), app.in_flight()) {
+            give_memory_back(&app);
+        }
     }
     println!("picoshare: shutting down");
     // Stop accepting and close idle connections; in-flight requests finish (within the
@@ -189,4 +238,43 @@ pub fn run(config: Config) -> Result<(), Fatal> {
     println!("picoshare: stopped");
     let _ = std::io::stdout().flush();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AFTER: Duration = Duration::from_millis(500);
+
+    fn ms(t0: Instant, n: u64) -> Instant {
+        t0 + Duration::from_millis(n)
+    }
+
+    #[test]
+    fn issue_18_memory_goes_back_once_after_a_quiet_spell_that_follows_requests() {
+        let t0 = Instant::now();
+        let mut idle = IdleRelease::new(AFTER, t0);
+        // Nothing served yet (start-up gave its memory back itself).
+        assert!(!idle.due(ms(t0, 900), 0, 0));
+        // A request at 1000 ms, finished: quiet for less than `after`, then for `after`.
+        assert!(!idle.due(ms(t0, 1000), 1, 0));
+        assert!(!idle.due(ms(t0, 1400), 1, 0));
+        assert!(idle.due(ms(t0, 1500), 1, 0));
+        // Once per quiet spell: nothing new, nothing to give back.
+        assert!(!idle.due(ms(t0, 2500), 1, 0));
+        assert!(!idle.due(ms(t0, 9000), 1, 0));
+    }
+
+    #[test]
+    fn issue_18_no_memory_goes_back_while_a_request_runs_or_requests_keep_coming() {
+        let t0 = Instant::now();
+        let mut idle = IdleRelease::new(AFTER, t0);
+        // One long download: in flight the whole time.
+        assert!(!idle.due(ms(t0, 100), 1, 1));
+        assert!(!idle.due(ms(t0, 5000), 1, 1));
+        // A new request restarts the quiet spell.
+        assert!(!idle.due(ms(t0, 5100), 2, 0));
+        assert!(!idle.due(ms(t0, 5500), 2, 0));
+        assert!(idle.due(ms(t0, 5600), 2, 0));
+    }
 }

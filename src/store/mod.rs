@@ -266,18 +266,20 @@ impl Store {
     }
 
     /// Gives the page caches' memory back: SQLite frees the cached pages of the writer and of
-    /// every idle reader (`PRAGMA shrink_memory`), then glibc returns the freed heap to the
-    /// kernel. With 64 KiB pages, the dozen pages start-up and a collector pass read
-    /// (schema, tables, indexes) held about 1 MB of an otherwise idle server's RSS.
+    /// every idle reader, then glibc returns the freed heap to the kernel. With 64 KiB pages,
+    /// the dozen pages start-up and a collector pass read (schema, tables, indexes) held about
+    /// 1 MB of an otherwise idle server's RSS.
     pub(crate) fn release_memory(&self) {
-        let _ = self.writer().execute_batch("PRAGMA shrink_memory");
+        self.release_caches();
+        crate::memory::trim_heap();
+    }
+
+    /// Frees the cached pages of the writer and of every idle reader
+    /// (`sqlite3_db_release_memory`, no SQL to parse), into the heap.
+    pub(crate) fn release_caches(&self) {
+        let _ = self.writer().release_memory();
         for c in lock(&self.readers).iter() {
-            let _ = c.execute_batch("PRAGMA shrink_memory");
-        }
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: malloc_trim only returns free memory to the kernel; safe from any thread.
-        unsafe {
-            libc::malloc_trim(0);
+            let _ = c.release_memory();
         }
     }
 
