@@ -16,15 +16,8 @@ A configuration may set the disk's read_ahead_kb for its turn (restored at the e
 """
 import json, os, shutil, socket, subprocess, sys, tempfile, time, statistics
 reps = int(sys.argv[1]); cfgs = [(a.split("|") + ["", ""])[:4] for a in sys.argv[2:]]
-fdir = os.environ.get("FILES", "/work/bfiles")
-os.makedirs(fdir, exist_ok=True)
-files = [f"{fdir}/f{i}.bin" for i in (1, 2, 3)]
-for f in files:
-    if not os.path.exists(f):
-        with open(f, "wb") as out:
-            for _ in range(618):
-                out.write(os.urandom(1 << 20))
-total = sum(os.path.getsize(f) for f in files)
+from abfiles import three_files
+fdir, files, total = three_files()
 dev = os.stat(fdir).st_dev
 blk = os.path.realpath(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}")
 if not os.path.exists(blk + "/queue"): blk = os.path.dirname(blk)  # a partition: its disk

@@ -21,15 +21,8 @@ for a in sys.argv[2:]:
     label, binary, envs = (a.split("|") + [""])[:3]
     env = dict(kv.split("=", 1) for kv in envs.split(",") if kv)
     cfgs.append((label, binary, env))
-fdir = os.environ.get("FILES", "/work/bfiles")
-os.makedirs(fdir, exist_ok=True)
-files = [f"{fdir}/f{i}.bin" for i in (1, 2, 3)]
-for f in files:
-    if not os.path.exists(f):
-        with open(f, "wb") as out:
-            for _ in range(618):
-                out.write(os.urandom(1 << 20))
-total = sum(os.path.getsize(f) for f in files)
+from abfiles import three_files
+fdir, files, total = three_files()
 def port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 def cpu(pid):
