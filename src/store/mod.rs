@@ -275,9 +275,13 @@ impl Store {
     }
 
     /// Frees the cached pages of the writer and of every idle reader
-    /// (`sqlite3_db_release_memory`, no SQL to parse), into the heap.
+    /// (`sqlite3_db_release_memory`, no SQL to parse), into the heap. Never waits for the
+    /// writer: one that is busy (a collector pass, a history batch) is using its pages, and
+    /// the serve loop that calls this on going idle must not stop handing out requests.
     pub(crate) fn release_caches(&self) {
-        let _ = self.writer().release_memory();
+        if let Ok(writer) = self.writer.try_lock() {
+            let _ = writer.release_memory();
+        }
         for c in lock(&self.readers).iter() {
             let _ = c.release_memory();
         }
@@ -455,5 +459,27 @@ pub(crate) mod test_support {
             store: std::sync::Arc::new(store),
             dir,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::temp_store;
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
+
+    #[test]
+    fn issue_18_releasing_caches_never_waits_for_a_busy_writer() {
+        let t = temp_store(4096);
+        let busy = t.store.writer();
+        let (done, returned) = mpsc::channel();
+        let store = Arc::clone(&t.store);
+        std::thread::spawn(move || {
+            store.release_caches();
+            let _ = done.send(());
+        });
+        let waited = returned.recv_timeout(Duration::from_secs(5));
+        drop(busy);
+        assert!(waited.is_ok(), "release_caches waited for the busy writer");
     }
 }
