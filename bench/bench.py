@@ -698,7 +698,7 @@ def main():
         "median shown), by `target/release/examples/raw_sqlite`; written one file after the other, so",
         "each file is one sequential run. The same read-back of the server's own database (after the",
         "server stopped) gives the download path's overhead alone: three parallel uploads leave each",
-        "file in runs of 16 MiB (`copy_run_bytes`) alternating with the others', which the kernel's",
+        "file in runs of 24 MiB (`copy_run_bytes`) alternating with the others', which the kernel's",
         "read-ahead handles less well. Every pass, in MiB/s:",
         "",
     ]

@@ -87,13 +87,16 @@ pub struct Config {
     /// Bytes of an upload that wait in its spool's temp file before the upload takes the
     /// writer, and are then copied in one turn (`copy_batch_bytes` per transaction, no other
     /// upload between them). Parallel uploads take turns, so each file lies in the database in
-    /// runs of this size: with 8 MiB runs the kernel's read-ahead (8 MiB here) read mostly the
-    /// other files' pages and a one-stream download ran at 455 MB/s; 16 MiB runs, 691 MB/s;
-    /// 32 MiB, 729 MB/s but uploads slower (322 -> 298 MB/s: more dirty page cache); 256 MiB
-    /// cgroup, bench/RESULTS.md. Disk, not memory: the spool keeps one chunk in memory.
-    /// Default 16 MiB, at most a sixteenth of `memory_limit` (the temp file's page cache is
-    /// charged to a memory cgroup) and never below `copy_batch_bytes`; each upload also takes
-    /// less when free disk is short (a sixteenth of it, see `store/upload.rs`).
+    /// runs of this size, and at the end of each run the kernel's read-ahead (8 MiB here)
+    /// reads as far into the other files' pages: a one-stream download ran at 455 MB/s with
+    /// 8 MiB runs, 691 with 16. The run's dirty page cache is charged to a memory cgroup
+    /// (with 32 MiB runs uploads ran 7 % slower in 256 MiB, as fast without a cgroup), and so
+    /// is the WAL's: 24 MiB runs with a 48 MiB WAL, against 16 and 64, gave one-stream
+    /// downloads +24-30 %, three streams +9-12 %, uploads unchanged (302 vs 302, 354 vs 360
+    /// MB/s; `bench/ab-three.py`, 256 MiB cgroup, 4 and 3 rounds). Disk, not memory: the spool
+    /// keeps one chunk in memory. Default 24 MiB, at most 3/32 of `memory_limit` and never
+    /// below `copy_batch_bytes`; each upload also takes less when free disk is short (a
+    /// sixteenth of it, see `store/upload.rs`).
     pub copy_run_bytes: usize,
     /// How long the server must be idle (no request in flight, none taken) after serving
     /// requests before it gives back what they left mapped: SQLite's cached pages, the code
@@ -163,9 +166,10 @@ pub struct Config {
     /// parallel uploads: 8 MiB, 257 MB/s; 64 MiB, 357 MB/s (256 MiB cgroup, bench/RESULTS.md).
     /// But the WAL is disk beside the file and page cache a memory cgroup is charged for: in a
     /// 32 MiB cgroup 64 MiB ran slower than 8 (133 vs 161 MB/s), and issue 7's test (a 30
-    /// MiB file on a 48 MiB disk) failed with 16. So: 64 MiB, at most a quarter of
-    /// `memory_limit`, never below `copy_batch_bytes`; and while free disk is short, at most
-    /// an eighth of it (`checkpoint.rs`). The WAL reaches this plus one transaction at most.
+    /// MiB file on a 48 MiB disk) failed with 16. So: 48 MiB (with 24 MiB runs, see
+    /// `copy_run_bytes`), at most 3/16 of `memory_limit`, never below `copy_batch_bytes`; and
+    /// while free disk is short, at most an eighth of it (`checkpoint.rs`). The WAL reaches
+    /// this plus one transaction at most.
     pub wal_max_bytes: i64,
     /// The checkpoint thread also wakes this often, for small commits (history rows, edits)
     /// that never reach `wal_autocheckpoint_bytes`.
@@ -289,8 +293,10 @@ impl Config {
     fn size_disk_buffers(&mut self) {
         let memory = usize::try_from(self.memory_limit).unwrap_or(usize::MAX);
         let floor = self.copy_batch_bytes;
-        self.copy_run_bytes = self.copy_run_bytes.min(memory / 16).max(floor);
-        self.wal_max_bytes = (self.wal_max_bytes as usize).min(memory / 4).max(floor) as i64;
+        self.copy_run_bytes = self.copy_run_bytes.min(memory / 32 * 3).max(floor);
+        self.wal_max_bytes = (self.wal_max_bytes as usize)
+            .min(memory / 16 * 3)
+            .max(floor) as i64;
     }
 
     /// Defaults for everything but the passphrase and the database path.
@@ -322,7 +328,7 @@ impl Config {
                 read_buffer: 8 << 10,
             },
             copy_batch_bytes: 8 << 20,
-            copy_run_bytes: 16 << 20,
+            copy_run_bytes: 24 << 20,
             idle_release_after: Duration::from_millis(500),
             memory_limit: 256 << 20,
             max_json_body,
@@ -338,7 +344,7 @@ impl Config {
             journal_size_limit: 32 << 20,
             sqlite_page_size: 65_536,
             wal_autocheckpoint_bytes: 4 << 20,
-            wal_max_bytes: 64 << 20,
+            wal_max_bytes: 48 << 20,
             checkpoint_interval: Duration::from_secs(5),
             gc_interval: Duration::from_secs(3600),
             reclaim_step_bytes: 4 << 20,
@@ -875,11 +881,11 @@ mod tests {
         // A 32 MiB cgroup: one transaction's worth of each, as before issue 18.
         assert_eq!(sized("33554432"), (32 << 20, 8 * MIB, 8 << 20));
         // 256 MiB: the defaults.
-        assert_eq!(sized("268435456"), (256 << 20, 16 * MIB, 64 << 20));
-        // 128 MiB: a sixteenth and a quarter.
-        assert_eq!(sized("134217728"), (128 << 20, 8 * MIB, 32 << 20));
+        assert_eq!(sized("268435456"), (256 << 20, 24 * MIB, 48 << 20));
+        // 128 MiB: three 32nds and three 16ths.
+        assert_eq!(sized("134217728"), (128 << 20, 12 * MIB, 24 << 20));
         // A big machine: no more than the defaults.
-        assert_eq!(sized("68719476736"), (64 << 30, 16 * MIB, 64 << 20));
+        assert_eq!(sized("68719476736"), (64 << 30, 24 * MIB, 48 << 20));
         assert!(parse(&["--memory-limit", "1000"], &[]).is_err());
         // Without the flag, what the machine or its cgroup says.
         let c = parse(&[], &[]).unwrap();

@@ -123,9 +123,9 @@ fn issue_2_body_shorter_than_content_length_is_a_failed_upload() {
 fn issue_2_crash_mid_upload_leaves_no_spool_files_or_rows_after_restart() {
     let mut s = Server::builder().chunk_size(1000).start();
     let keep = s.put_file(b"survivor", "keep.txt");
-    // 20 of 32 MiB: the first 16 MiB run of chunks is committed (under an id no entry has
+    // 28 of 40 MiB: the first 24 MiB run of chunks is committed (under an id no entry has
     // yet) and the rest waits in a spool file when the server is killed.
-    let up = start_partial_upload(&s, 32 << 20, 20 << 20);
+    let up = start_partial_upload(&s, 40 << 20, 28 << 20);
     let db = s.db();
     assert!(
         wait_until(Duration::from_secs(30), || !orphan_chunk_ids(&db)
@@ -153,13 +153,13 @@ fn issue_2_crash_mid_upload_leaves_no_spool_files_or_rows_after_restart() {
 
 #[test]
 fn issue_2_gc_never_collects_an_upload_in_progress() {
-    // The collector runs every second. An upload is held mid-copy (its first 16 MiB run of
+    // The collector runs every second. An upload is held mid-copy (its first 24 MiB run of
     // chunks in the database, no entry yet) until the collector has provably run: it removed
     // a crashed upload's chunks planted beside it. The held upload's chunks must all survive.
     let s = Server::builder().chunk_size(1000).gc_interval(1).start();
-    let data = pattern(24 << 20, 100);
+    let data = pattern(32 << 20, 100);
     let mut up = s.raw_admin_upload(&Upload::new(&data, "big.bin"));
-    up.send_to(20 << 20);
+    up.send_to(28 << 20);
     let db = s.db();
     assert!(
         wait_until(Duration::from_secs(30), || !orphan_chunk_ids(&db)

@@ -1085,13 +1085,13 @@ fn entries_survive_a_restart() {
 
 #[test]
 fn an_entry_becomes_visible_only_with_all_its_chunks() {
-    // The entries row is inserted last. The upload is held mid-copy — its first 16 MiB run
+    // The entries row is inserted last. The upload is held mid-copy — its first 24 MiB run
     // of chunks committed, the rest not yet sent — and a reader must then see chunks under an
     // id that no entry has; once the rest arrives, the entry appears with every byte.
     let s = Server::builder().chunk_size(CHUNK).start();
-    let data = pattern(24 << 20, 21);
+    let data = pattern(32 << 20, 21);
     let mut up = s.raw_admin_upload(&Upload::new(&data, "watched.bin"));
-    up.send_to(20 << 20);
+    up.send_to(28 << 20);
     let db = s.db();
     assert!(
         wait_until(Duration::from_secs(30), || !orphan_chunk_ids(&db)

@@ -385,7 +385,7 @@ fn issue_13_the_copy_into_sqlite_overlaps_receipt() {
     // (rows with no entry yet) while the body is still being sent; the close delimiter has
     // not arrived. The file is dense with look-alikes (the scanner's slow path).
     let s = Server::start();
-    let mut data = pattern(24 << 20, 17);
+    let mut data = pattern(32 << 20, 17);
     for at in (100..data.len() - 8).step_by(4096) {
         data[at..at + 7].copy_from_slice(b"\r\n--XXy");
     }
@@ -399,7 +399,7 @@ fn issue_13_the_copy_into_sqlite_overlaps_receipt() {
             None,
         )
         .expect("the server asks for the body");
-    up.send_to(20 << 20);
+    up.send_to(28 << 20);
     let db = s.db();
     let copied = wait_until(Duration::from_secs(30), || {
         count(

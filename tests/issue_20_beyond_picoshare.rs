@@ -606,8 +606,8 @@ fn issue_20_an_interrupted_replacement_leaves_the_old_file_intact() {
     let old = pattern(300_000, 3);
     let id = s.put_file(&old, "keep.bin");
     let mut m = Multipart::new();
-    // Half of it (20 MiB) is more than a copy run (16 MiB), so in SQLite before the end.
-    m.file("file", "half.bin", None, &pattern(40 << 20, 4));
+    // Half of it (28 MiB) is more than a copy run (24 MiB), so in SQLite before the end.
+    m.file("file", "half.bin", None, &pattern(56 << 20, 4));
     let (ct, body) = m.finish();
     let head = format!(
         "PUT /api/entry/{id}/file HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Type: {ct}\r\n\
