@@ -172,7 +172,7 @@ impl Store {
         configure(&writer, &settings, Role::Writer)?;
         migrate::migrate(&writer)?;
         let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        let one_at_a_time = Arc::new(Mutex::new(()));
+        let one_at_a_time = Arc::new(Mutex::new(checkpoint::Appended::new(path)));
         let checkpointer = match settings.litestream {
             true => None,
             false => {
