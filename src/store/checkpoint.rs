@@ -18,7 +18,7 @@
 //! at once, and a writer whose checkpoint was refused that way let the WAL grow to 500 MB.
 //!
 //! After each checkpoint the pages it appended to the database file leave the page cache
-//! ([`Appended`]): a new file's pages are the least likely to be read soon, and in a small
+//! ([`NewPages`]): a new file's pages are the least likely to be read soon, and in a small
 //! memory cgroup they crowded out the spool's and the WAL's.
 
 use std::cell::Cell;
@@ -69,7 +69,7 @@ pub(crate) struct WalWatch {
     /// `None` with Litestream: the WAL is Litestream's to checkpoint.
     pub checkpointer: Option<Checkpointer>,
     /// Held for every checkpoint of ours (see the module doc), with what they appended.
-    pub one_at_a_time: Arc<Mutex<Appended>>,
+    pub one_at_a_time: Arc<Mutex<NewPages>>,
 }
 
 impl WalWatch {
@@ -104,9 +104,9 @@ impl WalWatch {
         conn: &Connection,
         mode: &str,
     ) -> rusqlite::Result<(i64, i64, i64)> {
-        let mut appended = lock(&self.one_at_a_time);
+        let mut new_pages = lock(&self.one_at_a_time);
         let pass = run_checkpoint(conn, mode);
-        appended.forget();
+        new_pages.forget();
         pass
     }
 }
@@ -124,38 +124,46 @@ fn run_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, 
     })
 }
 
-/// The database file's pages appended by checkpoints, which [`Appended::forget`] writes out
-/// and drops from the page cache. In a memory cgroup the page cache is the group's: a database
-/// growing by whole uploads filled it, and the kernel's reclaim, finding the spool's and the
-/// WAL's pages dirty, woke the flusher, which wrote the spools to disk (1.4 of 1.9 GB uploaded,
-/// 256 MiB cgroup) only for each to be punched out a moment later, then discarded on the disk.
-/// Dropping them kept the group's page cache near 140 of its 256 MiB, and the disk writes at
-/// the WAL and the database alone (4.1 GB). A file just stored is the least likely to be
-/// read next; what the writer needs again (the tables' last pages) is in its own cache.
-pub(crate) struct Appended {
+/// The database file's pages appended by checkpoints, which [`NewPages::forget`] writes out
+/// and drops from the page cache, all but the newest `keep` bytes. In a memory cgroup the page
+/// cache is the group's: a database growing by whole uploads filled it, and the kernel's
+/// reclaim, finding the spools' and the WAL's pages dirty, woke the flusher, which wrote the
+/// spools to disk (1.4 of 1.9 GB uploaded, 256 MiB cgroup) only for each range to be punched
+/// out a moment later, then discarded on the disk. Dropping them kept the group's page cache
+/// near 140 of its 256 MiB, and the disk's writes at the WAL's and the database's alone (4.1
+/// GB). The newest pages stay (`Config::fresh_pages_cached`): a file just stored is often read
+/// at once (a preview, a player seeking), and they are few.
+pub(crate) struct NewPages {
     /// The database file, opened read-only: the page cache is the file's, whichever
     /// descriptor asks. `None` if it could not be opened (then nothing is dropped).
     file: Option<std::fs::File>,
-    /// The file's length after the last checkpoint: what lies past it was appended since.
-    len: u64,
+    /// The file's pages before this offset were dropped or were there at start-up.
+    dropped: u64,
+    /// Bytes at the end of the file left in the page cache.
+    keep: u64,
 }
 
-impl Appended {
-    /// Starts from the length of the database file at `path` now.
-    pub(crate) fn new(path: &Path) -> Appended {
+impl NewPages {
+    /// Starts from the length of the database file at `path` now; `keep` as the field.
+    pub(crate) fn new(path: &Path, keep: u64) -> NewPages {
         let file = std::fs::File::open(path).ok();
-        let len = file
+        let dropped = file
             .as_ref()
             .and_then(|f| f.metadata().ok())
             .map_or(0, |m| m.len());
-        Appended { file, len }
+        NewPages {
+            file,
+            dropped,
+            keep,
+        }
     }
 
-    /// After a checkpoint: writes out what it appended and drops it from the page cache. A
-    /// pass of the thread that could not fold the whole WAL (the writer committed meanwhile)
-    /// does not sync the database file, so its pages may still be dirty, and the page cache
-    /// does not drop dirty pages: hence the write first (`sync_file_range`, those pages only,
-    /// waiting for them; the thread's, not the writer's, time).
+    /// After a checkpoint: writes out what checkpoints appended, but for the last `keep`
+    /// bytes, and drops it from the page cache. A pass of the thread that could not fold the
+    /// whole WAL (the writer committed meanwhile) does not sync the database file, so those
+    /// pages may still be dirty, and the page cache does not drop dirty pages: hence the
+    /// write first (`sync_file_range`, those pages only, waiting for them: the thread's time,
+    /// not the writer's).
     fn forget(&mut self) {
         let Some(file) = &self.file else {
             return;
@@ -163,9 +171,12 @@ impl Appended {
         let Ok(len) = file.metadata().map(|m| m.len()) else {
             return;
         };
-        if len > self.len {
+        // Whole 4 KiB pages of the file, as the page cache holds it.
+        let until = len.saturating_sub(self.keep) & !4095;
+        if until > self.dropped {
             use std::os::unix::io::AsRawFd;
-            let (from, bytes) = (self.len as libc::off64_t, (len - self.len) as libc::off64_t);
+            let from = self.dropped as libc::off64_t;
+            let bytes = (until - self.dropped) as libc::off64_t;
             // SAFETY: calls on a descriptor we own, within the file; neither changes its data.
             unsafe {
                 libc::sync_file_range(
@@ -178,9 +189,10 @@ impl Appended {
                 );
                 libc::posix_fadvise(file.as_raw_fd(), from, bytes, libc::POSIX_FADV_DONTNEED);
             }
+            self.dropped = until;
         }
-        // Also when the file shrank (space given back after deletions).
-        self.len = len;
+        // The file shrank (space given back after deletions): new pages start from there.
+        self.dropped = self.dropped.min(len);
     }
 }
 
@@ -209,7 +221,7 @@ impl Checkpointer {
         path: &Path,
         busy_timeout: Duration,
         interval: Duration,
-        one_at_a_time: Arc<Mutex<Appended>>,
+        one_at_a_time: Arc<Mutex<NewPages>>,
     ) -> std::io::Result<Checkpointer> {
         let conn = Connection::open(path)
             .and_then(|c| c.busy_timeout(busy_timeout).map(|_| c))
@@ -241,7 +253,7 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(conn: &Connection, shared: &Shared, interval: Duration, one_at_a_time: &Mutex<Appended>) {
+fn run(conn: &Connection, shared: &Shared, interval: Duration, one_at_a_time: &Mutex<NewPages>) {
     loop {
         {
             let signal = lock(&shared.signal);
@@ -260,9 +272,9 @@ fn run(conn: &Connection, shared: &Shared, interval: Duration, one_at_a_time: &M
         let mut before = -1;
         loop {
             let pass = {
-                let mut appended = lock(one_at_a_time);
+                let mut new_pages = lock(one_at_a_time);
                 let pass = run_checkpoint(conn, "PASSIVE");
-                appended.forget();
+                new_pages.forget();
                 pass
             };
             match pass {
@@ -357,6 +369,7 @@ mod tests {
             s.wal_autocheckpoint_bytes = 64 << 10;
             s.wal_max_bytes = 1 << 40;
             s.checkpoint_interval = Duration::from_millis(50);
+            s.fresh_pages_cached = 1 << 20;
         });
         let db = t.dir.join("store.db");
         let before = len(&db);
@@ -366,14 +379,14 @@ mod tests {
             &vec![7u8; 8 << 20],
             Timestamp::from_unix(1_800_000_000),
         );
-        // The thread folds the WAL in, then drops what that appended. A few pages come back
-        // (640 KiB here: tables' and indexes' pages the writer reads again), not the file.
+        // The thread folds the WAL in, then drops what that appended but the last MiB. A few
+        // pages come back (640 KiB here: tables' and indexes' pages the writer reads again).
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut resident = u64::MAX;
         while Instant::now() < deadline {
             if len(&db) >= before + (8 << 20) {
                 resident = resident_past(&db, before);
-                if resident <= 2 << 20 {
+                if resident <= 3 << 20 {
                     break;
                 }
             }
@@ -384,7 +397,7 @@ mod tests {
             "the file is in the database"
         );
         assert!(
-            resident <= 2 << 20,
+            resident <= 3 << 20,
             "{resident} bytes past the old end of the file are still in the page cache"
         );
     }

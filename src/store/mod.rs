@@ -62,6 +62,8 @@ pub struct StoreSettings {
     pub sqlite_page_size: u32,
     pub wal_autocheckpoint_bytes: i64,
     pub wal_max_bytes: i64,
+    /// See [`Config::fresh_pages_cached`].
+    pub fresh_pages_cached: u64,
     pub checkpoint_interval: Duration,
     pub litestream: bool,
     pub soft_heap_limit: i64,
@@ -83,6 +85,7 @@ impl StoreSettings {
             sqlite_page_size: c.sqlite_page_size,
             wal_autocheckpoint_bytes: c.wal_autocheckpoint_bytes,
             wal_max_bytes: c.wal_max_bytes,
+            fresh_pages_cached: c.fresh_pages_cached,
             checkpoint_interval: c.checkpoint_interval,
             litestream: c.litestream,
             soft_heap_limit: c.sqlite_soft_heap_limit,
@@ -172,7 +175,10 @@ impl Store {
         configure(&writer, &settings, Role::Writer)?;
         migrate::migrate(&writer)?;
         let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        let one_at_a_time = Arc::new(Mutex::new(checkpoint::Appended::new(path)));
+        let one_at_a_time = Arc::new(Mutex::new(checkpoint::NewPages::new(
+            path,
+            settings.fresh_pages_cached,
+        )));
         let checkpointer = match settings.litestream {
             true => None,
             false => {
