@@ -291,10 +291,12 @@ fn run(conn: &Connection, shared: &Shared, interval: Duration, one_at_a_time: &M
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
     use std::time::{Duration, Instant};
 
     use crate::model::Timestamp;
-    use crate::store::test_support::{insert_file, temp_store_with};
+    use crate::store::test_support::{insert_file, temp_store_with, TempStore};
+    use crate::store::StoreSettings;
 
     fn len(p: &std::path::Path) -> u64 {
         std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
@@ -308,22 +310,29 @@ mod tests {
         assert_eq!(super::bound(64 * MIB, 0), 0);
     }
 
-    #[test]
-    fn issue_18_the_thread_folds_the_wal_into_the_database_without_the_writer() {
-        // Woken from 64 KiB; the writer's own bound far away, so only the thread checkpoints.
+    /// A store whose WAL only the thread folds in (woken from 64 KiB; the writer's own bound
+    /// far away), as during an upload, given one file of `bytes` (the thread may still be at
+    /// work); with its database file's path and that file's length before.
+    fn file_folded_by_the_thread(
+        bytes: usize,
+        adjust: impl FnOnce(&mut StoreSettings),
+    ) -> (TempStore, PathBuf, u64) {
         let t = temp_store_with(64 << 10, |s| {
             s.wal_autocheckpoint_bytes = 64 << 10;
             s.wal_max_bytes = 1 << 40;
             s.checkpoint_interval = Duration::from_secs(3600);
+            adjust(s);
         });
         let db = t.dir.join("store.db");
         let before = len(&db);
-        insert_file(
-            &t,
-            "f.bin",
-            &vec![7u8; 4 << 20],
-            Timestamp::from_unix(1_800_000_000),
-        );
+        let data = vec![7u8; bytes];
+        insert_file(&t, "f.bin", &data, Timestamp::from_unix(1_800_000_000));
+        (t, db, before)
+    }
+
+    #[test]
+    fn issue_18_the_thread_folds_the_wal_into_the_database_without_the_writer() {
+        let (_t, db, before) = file_folded_by_the_thread(4 << 20, |_| {});
         let deadline = Instant::now() + Duration::from_secs(20);
         while len(&db) < before + (4 << 20) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
@@ -364,21 +373,10 @@ mod tests {
 
     #[test]
     fn issue_18_checkpoints_drop_the_pages_they_appended_from_the_page_cache() {
-        // As during an upload: the thread checkpoints (woken from 64 KiB), the writer never.
-        let t = temp_store_with(64 << 10, |s| {
-            s.wal_autocheckpoint_bytes = 64 << 10;
-            s.wal_max_bytes = 1 << 40;
+        let (_t, db, before) = file_folded_by_the_thread(8 << 20, |s| {
             s.checkpoint_interval = Duration::from_millis(50);
             s.fresh_pages_cached = 1 << 20;
         });
-        let db = t.dir.join("store.db");
-        let before = len(&db);
-        insert_file(
-            &t,
-            "f.bin",
-            &vec![7u8; 8 << 20],
-            Timestamp::from_unix(1_800_000_000),
-        );
         // The thread folds the WAL in, then drops what that appended but the last MiB. A few
         // pages come back (640 KiB here: tables' and indexes' pages the writer reads again).
         let deadline = Instant::now() + Duration::from_secs(20);
