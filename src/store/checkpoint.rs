@@ -17,9 +17,9 @@
 //! wait (no busy handler) for a checkpoint another connection is running, it answers "busy"
 //! at once, and a writer whose checkpoint was refused that way let the WAL grow to 500 MB.
 //!
-//! After each checkpoint the pages it appended to the database file leave the page cache
-//! ([`NewPages`]): a new file's pages are the least likely to be read soon, and in a small
-//! memory cgroup they crowded out the spool's and the WAL's.
+//! After each checkpoint the pages it appended to the database file, but the newest few MiB,
+//! leave the page cache ([`NewPages`]): in a small memory cgroup they crowded out the spools'
+//! and the WAL's.
 
 use std::cell::Cell;
 use std::path::Path;
@@ -130,8 +130,8 @@ fn run_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, 
 /// reclaim, finding the spools' and the WAL's pages dirty, woke the flusher, which wrote the
 /// spools to disk (1.4 of 1.9 GB uploaded, 256 MiB cgroup) only for each range to be punched
 /// out a moment later, then discarded on the disk. Dropping them kept the group's page cache
-/// near 140 of its 256 MiB, and the disk's writes at the WAL's and the database's alone (4.1
-/// GB). The newest pages stay (`Config::fresh_pages_cached`): a file just stored is often read
+/// near 160 of its 256 MiB (was full), and the disk's writes at the WAL's and the database's
+/// alone (4.1 GB). The newest pages stay (`Config::fresh_pages_cached`): a file just stored is often read
 /// at once (a preview, a player seeking), and they are few.
 pub(crate) struct NewPages {
     /// The database file, opened read-only: the page cache is the file's, whichever
