@@ -131,8 +131,8 @@ fn run_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, 
 /// spools to disk (1.4 of 1.9 GB uploaded, 256 MiB cgroup) only for each range to be punched
 /// out a moment later, then discarded on the disk. Dropping them kept the group's page cache
 /// near 160 of its 256 MiB (was full), and the disk's writes at the WAL's and the database's
-/// alone (4.1 GB). The newest pages stay (`Config::fresh_pages_cached`): a file just stored is often read
-/// at once (a preview, a player seeking), and they are few.
+/// alone (4.1 GB). The newest pages stay (`Config::fresh_pages_cached`): a file just stored
+/// is often read at once (a preview, a player seeking), and they are few.
 pub(crate) struct NewPages {
     /// The database file, opened read-only: the page cache is the file's, whichever
     /// descriptor asks. `None` if it could not be opened (then nothing is dropped).
