@@ -183,8 +183,8 @@ pub struct Config {
     /// they appended (`store/checkpoint.rs`). Without that a growing database filled a memory
     /// cgroup's page cache, and reclaim had the spools' pages written to disk just before they
     /// were punched out: uploads 344 vs 397 MB/s, 5.4 vs 4.1 GB written for 1.9 GB (256 MiB
-    /// cgroup, bench/write-path-experiments.md). An eighth of `memory_limit` (32 MiB at 256 MiB; a file
-    /// just uploaded is often read at once), at most 1 GiB.
+    /// cgroup, bench/write-path-experiments.md). An eighth of `memory_limit` (32 MiB at 256
+    /// MiB; a file just uploaded is often read at once), at most 1 GiB.
     pub fresh_pages_cached: u64,
     /// The checkpoint thread also wakes this often, for small commits (history rows, edits)
     /// that never reach `wal_autocheckpoint_bytes`.
