@@ -189,6 +189,14 @@ pub struct Config {
     /// The checkpoint thread also wakes this often, for small commits (history rows, edits)
     /// that never reach `wal_autocheckpoint_bytes`.
     pub checkpoint_interval: Duration,
+    /// How long a finished upload's answer waits for the checkpoint thread to fold the WAL,
+    /// the upload's last commit included, into the database file and sync it
+    /// (`store/checkpoint.rs`). With `synchronous = NORMAL` commits are not synced, so an
+    /// upload answered without the wait could be lost in a power cut; and the checkpoint's
+    /// disk work, done after the answer, delayed the requests that followed it. Past this the
+    /// answer goes out anyway: the file is committed, only not yet synced. No wait with
+    /// Litestream, whose checkpoints they are.
+    pub upload_sync_wait: Duration,
 
     /// How often expired files and orphaned chunks are collected (also once at start-up).
     pub gc_interval: Duration,
@@ -365,6 +373,9 @@ impl Config {
             wal_autocheckpoint_bytes: 4 << 20,
             wal_max_bytes: 48 << 20,
             checkpoint_interval: Duration::from_secs(5),
+            // A pass folds at most `journal_size_limit` of WAL: well under a second on an SSD,
+            // a few seconds on an SD card.
+            upload_sync_wait: Duration::from_secs(10),
             gc_interval: Duration::from_secs(3600),
             reclaim_step_bytes: 4 << 20,
             shutdown_timeout: Duration::from_secs(10),

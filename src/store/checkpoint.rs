@@ -20,6 +20,13 @@
 //! After each checkpoint the pages it appended to the database file, but the newest few MiB,
 //! leave the page cache ([`NewPages`]): in a small memory cgroup they crowded out the spools'
 //! and the WAL's.
+//!
+//! A finished upload waits for a pass of this thread ([`Checkpointer::run_and_wait`]) before it
+//! is answered. With `synchronous = NORMAL` a commit is not synced: without the wait an upload
+//! answered 200 lived in the WAL only, until a checkpoint, and a power cut could lose it; and
+//! the checkpoint's work (up to the whole WAL copied, then two syncs) ran under the requests that
+//! followed, whose answers it delayed by milliseconds on a 2-vCPU machine (bench/RESULTS.md,
+//! seek latency). Uploads arriving during a pass share the next one.
 
 use std::cell::Cell;
 use std::path::Path;
@@ -108,6 +115,14 @@ impl WalWatch {
         let pass = run_checkpoint(conn, mode);
         new_pages.forget();
         pass
+    }
+
+    /// Has the checkpoint thread fold and sync what is committed, waiting at most `timeout`
+    /// ([`Checkpointer::run_and_wait`]); at once with Litestream, whose checkpoints they are.
+    pub(crate) fn wait_for_checkpoint(&self, timeout: Duration) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.run_and_wait(timeout);
+        }
     }
 }
 
@@ -200,12 +215,18 @@ impl NewPages {
 struct Signal {
     wake: bool,
     stop: bool,
+    /// Passes asked for by [`Checkpointer::run_and_wait`], and how many of those requests the
+    /// passes done so far answer (a pass answers the requests made before it began).
+    requested: u64,
+    answered: u64,
 }
 
 #[derive(Default)]
 struct Shared {
     signal: Mutex<Signal>,
     cv: Condvar,
+    /// Signalled after every pass, for [`Checkpointer::run_and_wait`].
+    passed: Condvar,
 }
 
 /// The checkpoint thread; stopped and joined on drop.
@@ -241,12 +262,29 @@ impl Checkpointer {
         lock(&self.shared.signal).wake = true;
         self.shared.cv.notify_one();
     }
+
+    /// Wakes the thread and waits, at most `timeout`, until a pass that began after this call
+    /// has ended: everything committed before the call is then in the database file and
+    /// synced, unless a reader's old snapshot held some of it back (the WAL, synced by the
+    /// same pass, still has it). Past the timeout it returns anyway.
+    pub(crate) fn run_and_wait(&self, timeout: Duration) {
+        let mut signal = lock(&self.shared.signal);
+        signal.requested += 1;
+        let mine = signal.requested;
+        signal.wake = true;
+        self.shared.cv.notify_one();
+        let _ = self
+            .shared
+            .passed
+            .wait_timeout_while(signal, timeout, |s| s.answered < mine && !s.stop);
+    }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
         lock(&self.shared.signal).stop = true;
         self.shared.cv.notify_one();
+        self.shared.passed.notify_all();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -271,12 +309,15 @@ fn run(conn: &Connection, shared: &Shared, interval: Duration, one_at_a_time: &M
         // further (a reader on an old snapshot — a backup — can hold frames back for a while).
         let mut before = -1;
         loop {
+            let asked = lock(&shared.signal).requested;
             let pass = {
                 let mut new_pages = lock(one_at_a_time);
                 let pass = run_checkpoint(conn, "PASSIVE");
                 new_pages.forget();
                 pass
             };
+            lock(&shared.signal).answered = asked;
+            shared.passed.notify_all();
             match pass {
                 Ok((0, log, done)) if done < log && done != before => before = done,
                 Ok(_) => break,

@@ -65,6 +65,7 @@ pub struct StoreSettings {
     /// See [`Config::fresh_pages_cached`].
     pub fresh_pages_cached: u64,
     pub checkpoint_interval: Duration,
+    pub upload_sync_wait: Duration,
     pub litestream: bool,
     pub soft_heap_limit: i64,
     pub hard_heap_limit: i64,
@@ -87,6 +88,7 @@ impl StoreSettings {
             wal_max_bytes: c.wal_max_bytes,
             fresh_pages_cached: c.fresh_pages_cached,
             checkpoint_interval: c.checkpoint_interval,
+            upload_sync_wait: c.upload_sync_wait,
             litestream: c.litestream,
             soft_heap_limit: c.sqlite_soft_heap_limit,
             hard_heap_limit: c.sqlite_hard_heap_limit,
@@ -291,6 +293,13 @@ impl Store {
         for c in lock(&self.readers).iter() {
             let _ = c.release_memory();
         }
+    }
+
+    /// Waits until what is committed is in the database file and synced, at most
+    /// [`StoreSettings::upload_sync_wait`]: a finished upload's last step (see
+    /// `checkpoint.rs`). Call it holding no connection.
+    pub(crate) fn wait_for_checkpoint(&self) {
+        self.wal.wait_for_checkpoint(self.settings.upload_sync_wait);
     }
 
     /// Checkpoints the WAL into the database file and truncates it (at shutdown).

@@ -127,6 +127,8 @@ impl<'a> Upload<'a> {
             }
             _ => commit_entry(tx, id, uploader, new),
         })?;
+        // Answered once it would survive a power cut (see `checkpoint.rs`).
+        store.wait_for_checkpoint();
         match (uploader, retired) {
             (Uploader::Replacing(target), Some(version)) => {
                 // The old bytes go at once unless a download still reads them.
@@ -226,6 +228,7 @@ impl<'a> Upload<'a> {
                     resumable::complete(tx, &id, from, now, expires)?;
                     commit_entry(tx, entry, uploader, new)
                 })?;
+                store.wait_for_checkpoint();
                 stored(upload, base + filled as u64, 0);
                 upload.completed = Some(now);
                 return Ok(Appended::Completed(entry));
